@@ -1,0 +1,171 @@
+//! The command line, as clap types only. Handlers turn these into domain values; nothing past
+//! `commands/` sees a clap type.
+//!
+//! Conventions: explicit `short`, bare `long`, an uppercase `value_name` on every option that
+//! takes a value, a one-line summary first in every doc comment.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success (for `check`: the file is valid)
+  1   the integration ran and failed
+  2   usage or configuration error: nothing ran
+  75  skipped: another run of the integration holds its lock
+  130 interrupted by SIGINT or SIGTERM";
+
+/// Run integrations between business systems, defined in one TOML file.
+#[derive(Debug, Parser)]
+#[command(name = "integ", version, about, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]
+    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "INTEG_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Where run history, locks and watermarks live [default: $XDG_STATE_HOME/integ]
+    #[arg(long, global = true, value_name = "DIR", env = "INTEG_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Print nothing on success; on failure print the error and the run's log (for cron)
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colour [default: auto, which honours NO_COLOR]
+    #[arg(long, global = true, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+
+    /// Log line format on stderr
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Run(RunArgs),
+    List(ListArgs),
+    Check(CheckArgs),
+    History(HistoryArgs),
+    Logs(LogsArgs),
+}
+
+/// Run an integration now
+///
+/// Params come from `-p NAME=VALUE` (repeat it; list params also take `a,b,c`), else their
+/// defaults. A required param that is missing is asked for on a terminal and is an error
+/// without one. Under cron, add `-q`: nothing is printed on success, and a failure prints the
+/// error and the run's log.
+///
+/// Examples:
+///   $ integ run hello -p name=Ada
+///   $ integ run monthly-report -p from=2026-10-01 -p to=2026-10-31
+///   $ integ run nightly-export -q        # in a crontab
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The integration to run
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Set a param, as NAME=VALUE
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// Wait for a running copy of the integration to finish instead of following its `overlap`
+    /// policy
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Record the run as started by a scheduler (cron, a systemd timer) rather than by hand
+    #[arg(long)]
+    pub scheduled: bool,
+}
+
+/// List the integrations, their params, triggers and last run
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON for scripts instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Validate the integrations file offline and report every problem at once
+///
+/// Checks TOML syntax, unknown keys, value types, templates and the names they use, cron
+/// expressions and that every secret can be read. Exits 0 only when the file is valid.
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+/// Show past runs, newest first
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs of this integration
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Only failed and interrupted runs
+    #[arg(long)]
+    pub failed: bool,
+
+    /// How many runs to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print JSON for scripts instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Print the log of one run
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The run's id, or a unique start of it
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: String,
+}
+
+impl Cli {
+    /// Parses the command line; clap's own errors (and `--help`) come back as `clap::Error`.
+    pub fn parse_from_os<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,46 @@
+//! `integ history [NAME]`: past runs, newest first, as a table or JSON.
+
+use crate::cli::{GlobalArgs, HistoryArgs};
+use crate::commands::{human_duration, local_time, open_store, table, table_text};
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+use crate::store::RunQuery;
+
+pub fn history(global: &GlobalArgs, args: &HistoryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let store = open_store(global)?;
+    let runs = store.runs(&RunQuery {
+        integration: args.name.clone(),
+        failed_only: args.failed,
+        limit: args.limit,
+    })?;
+    if args.json {
+        printer.data(&serde_json::to_string_pretty(&runs)?);
+        return Ok(ExitStatus::Success);
+    }
+    if runs.is_empty() {
+        printer.status("no runs yet");
+        return Ok(ExitStatus::Success);
+    }
+    let mut rows = table(&["RUN", "INTEGRATION", "TRIGGER", "STATUS", "STARTED", "DURATION", "ERROR"]);
+    for run in &runs {
+        rows.add_row(vec![
+            run.id.clone(),
+            run.integration.clone(),
+            run.trigger.clone(),
+            run.status.as_str().to_owned(),
+            local_time(run.started_at),
+            run.duration().map(human_duration).unwrap_or_default(),
+            run.error.as_deref().map(first_line).unwrap_or_default(),
+        ]);
+    }
+    printer.data(&table_text(&rows));
+    Ok(ExitStatus::Success)
+}
+
+/// Errors can be long; the table shows the start, `integ logs` the rest.
+fn first_line(error: &str) -> String {
+    let line = error.lines().next().unwrap_or_default();
+    let mut chars = line.chars();
+    let short: String = chars.by_ref().take(80).collect();
+    if chars.next().is_some() { format!("{short}…") } else { short }
+}

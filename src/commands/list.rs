@@ -1,0 +1,128 @@
+//! `integ list`: each integration with its params, triggers and last run.
+
+use chrono::{Local, Utc};
+use serde_json::{Value, json};
+
+use crate::cli::{GlobalArgs, ListArgs};
+use crate::commands::{human_duration, load_config, local_time, open_store, table, table_text};
+use crate::config::model::{Integration, ParamDefault};
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+use crate::params::ParamType;
+use crate::store::RunRecord;
+
+pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let config = load_config(global)?;
+    let last_runs = open_store(global)?.last_runs()?;
+    if args.json {
+        let items: Vec<Value> = config
+            .integrations
+            .iter()
+            .map(|integration| to_json(integration, last_runs.get(&integration.name)))
+            .collect();
+        printer.data(&serde_json::to_string_pretty(&items)?);
+        return Ok(ExitStatus::Success);
+    }
+    let mut rows = table(&["NAME", "DESCRIPTION", "PARAMS", "TRIGGERS", "LAST RUN"]);
+    for integration in &config.integrations {
+        let params: Vec<String> = integration
+            .params
+            .iter()
+            .map(|param| {
+                let default = match &param.default {
+                    None => " (required)".to_owned(),
+                    Some(ParamDefault::Value(value)) => format!(" = {}", plain(value)),
+                    Some(ParamDefault::Template { source, .. }) => format!(" = {source}"),
+                };
+                format!("{}: {}{default}", param.name, type_name(&param.kind))
+            })
+            .collect();
+        let last = last_runs.get(&integration.name).map(|run| {
+            let duration = run.duration().map(|d| format!(" ({})", human_duration(d)));
+            format!("{} {}{}", run.status.as_str(), local_time(run.started_at), duration.unwrap_or_default())
+        });
+        rows.add_row(vec![
+            integration.name.clone(),
+            integration.description.clone().unwrap_or_default(),
+            params.join("\n"),
+            triggers(integration).join("\n"),
+            last.unwrap_or_else(|| "never".to_owned()),
+        ]);
+    }
+    printer.data(&table_text(&rows));
+    Ok(ExitStatus::Success)
+}
+
+fn triggers(integration: &Integration) -> Vec<String> {
+    let mut triggers = vec!["manual".to_owned()];
+    if let Some(schedule) = &integration.schedule {
+        let next = next_run(integration).map(|at| format!(" (next {at})"));
+        triggers.push(format!("schedule `{}`{}", schedule.expression, next.unwrap_or_default()));
+    }
+    triggers
+}
+
+fn next_run(integration: &Integration) -> Option<String> {
+    let schedule = integration.schedule.as_ref()?;
+    let next = schedule.cron.find_next_occurrence(&Local::now(), false).ok()?;
+    Some(next.format("%Y-%m-%d %H:%M").to_string())
+}
+
+fn type_name(kind: &ParamType) -> String {
+    match kind {
+        ParamType::Choice(values) => values.join("|"),
+        other => other.name().to_owned(),
+    }
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn to_json(integration: &Integration, last_run: Option<&RunRecord>) -> Value {
+    let params: Vec<Value> = integration
+        .params
+        .iter()
+        .map(|param| {
+            let mut item = json!({
+                "name": param.name,
+                "type": param.kind.name(),
+                "required": param.is_required(),
+                "help": param.help,
+            });
+            match &param.default {
+                Some(ParamDefault::Value(value)) => item["default"] = value.clone(),
+                Some(ParamDefault::Template { source, .. }) => item["default"] = json!(source),
+                None => {}
+            }
+            if let ParamType::Choice(values) = &param.kind {
+                item["values"] = json!(values);
+            }
+            item
+        })
+        .collect();
+    let schedule = integration.schedule.as_ref().map(|schedule| {
+        json!({
+            "cron": schedule.expression,
+            "next_run": schedule.cron.find_next_occurrence(&Utc::now(), false).ok().map(|t| t.to_rfc3339()),
+        })
+    });
+    json!({
+        "name": integration.name,
+        "description": integration.description,
+        "params": params,
+        "triggers": { "manual": true, "schedule": schedule },
+        "overlap": integration.overlap.as_str(),
+        "timeout_secs": integration.timeout.map(|t| t.as_secs_f64()),
+        "last_run": last_run.map(|run| json!({
+            "id": run.id,
+            "status": run.status,
+            "started_at": run.started_at.to_rfc3339(),
+            "ended_at": run.ended_at.map(|t| t.to_rfc3339()),
+            "duration_ms": run.duration().map(|d| d.num_milliseconds()),
+        })),
+    })
+}

@@ -1,0 +1,145 @@
+//! The validated configuration the engine runs: plain domain types, no serde quirks. Every value
+//! here has passed validation, so the engine trusts it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::params::ParamType;
+use crate::steps::command::CommandStep;
+use crate::suggest;
+use crate::template::{Templates, Text};
+use crate::usage::UsageError;
+
+/// A loaded, valid `integrations.toml`.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub secrets: BTreeMap<String, Secret>,
+    /// In file order.
+    pub integrations: Vec<Integration>,
+    pub templates: Templates,
+}
+
+impl Config {
+    /// The integration called `name`, or an error with a "did you mean".
+    pub fn integration(&self, name: &str) -> Result<&Integration, UsageError> {
+        self.integrations
+            .iter()
+            .find(|integration| integration.name == name)
+            .ok_or_else(|| {
+                let names = self.integrations.iter().map(|i| i.name.as_str());
+                UsageError::new(format!("no integration named `{name}`"))
+                    .with_hint(suggest::did_you_mean(name, names))
+            })
+    }
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub source: SecretSource,
+    /// Where it is declared, for `integ check`.
+    pub span: Range<usize>,
+}
+
+/// What a second run does while the first still holds the integration's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// Exit at once with the "busy" code; the schedule will try again.
+    Skip,
+    /// Block until the running copy finishes.
+    Wait,
+    /// Like skip, but reported as an error.
+    Fail,
+}
+
+impl Overlap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Skip => "skip",
+            Overlap::Wait => "wait",
+            Overlap::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Integration {
+    pub name: String,
+    pub description: Option<String>,
+    pub params: Vec<Param>,
+    pub steps: Vec<Step>,
+    /// The whole run's time limit.
+    pub timeout: Option<Duration>,
+    pub overlap: Overlap,
+    pub schedule: Option<Schedule>,
+    /// Secrets any of its templates reads: these must be readable before a run starts.
+    pub secrets_used: BTreeSet<String>,
+}
+
+impl Integration {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|param| param.name == name)
+    }
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamType,
+    pub default: Option<ParamDefault>,
+    pub help: Option<String>,
+}
+
+impl Param {
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub enum ParamDefault {
+    /// Already checked against the param's type.
+    Value(serde_json::Value),
+    /// Computed per run (`{{ today | start_of_month }}`), then checked.
+    Template { source: String, text: Text },
+}
+
+/// A cron expression from `schedule`.
+#[derive(Debug)]
+pub struct Schedule {
+    pub expression: String,
+    pub cron: croner::Cron,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    /// The name later steps use (`steps.<id>`), if it has one.
+    pub id: Option<String>,
+    pub kind: StepKind,
+}
+
+impl Step {
+    /// How the step is named in logs and errors: its id, else its 1-based position.
+    pub fn label(&self, index: usize) -> String {
+        match &self.id {
+            Some(id) => format!("`{id}`"),
+            None => format!("{}", index + 1),
+        }
+    }
+}
+
+/// One variant per step kind, one file per kind under `steps/`.
+#[derive(Debug)]
+pub enum StepKind {
+    Command(CommandStep),
+}

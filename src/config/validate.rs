@@ -1,0 +1,672 @@
+//! From the file's text to a valid [`Config`], collecting every problem on the way: TOML syntax,
+//! unknown keys, wrong types, template syntax, names that templates use but nothing defines,
+//! cron expressions. Each problem keeps the place in the file it is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use croner::parser::{CronParser, Seconds, Year};
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::config::model::{
+    Config, Integration, Overlap, Param, ParamDefault, Schedule, Secret, SecretSource, Step,
+    StepKind,
+};
+use crate::config::raw::{
+    RawCommand, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret, RawStdout, RawStep,
+};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::params::{ParamType, toml_to_json};
+use crate::steps::command::{CommandStep, Program};
+use crate::suggest;
+use crate::template::{Templates, Text};
+
+const STEP_KINDS: &[&str] = &["command"];
+const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
+const STEP_ROOTS: &[&str] = &["params", "env", "secrets", "steps", "run", "today", "now"];
+const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
+
+/// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
+pub fn validate(path: PathBuf, display: String, source: String) -> Result<Config, Diagnostics> {
+    validate_inner(path, display, source, false)
+}
+
+/// Like [`validate`], and also reports every secret that cannot be read (for `integ check`).
+pub fn validate_with_secrets(
+    path: PathBuf,
+    display: String,
+    source: String,
+) -> Result<Config, Diagnostics> {
+    validate_inner(path, display, source, true)
+}
+
+fn validate_inner(
+    path: PathBuf,
+    display: String,
+    source: String,
+    read_secrets: bool,
+) -> Result<Config, Diagnostics> {
+    let mut validator = Validator {
+        source: &source,
+        items: Vec::new(),
+        templates: Templates::new(),
+        read_secrets,
+    };
+    let (root, syntax_errors) = DeTable::parse_recoverable(&source);
+    let mut config = None;
+    if syntax_errors.is_empty() {
+        config = validator.document(root.into_inner());
+    } else {
+        for err in syntax_errors {
+            validator.toml_error(&err, None);
+        }
+    }
+    let Validator {
+        items, templates, ..
+    } = validator;
+    match config {
+        Some((secrets, integrations)) if items.is_empty() => Ok(Config {
+            path,
+            secrets,
+            integrations,
+            templates,
+        }),
+        _ => Err(Diagnostics {
+            path: display,
+            source,
+            items,
+        }),
+    }
+}
+
+type Secrets = BTreeMap<String, Secret>;
+
+struct Validator<'s> {
+    source: &'s str,
+    items: Vec<Diagnostic>,
+    templates: Templates,
+    read_secrets: bool,
+}
+
+/// The names a template may use at one place of the file.
+struct Scope<'a> {
+    roots: &'static [&'static str],
+    params: Vec<&'a str>,
+    secrets: Vec<&'a str>,
+    earlier_steps: Vec<&'a str>,
+    later_steps: Vec<&'a str>,
+}
+
+impl<'s> Validator<'s> {
+    fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
+        self.items.push(Diagnostic::new(message, span));
+    }
+
+    fn error_with_hint(&mut self, message: impl Into<String>, span: Range<usize>, hint: Option<String>) {
+        let mut item = Diagnostic::new(message, span);
+        item.hint = hint;
+        self.items.push(item);
+    }
+
+    fn toml_error(&mut self, err: &toml::de::Error, fallback: Option<Range<usize>>) {
+        self.items.push(Diagnostic {
+            message: err.message().trim_end().to_owned(),
+            span: err.span().or(fallback),
+            hint: None,
+        });
+    }
+
+    /// Deserializes one piece of the file, recording its error if it has one.
+    fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'_>>) -> Option<T> {
+        let span = value.span();
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(parsed) => Some(parsed),
+            Err(err) => {
+                self.toml_error(&err, Some(span));
+                None
+            }
+        }
+    }
+
+    fn document(&mut self, root: DeTable<'_>) -> Option<(Secrets, Vec<Integration>)> {
+        let mut secrets_value = None;
+        let mut integrations_value = None;
+        for (key, value) in root {
+            match key.get_ref().as_ref() {
+                "secrets" => secrets_value = Some(value),
+                "integration" => integrations_value = Some(value),
+                other => self.error(
+                    format!("unknown top-level key `{other}`, expected `secrets` or `integration`"),
+                    key.span(),
+                ),
+            }
+        }
+        let secrets = secrets_value.map(|v| self.secrets(v)).unwrap_or_default();
+        let integrations = match integrations_value {
+            Some(value) => self.integrations(value, &secrets),
+            None => Vec::new(),
+        };
+        Some((secrets, integrations))
+    }
+
+    fn table<'i>(&mut self, value: Spanned<DeValue<'i>>, what: &str) -> Option<DeTable<'i>> {
+        let span = value.span();
+        match value.into_inner() {
+            DeValue::Table(table) => Some(table),
+            other => {
+                self.error(format!("{what} must be a table, found {}", other.type_str()), span);
+                None
+            }
+        }
+    }
+
+    fn secrets(&mut self, value: Spanned<DeValue<'_>>) -> Secrets {
+        let mut secrets = BTreeMap::new();
+        let Some(table) = self.table(value, "`secrets`") else {
+            return secrets;
+        };
+        for (key, value) in table {
+            let name = key.get_ref().to_string();
+            let span = key.span().start..value.span().end;
+            let Some(raw) = self.de::<RawSecret>(value) else {
+                continue;
+            };
+            let source = match (raw.env, raw.file) {
+                (Some(var), None) if !var.get_ref().is_empty() => {
+                    SecretSource::Env(var.into_inner())
+                }
+                (None, Some(file)) if !file.get_ref().is_empty() => {
+                    SecretSource::File(PathBuf::from(file.into_inner()))
+                }
+                _ => {
+                    self.error(
+                        format!("secret `{name}` needs exactly one of `env` or `file`"),
+                        span,
+                    );
+                    continue;
+                }
+            };
+            let secret = Secret { name, source, span };
+            if self.read_secrets {
+                if let Some(problem) = crate::secrets::problem(&secret) {
+                    self.error(problem, secret.span.clone());
+                }
+            }
+            secrets.insert(secret.name.clone(), secret);
+        }
+        secrets
+    }
+
+    fn integrations(&mut self, value: Spanned<DeValue<'_>>, secrets: &Secrets) -> Vec<Integration> {
+        let mut integrations = Vec::new();
+        let Some(table) = self.table(value, "`integration`") else {
+            return integrations;
+        };
+        for (key, value) in table {
+            let name = key.get_ref().to_string();
+            if !is_name(&name) {
+                self.error(
+                    format!("invalid integration name `{name}`: use letters, digits, `-` and `_`"),
+                    key.span(),
+                );
+            }
+            if let Some(integration) = self.integration(name, key.span(), value, secrets) {
+                integrations.push(integration);
+            }
+        }
+        integrations
+    }
+
+    fn integration(
+        &mut self,
+        name: String,
+        name_span: Range<usize>,
+        value: Spanned<DeValue<'_>>,
+        secrets: &Secrets,
+    ) -> Option<Integration> {
+        let span = value.span();
+        let table = self.table(value, &format!("integration `{name}`"))?;
+        let mut params_value = None;
+        let mut steps_value = None;
+        for (key, value) in &table {
+            match key.get_ref().as_ref() {
+                "params" => params_value = Some(value.clone()),
+                "steps" => steps_value = Some(value.clone()),
+                _ => {}
+            }
+        }
+        let raw = self.de::<RawIntegration>(Spanned::new(span.clone(), DeValue::Table(table)));
+        let params = params_value
+            .map(|v| self.params(&name, v))
+            .unwrap_or_default();
+        let steps = match steps_value {
+            Some(v) => self.steps(&name, v, &params, secrets),
+            None => {
+                self.error(format!("integration `{name}` has no steps"), name_span);
+                Vec::new()
+            }
+        };
+        let raw = raw?;
+        let timeout = raw.timeout.and_then(|t| self.duration(&t));
+        let schedule = raw.schedule.and_then(|s| self.schedule(&s));
+        let mut secrets_used = BTreeSet::new();
+        for step in &steps {
+            for text in step_texts(step) {
+                for var in self.templates.variables(text) {
+                    if let Some(secret) = var.strip_prefix("secrets.") {
+                        secrets_used.insert(secret.split('.').next().unwrap_or(secret).to_owned());
+                    }
+                }
+            }
+        }
+        Some(Integration {
+            name,
+            description: raw.description,
+            params,
+            steps,
+            timeout,
+            overlap: match raw.overlap {
+                None | Some(RawOverlap::Skip) => Overlap::Skip,
+                Some(RawOverlap::Wait) => Overlap::Wait,
+                Some(RawOverlap::Fail) => Overlap::Fail,
+            },
+            schedule,
+            secrets_used,
+        })
+    }
+
+    fn params(&mut self, integration: &str, value: Spanned<DeValue<'_>>) -> Vec<Param> {
+        let mut params = Vec::new();
+        let Some(table) = self.table(value, &format!("`params` of `{integration}`")) else {
+            return params;
+        };
+        for (key, value) in table {
+            let name = key.get_ref().to_string();
+            let name_span = key.span();
+            if !is_identifier(&name) {
+                self.error(
+                    format!("invalid param name `{name}`: use letters, digits and `_`, not starting with a digit"),
+                    name_span.clone(),
+                );
+            }
+            let Some(raw) = self.de::<RawParam>(value) else {
+                continue;
+            };
+            if let Some(param) = self.param(integration, name, name_span, raw) {
+                params.push(param);
+            }
+        }
+        params
+    }
+
+    fn param(
+        &mut self,
+        integration: &str,
+        name: String,
+        name_span: Range<usize>,
+        raw: RawParam,
+    ) -> Option<Param> {
+        let kind = match (raw.kind, raw.values) {
+            (RawParamType::Choice, Some(values)) if !values.get_ref().is_empty() => {
+                ParamType::Choice(values.into_inner())
+            }
+            (RawParamType::Choice, _) => {
+                self.error(format!("choice param `{name}` needs a non-empty `values` list"), name_span);
+                return None;
+            }
+            (_, Some(values)) => {
+                self.error("`values` only goes with `type = \"choice\"`", values.span());
+                return None;
+            }
+            (kind, None) => match kind {
+                RawParamType::String => ParamType::String,
+                RawParamType::Integer => ParamType::Integer,
+                RawParamType::Number => ParamType::Number,
+                RawParamType::Boolean => ParamType::Boolean,
+                RawParamType::Date => ParamType::Date,
+                RawParamType::Datetime => ParamType::Datetime,
+                RawParamType::List => ParamType::List,
+                RawParamType::Choice => unreachable!("handled above"),
+            },
+        };
+        if let (Some(required), Some(_)) = (&raw.required, &raw.default) {
+            if *required.get_ref() {
+                self.error(format!("param `{name}` is required, so it cannot have a `default`"), required.span());
+            }
+        }
+        if let (Some(required), None) = (&raw.required, &raw.default) {
+            if !*required.get_ref() {
+                self.error(
+                    format!("param `{name}` is optional, so it needs a `default`"),
+                    required.span(),
+                );
+            }
+        }
+        let default = match raw.default {
+            None => None,
+            Some(default) => {
+                let span = default.span();
+                let value = default.into_inner();
+                match &value {
+                    toml::Value::String(text) if text.contains("{{") || text.contains("{%") => {
+                        let spanned = Spanned::new(span, text.clone());
+                        let scope = Scope::for_default();
+                        let name_path = format!("integration.{integration}.params.{name}.default");
+                        let compiled = self.template(&name_path, &spanned, &scope)?;
+                        Some(ParamDefault::Template {
+                            source: text.clone(),
+                            text: compiled,
+                        })
+                    }
+                    _ => match kind.coerce(&toml_to_json(&value)) {
+                        Some(checked) => Some(ParamDefault::Value(checked)),
+                        None => {
+                            self.error(
+                                format!(
+                                    "invalid default for param `{name}`: expected {}",
+                                    kind.expected()
+                                ),
+                                span,
+                            );
+                            return None;
+                        }
+                    },
+                }
+            }
+        };
+        Some(Param {
+            name,
+            kind,
+            default,
+            help: raw.help,
+        })
+    }
+
+    fn steps(
+        &mut self,
+        integration: &str,
+        value: Spanned<DeValue<'_>>,
+        params: &[Param],
+        secrets: &Secrets,
+    ) -> Vec<Step> {
+        let span = value.span();
+        let items = match value.into_inner() {
+            DeValue::Array(items) => items,
+            other => {
+                self.error(
+                    format!("`steps` of `{integration}` must be an array of tables, found {}", other.type_str()),
+                    span,
+                );
+                return Vec::new();
+            }
+        };
+        let items: Vec<_> = items.into_iter().collect();
+        // Ids first, so a template that names a later step can say so.
+        let ids: Vec<Option<String>> = items
+            .iter()
+            .map(|item| {
+                item.get_ref()
+                    .as_table()
+                    .and_then(|t| t.iter().find(|(k, _)| k.get_ref() == "id"))
+                    .and_then(|(_, v)| v.get_ref().as_str().map(str::to_owned))
+            })
+            .collect();
+        let mut steps = Vec::new();
+        let mut seen: BTreeMap<String, ()> = BTreeMap::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let step_span = item.span();
+            let Some(raw) = self.de::<RawStep>(item) else {
+                continue;
+            };
+            if let Some(id) = &raw.id {
+                if !is_identifier(id.get_ref()) {
+                    self.error(
+                        format!("invalid step id `{}`: use letters, digits and `_`, not starting with a digit", id.get_ref()),
+                        id.span(),
+                    );
+                } else if seen.insert(id.get_ref().clone(), ()).is_some() {
+                    self.error(format!("duplicate step id `{}`", id.get_ref()), id.span());
+                }
+            }
+            let scope = Scope {
+                roots: STEP_ROOTS,
+                params: params.iter().map(|p| p.name.as_str()).collect(),
+                secrets: secrets.keys().map(String::as_str).collect(),
+                earlier_steps: ids[..index].iter().flatten().map(String::as_str).collect(),
+                later_steps: ids[index..].iter().flatten().map(String::as_str).collect(),
+            };
+            let path = format!("integration.{integration}.steps[{index}]");
+            let Some(kind) = self.step_kind(&path, raw.command, step_span, &scope) else {
+                continue;
+            };
+            steps.push(Step {
+                id: raw.id.map(Spanned::into_inner),
+                kind,
+            });
+        }
+        steps
+    }
+
+    fn step_kind(
+        &mut self,
+        path: &str,
+        command: Option<Spanned<RawCommand>>,
+        span: Range<usize>,
+        scope: &Scope<'_>,
+    ) -> Option<StepKind> {
+        match command {
+            Some(command) => self.command(&format!("{path}.command"), command, scope).map(StepKind::Command),
+            None => {
+                self.error(
+                    format!("step has no kind, expected one of {}", suggest::list(STEP_KINDS.iter().copied())),
+                    span,
+                );
+                None
+            }
+        }
+    }
+
+    fn command(&mut self, path: &str, raw: Spanned<RawCommand>, scope: &Scope<'_>) -> Option<CommandStep> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let program = match (raw.argv, raw.shell) {
+            (Some(argv), None) => {
+                if argv.get_ref().is_empty() {
+                    self.error("`argv` must name a program", argv.span());
+                    return None;
+                }
+                let mut texts = Vec::new();
+                for (i, arg) in argv.into_inner().iter().enumerate() {
+                    texts.push(self.template(&format!("{path}.argv[{i}]"), arg, scope));
+                }
+                Program::Argv(texts.into_iter().collect::<Option<Vec<_>>>()?)
+            }
+            (None, Some(shell)) => {
+                if shell.get_ref().contains("{{") || shell.get_ref().contains("{%") {
+                    self.error_with_hint(
+                        "a `shell` script is not templated, so values cannot be injected into it",
+                        shell.span(),
+                        Some("use `$PARAM_<NAME>` for params, or pass values through `env`".into()),
+                    );
+                    return None;
+                }
+                Program::Shell(shell.into_inner())
+            }
+            _ => {
+                self.error("a command needs exactly one of `argv` or `shell`", span);
+                return None;
+            }
+        };
+        let mut env = Vec::new();
+        for (name, value) in &raw.env {
+            if let Some(text) = self.template(&format!("{path}.env.{name}"), value, scope) {
+                env.push((name.clone(), text));
+            }
+        }
+        let stdin = raw.stdin.and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
+        let dir = raw.dir.and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
+        let timeout = raw.timeout.and_then(|t| self.duration(&t));
+        Some(CommandStep {
+            program,
+            env,
+            stdin,
+            dir,
+            timeout,
+            stdout_json: raw.stdout == Some(RawStdout::Json),
+        })
+    }
+
+    /// Compiles a templated string and checks every name it reads against `scope`.
+    fn template(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
+        let text = match self.templates.compile(name, value.get_ref()) {
+            Ok(text) => text,
+            Err(err) => {
+                let span = match err.range {
+                    Some(range) => inner_span(self.source, value.span(), value.get_ref(), range),
+                    None => value.span(),
+                };
+                self.error(format!("invalid template: {}", err.message), span);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for var in self.templates.variables(&text) {
+            if let Err((message, hint)) = scope.check(&var) {
+                self.error_with_hint(message, value.span(), hint);
+                ok = false;
+            }
+        }
+        ok.then_some(text)
+    }
+
+    fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(duration) if !duration.is_zero() => Some(duration),
+            _ => {
+                self.error(
+                    format!("invalid duration `{}`: expected e.g. `30s`, `10m` or `1h 30m`", value.get_ref()),
+                    value.span(),
+                );
+                None
+            }
+        }
+    }
+
+    fn schedule(&mut self, value: &Spanned<String>) -> Option<Schedule> {
+        let parser = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build();
+        match parser.parse(value.get_ref()) {
+            Ok(cron) => Some(Schedule {
+                expression: value.get_ref().clone(),
+                cron,
+            }),
+            Err(err) => {
+                self.error_with_hint(
+                    format!("invalid cron expression `{}`: {err}", value.get_ref()),
+                    value.span(),
+                    Some("five fields: minute hour day-of-month month day-of-week, e.g. `30 2 * * *`".into()),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Scope<'_> {
+    fn for_default() -> Self {
+        Scope {
+            roots: DEFAULT_ROOTS,
+            params: Vec::new(),
+            secrets: Vec::new(),
+            earlier_steps: Vec::new(),
+            later_steps: Vec::new(),
+        }
+    }
+
+    /// Is `var` (a dotted path like `params.from`) something this place can read?
+    fn check(&self, var: &str) -> Result<(), (String, Option<String>)> {
+        let mut parts = var.split('.');
+        let root = parts.next().unwrap_or(var);
+        let member = parts.next();
+        if !self.roots.contains(&root) {
+            return Err((
+                format!("unknown name `{root}` in template, expected one of {}", suggest::list(self.roots.iter().copied())),
+                suggest::did_you_mean(root, self.roots.iter().copied()),
+            ));
+        }
+        let Some(member) = member else {
+            return Ok(());
+        };
+        let known = |what: &str, names: &[&str]| -> Result<(), (String, Option<String>)> {
+            if names.contains(&member) {
+                return Ok(());
+            }
+            let hint = suggest::did_you_mean(member, names.iter().copied()).or_else(|| {
+                (!names.is_empty()).then(|| format!("known {what}s: {}", suggest::list(names.iter().copied())))
+            });
+            Err((format!("unknown {what} `{member}` in template"), hint))
+        };
+        match root {
+            "params" => known("param", &self.params),
+            "secrets" => known("secret", &self.secrets),
+            "run" => known("run field", RUN_FIELDS),
+            "steps" if self.later_steps.contains(&member) && !self.earlier_steps.contains(&member) => Err((
+                format!("step `{member}` is not run yet at this point"),
+                Some("a step can only read the results of steps before it".into()),
+            )),
+            "steps" => known("step", &self.earlier_steps),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Every template of a step, for finding the secrets it reads.
+fn step_texts(step: &Step) -> Vec<&Text> {
+    match &step.kind {
+        StepKind::Command(command) => {
+            let mut texts: Vec<&Text> = Vec::new();
+            if let Program::Argv(argv) = &command.program {
+                texts.extend(argv);
+            }
+            texts.extend(command.env.iter().map(|(_, text)| text));
+            texts.extend(command.stdin.iter());
+            texts.extend(command.dir.iter());
+            texts
+        }
+    }
+}
+
+/// The span of `range` inside a TOML string value, when the value is written without escapes;
+/// otherwise the whole value.
+fn inner_span(source: &str, span: Range<usize>, value: &str, range: Range<usize>) -> Range<usize> {
+    let Some(raw) = source.get(span.clone()) else {
+        return span;
+    };
+    let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+        3
+    } else if raw.starts_with(['"', '\'']) {
+        1
+    } else {
+        return span;
+    };
+    if raw.len() >= 2 * quote && raw.get(quote..raw.len() - quote) == Some(value) && range.end <= value.len() {
+        span.start + quote + range.start..span.start + quote + range.end.max(range.start + 1)
+    } else {
+        span
+    }
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

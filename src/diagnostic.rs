@@ -1,0 +1,167 @@
+//! Problems found in `integrations.toml`, and the one renderer that shows them all the same
+//! way: `error:`, `file:line:col`, the line, a caret, an optional `hint:`.
+
+use std::fmt;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// One problem at one place of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    /// Byte range in the file; `None` when the problem is about the file as a whole.
+    pub span: Option<Range<usize>>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span: Some(span),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Every problem found in one file, with the text needed to show them.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub path: String,
+    pub source: String,
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// Renders all problems, separated by blank lines, ending in a count.
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let mut out = String::new();
+        for item in &self.items {
+            out.push_str(&render_one(&renderer, &self.path, &self.source, item));
+            out.push_str("\n\n");
+        }
+        let count = self.items.len();
+        out.push_str(&format!(
+            "error: `{}` has {count} problem{}",
+            self.path,
+            if count == 1 { "" } else { "s" }
+        ));
+        out
+    }
+
+    /// `file:line:col` of a diagnostic, for one-line logs.
+    pub fn locate(&self, item: &Diagnostic) -> String {
+        match &item.span {
+            Some(span) => {
+                let (line, col) = line_col(&self.source, span.start);
+                format!("{}:{line}:{col}", self.path)
+            }
+            None => self.path.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    /// One line per problem, for logs (serve-hook reloads) and error chains.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", self.locate(item), item.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+fn render_one(renderer: &Renderer, path: &str, source: &str, item: &Diagnostic) -> String {
+    let title = Level::ERROR.primary_title(item.message.as_str());
+    let hint = item
+        .hint
+        .as_deref()
+        .map(|hint| Group::with_title(Level::HELP.with_name("hint").secondary_title(hint)));
+    let group = match &item.span {
+        Some(span) => {
+            let span = clamp(source, span.clone());
+            title.element(
+                Snippet::source(source)
+                    .path(path)
+                    .fold(true)
+                    .annotation(AnnotationKind::Primary.span(span)),
+            )
+        }
+        None => title.element(annotate_snippets::Origin::path(path)),
+    };
+    let mut report = vec![group];
+    report.extend(hint);
+    renderer.render(&report)
+}
+
+/// Keeps a span inside the text and never empty, so the caret always has something to point at.
+fn clamp(source: &str, span: Range<usize>) -> Range<usize> {
+    let start = span.start.min(source.len());
+    let end = span.end.clamp(start, source.len());
+    if start == end && end < source.len() {
+        return start..next_char_boundary(source, start + 1);
+    }
+    start..end
+}
+
+fn next_char_boundary(source: &str, mut index: usize) -> usize {
+    while index < source.len() && !source.is_char_boundary(index) {
+        index += 1;
+    }
+    index
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Diagnostic, Diagnostics, line_col};
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let text = "a = 1\nbc = 2\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        assert_eq!(line_col(text, 8), (2, 3));
+    }
+
+    #[test]
+    fn renders_location_line_caret_and_hint() {
+        let diagnostics = Diagnostics {
+            path: "integrations.toml".into(),
+            source: "[x]\ntimout = 5\n".into(),
+            items: vec![Diagnostic::new("unknown field `timout`", 4..10).with_hint("did you mean `timeout`?")],
+        };
+        let text = diagnostics.render(false);
+        assert!(text.contains("error: unknown field `timout`"), "{text}");
+        assert!(text.contains("--> integrations.toml:2:1"), "{text}");
+        assert!(text.contains("timout = 5"), "{text}");
+        assert!(text.contains("^^^^^^"), "{text}");
+        assert!(text.contains("hint: did you mean `timeout`?"), "{text}");
+        assert_eq!(diagnostics.to_string(), "integrations.toml:2:1: unknown field `timout`");
+    }
+}

@@ -1,0 +1,39 @@
+//! The exit codes `integ` promises to scripts, cron and systemd: one table, also in the README.
+
+use std::process::ExitCode;
+
+/// How an `integ` process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything asked for succeeded (for `check`: the file is valid).
+    Success,
+    /// An integration ran and failed.
+    Failure,
+    /// Bad command line, invalid `integrations.toml`, unknown name, bad param or missing secret:
+    /// nothing ran.
+    Usage,
+    /// The run was skipped (or refused) because another run of the integration holds its lock.
+    Busy,
+    /// Interrupted by SIGINT or SIGTERM; the run is recorded as interrupted.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The numeric code, as documented in the README.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+            // EX_TEMPFAIL from sysexits.h: "try again later" is exactly what a skipped run means.
+            ExitStatus::Busy => 75,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status.code())
+    }
+}

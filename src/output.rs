@@ -1,0 +1,193 @@
+//! The printer: the one owner of stdout, stderr, colour and progress. Deep code returns data or
+//! errors; handlers hand them here. stdout is data (a run's output, tables, JSON), stderr is
+//! diagnostics.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::ColorChoice;
+use crate::diagnostic::Diagnostics;
+use crate::engine::{Observer, Stream};
+
+/// How much the person wants to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Nothing on success; the error and the run's log on failure.
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Debug)]
+pub struct Printer {
+    verbosity: Verbosity,
+    color: bool,
+    /// stderr is a terminal: spinners may draw.
+    interactive: bool,
+    stdin_terminal: bool,
+}
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+
+impl Printer {
+    pub fn new(verbosity: Verbosity, color: Option<ColorChoice>) -> Self {
+        let stderr_terminal = std::io::stderr().is_terminal();
+        Printer {
+            verbosity,
+            color: use_color(color, stderr_terminal),
+            interactive: stderr_terminal && verbosity == Verbosity::Normal,
+            stdin_terminal: std::io::stdin().is_terminal(),
+        }
+    }
+
+    pub fn verbosity(&self) -> Verbosity {
+        self.verbosity
+    }
+
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Whether a person is there to answer questions.
+    pub fn can_prompt(&self) -> bool {
+        self.stdin_terminal && std::io::stderr().is_terminal()
+    }
+
+    /// Data for stdout, printed whatever the verbosity (the caller asked for it).
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    pub fn error(&self, message: &str, hint: Option<&str>) {
+        self.diagnostic(ERROR, "error", message);
+        if let Some(hint) = hint {
+            self.diagnostic(HINT, "hint", hint);
+        }
+    }
+
+    pub fn warning(&self, message: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            self.diagnostic(WARNING, "warning", message);
+        }
+    }
+
+    /// A status line for the person (not shown under `-q`).
+    pub fn status(&self, message: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            eprintln!("{}", self.paint(DIM, message));
+        }
+    }
+
+    pub fn diagnostics(&self, diagnostics: &Diagnostics) {
+        eprintln!("{}", diagnostics.render(self.color));
+    }
+
+    /// A failed run's log, for `-q` under cron, where nothing was shown live.
+    pub fn failed_log(&self, log: &str) {
+        if !log.is_empty() {
+            eprint!("{log}");
+        }
+    }
+
+    fn diagnostic(&self, style: Style, label: &str, message: &str) {
+        eprintln!("{}: {message}", self.paint(style, label));
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Shows a run as it happens: step output live, a spinner per step on a terminal.
+    pub fn run_observer(&self) -> RunObserver<'_> {
+        RunObserver {
+            printer: self,
+            spinner: Mutex::new(None),
+        }
+    }
+}
+
+fn use_color(choice: Option<ColorChoice>, terminal: bool) -> bool {
+    match choice {
+        Some(ColorChoice::Always) => true,
+        Some(ColorChoice::Never) => false,
+        Some(ColorChoice::Auto) | None => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
+        }
+    }
+}
+
+/// The terminal's view of a run. Under `-q` it shows nothing: the log is printed on failure.
+pub struct RunObserver<'a> {
+    printer: &'a Printer,
+    spinner: Mutex<Option<ProgressBar>>,
+}
+
+impl RunObserver<'_> {
+    fn with_spinner_hidden(&self, f: impl FnOnce()) {
+        match self.spinner.lock().expect("spinner lock").as_ref() {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl Observer for RunObserver<'_> {
+    fn step_started(&self, label: &str, what: &str) {
+        match self.printer.verbosity {
+            Verbosity::Quiet => {}
+            Verbosity::Verbose => tracing::info!("{label}: {what}"),
+            Verbosity::Normal if self.printer.interactive => {
+                let bar = ProgressBar::new_spinner().with_style(
+                    ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                        .expect("the template is valid"),
+                );
+                bar.set_message(format!("{label}: {what}"));
+                bar.enable_steady_tick(Duration::from_millis(100));
+                *self.spinner.lock().expect("spinner lock") = Some(bar);
+            }
+            Verbosity::Normal => {}
+        }
+    }
+
+    fn output(&self, stream: Stream, line: &str) {
+        if self.printer.verbosity == Verbosity::Quiet {
+            return;
+        }
+        self.with_spinner_hidden(|| match stream {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            Stream::Stderr => eprintln!("{line}"),
+        });
+    }
+
+    fn step_finished(&self, label: &str, elapsed: Duration, error: Option<&str>) {
+        if let Some(bar) = self.spinner.lock().expect("spinner lock").take() {
+            bar.finish_and_clear();
+        }
+        if self.printer.verbosity == Verbosity::Verbose {
+            match error {
+                None => tracing::info!("{label}: done in {elapsed:.2?}"),
+                Some(error) => tracing::info!("{label}: failed after {elapsed:.2?}: {error}"),
+            }
+        }
+    }
+}

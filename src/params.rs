@@ -1,0 +1,292 @@
+//! Typed params: what each type accepts, and how a run's values are gathered from the command
+//! line, defaults and prompts. A wrong value is refused before anything runs, naming the param,
+//! the expected type and the value given.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone as _};
+use serde_json::Value;
+
+use crate::config::model::{Integration, Param, ParamDefault};
+use crate::suggest;
+use crate::template::Templates;
+use crate::usage::UsageError;
+
+/// A param's type, as declared with `type = "…"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in local time; stored as RFC 3339.
+    Datetime,
+    Choice(Vec<String>),
+    /// A list of strings; on the command line `a,b,c` or the param repeated.
+    List,
+}
+
+impl ParamType {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Integer => "integer",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+            ParamType::Date => "date",
+            ParamType::Datetime => "datetime",
+            ParamType::Choice(_) => "choice",
+            ParamType::List => "list",
+        }
+    }
+
+    /// What a valid value looks like, for error messages.
+    pub fn expected(&self) -> String {
+        match self {
+            ParamType::String => "a string".into(),
+            ParamType::Integer => "an integer".into(),
+            ParamType::Number => "a number".into(),
+            ParamType::Boolean => "a boolean (true/false, yes/no, 1/0)".into(),
+            ParamType::Date => "a date (YYYY-MM-DD)".into(),
+            ParamType::Datetime => "a datetime (RFC 3339, or YYYY-MM-DD HH:MM[:SS] local time)".into(),
+            ParamType::Choice(values) => {
+                format!("one of {}", suggest::list(values.iter().map(String::as_str)))
+            }
+            ParamType::List => "a list".into(),
+        }
+    }
+
+    /// Parses a value typed by a person (command line, prompt, form field).
+    pub fn parse_text(&self, text: &str) -> Option<Value> {
+        match self {
+            ParamType::String => Some(Value::String(text.to_owned())),
+            ParamType::Integer => text.trim().parse::<i64>().ok().map(Value::from),
+            ParamType::Number => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(Value::from),
+            ParamType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" | "on" => Some(Value::Bool(true)),
+                "false" | "no" | "n" | "0" | "off" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            ParamType::Date => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .ok()
+                .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+            ParamType::Datetime => parse_datetime(text.trim()).map(Value::String),
+            ParamType::Choice(values) => values
+                .iter()
+                .any(|v| v == text)
+                .then(|| Value::String(text.to_owned())),
+            ParamType::List => Some(Value::Array(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Value::String(item.to_owned()))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Checks a value that already has a type (a TOML default, a template's result).
+    pub fn coerce(&self, value: &Value) -> Option<Value> {
+        match (self, value) {
+            (ParamType::String, Value::String(_)) => Some(value.clone()),
+            (ParamType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
+            (ParamType::Number, Value::Number(_)) => Some(value.clone()),
+            (ParamType::Boolean, Value::Bool(_)) => Some(value.clone()),
+            (ParamType::List, Value::Array(_)) => Some(value.clone()),
+            // Dates, datetimes, choices and numbers written as text go through the text parser.
+            (_, Value::String(text)) => self.parse_text(text),
+            _ => None,
+        }
+    }
+}
+
+fn parse_datetime(text: &str) -> Option<String> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.to_rfc3339());
+    }
+    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(|naive| Local.from_local_datetime(&naive).earliest())
+        .map(|dt| dt.to_rfc3339())
+}
+
+/// Turns a TOML value into JSON, for defaults. Dates written as TOML dates become text.
+pub fn toml_to_json(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(dt) => Value::String(dt.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Splits `-p NAME=VALUE` arguments, keeping their order.
+pub fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, UsageError> {
+    args.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((name.trim().to_owned(), value.to_owned()))
+            }
+            _ => Err(UsageError::new(format!(
+                "invalid param `{arg}`: expected NAME=VALUE"
+            ))),
+        })
+        .collect()
+}
+
+/// Asks a person for a required param's value; `None` when nobody can be asked.
+pub trait Prompt {
+    fn ask(&self, param: &Param) -> Option<std::io::Result<String>>;
+}
+
+/// Gathers one run's params: given values, then defaults, then prompts; every value checked.
+pub fn resolve(
+    integration: &Integration,
+    given: &[(String, String)],
+    templates: &Templates,
+    default_context: &minijinja::Value,
+    prompt: &dyn Prompt,
+) -> Result<BTreeMap<String, Value>, UsageError> {
+    let mut values: BTreeMap<String, Value> = BTreeMap::new();
+    for (name, text) in given {
+        let Some(param) = integration.param(name) else {
+            let names = integration.params.iter().map(|p| p.name.as_str());
+            return Err(UsageError::new(format!(
+                "integration `{}` has no param `{name}`",
+                integration.name
+            ))
+            .with_hint(suggest::did_you_mean(name, names).or_else(|| {
+                (integration.params.is_empty())
+                    .then(|| "it takes no params".to_owned())
+                    .or_else(|| {
+                        let all = integration.params.iter().map(|p| p.name.as_str());
+                        Some(format!("its params are {}", suggest::list(all)))
+                    })
+            })));
+        };
+        let value = param
+            .kind
+            .parse_text(text)
+            .ok_or_else(|| invalid_value(param, text))?;
+        match (values.get_mut(name), value) {
+            (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
+            (Some(_), _) => {
+                return Err(UsageError::new(format!("param `{name}` is given twice")));
+            }
+            (None, value) => {
+                values.insert(name.clone(), value);
+            }
+        }
+    }
+    for param in &integration.params {
+        if values.contains_key(&param.name) {
+            continue;
+        }
+        let value = match &param.default {
+            Some(ParamDefault::Value(value)) => value.clone(),
+            Some(ParamDefault::Template { source, text }) => {
+                let computed = templates
+                    .render_value(text, default_context)
+                    .map_err(|err| {
+                        UsageError::new(format!(
+                            "failed to compute the default of param `{}`: {err:#}",
+                            param.name
+                        ))
+                    })?;
+                param.kind.coerce(&computed).ok_or_else(|| {
+                    UsageError::new(format!(
+                        "the default of param `{}` (`{source}`) gave {computed}, expected {}",
+                        param.name,
+                        param.kind.expected()
+                    ))
+                })?
+            }
+            None => ask(param, prompt)?,
+        };
+        values.insert(param.name.clone(), value);
+    }
+    Ok(values)
+}
+
+fn ask(param: &Param, prompt: &dyn Prompt) -> Result<Value, UsageError> {
+    loop {
+        let Some(answer) = prompt.ask(param) else {
+            return Err(UsageError::new(format!(
+                "missing required param `{}` ({})",
+                param.name,
+                param.kind.expected()
+            ))
+            .with_hint(format!("pass it with `-p {}=VALUE`", param.name)));
+        };
+        let answer = answer.map_err(|err| {
+            UsageError::new(format!("failed to read param `{}`: {err}", param.name))
+        })?;
+        match param.kind.parse_text(&answer) {
+            Some(value) if !answer.trim().is_empty() => return Ok(value),
+            // A person can retype; only a closed terminal ends the loop (through `ask`).
+            _ => continue,
+        }
+    }
+}
+
+fn invalid_value(param: &Param, text: &str) -> UsageError {
+    UsageError::new(format!(
+        "invalid value `{text}` for param `{}`: expected {}",
+        param.name,
+        param.kind.expected()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::ParamType;
+
+    #[test]
+    fn parses_text_per_type() {
+        let choice = ParamType::Choice(vec!["csv".into(), "json".into()]);
+        let cases: Vec<(ParamType, &str, Option<serde_json::Value>)> = vec![
+            (ParamType::Integer, "42", Some(json!(42))),
+            (ParamType::Integer, "4.2", None),
+            (ParamType::Number, "4.5", Some(json!(4.5))),
+            (ParamType::Number, "NaN", None),
+            (ParamType::Boolean, "yes", Some(json!(true))),
+            (ParamType::Boolean, "maybe", None),
+            (ParamType::Date, "2026-10-01", Some(json!("2026-10-01"))),
+            (ParamType::Date, "2026-13-01", None),
+            (ParamType::Datetime, "2026-10-01T08:00:00Z", Some(json!("2026-10-01T08:00:00+00:00"))),
+            (ParamType::Datetime, "yesterday", None),
+            (choice.clone(), "csv", Some(json!("csv"))),
+            (choice, "xml", None),
+            (ParamType::List, "a, b,c", Some(json!(["a", "b", "c"]))),
+        ];
+        for (kind, text, expected) in cases {
+            assert_eq!(kind.parse_text(text), expected, "{} {text}", kind.name());
+        }
+    }
+
+    #[test]
+    fn coerces_typed_values() {
+        assert_eq!(ParamType::Integer.coerce(&json!(3)), Some(json!(3)));
+        assert_eq!(ParamType::Integer.coerce(&json!("3")), Some(json!(3)));
+        assert_eq!(ParamType::Integer.coerce(&json!(true)), None);
+        assert_eq!(ParamType::Date.coerce(&json!("2026-01-31")), Some(json!("2026-01-31")));
+    }
+}

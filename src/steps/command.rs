@@ -1,0 +1,260 @@
+//! The `command` step: run a program with an argv list (each element templated, never spliced
+//! into a shell line), or an explicit `shell` script that gets params only as environment
+//! variables. The step's processes never outlive it: they run in their own process group,
+//! which is killed on timeout, on cancellation and when the main process exits.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::engine::{Stream, StepScope};
+use crate::template::Text;
+
+/// How long a timed-out step gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct CommandStep {
+    pub program: Program,
+    pub env: Vec<(String, Text)>,
+    pub stdin: Option<Text>,
+    pub dir: Option<Text>,
+    pub timeout: Option<Duration>,
+    /// Parse stdout as JSON for later steps (and do not show it as output).
+    pub stdout_json: bool,
+}
+
+#[derive(Debug)]
+pub enum Program {
+    Argv(Vec<Text>),
+    /// Run by `sh -c`; not templated, so nothing can be injected into it.
+    Shell(String),
+}
+
+impl CommandStep {
+    pub async fn run(&self, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+        let (mut command, shown) = self.build(scope)?;
+        scope.started(&format!("run {shown}"));
+
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("failed to start {shown}"))?;
+        let group = ProcessGroup::of(&child);
+
+        let input = self.stdin.as_ref().map(|text| scope.render(text)).transpose()?;
+        let stdin = child.stdin.take();
+        let feed = async move {
+            if let (Some(mut pipe), Some(input)) = (stdin, input) {
+                // A program that exits without reading its stdin is not an error of ours.
+                let _ = pipe.write_all(input.as_bytes()).await;
+            }
+        };
+
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let show_stdout = !self.stdout_json;
+        let readers = async {
+            let (_, out, err) = tokio::join!(
+                feed,
+                read_lines(stdout, Stream::Stdout, show_stdout, scope),
+                read_lines(stderr, Stream::Stderr, true, scope),
+            );
+            (out, err)
+        };
+
+        let waited = wait(&mut child, &group, self.timeout);
+        let (status, (stdout, stderr)) = tokio::join!(
+            async {
+                let status = waited.await;
+                // Whatever the main process left running goes with it; this also closes the
+                // pipes its background children hold, so the readers finish.
+                group.signal(Signal::SIGTERM);
+                status
+            },
+            readers
+        );
+        group.finished();
+        let status = status?;
+        let elapsed = started.elapsed();
+
+        let Some(code) = status.code() else {
+            bail!("{shown} was killed by a signal after {}", human(elapsed));
+        };
+        scope.log(&format!("{shown} exited with code {code} in {}", human(elapsed)));
+        if code != 0 {
+            bail!("{shown} exited with code {code}");
+        }
+        let stdout_value = if self.stdout_json {
+            serde_json::from_slice(&stdout)
+                .with_context(|| format!("{shown} did not print valid JSON on stdout"))?
+        } else {
+            Value::String(String::from_utf8_lossy(&stdout).into_owned())
+        };
+        Ok(json!({
+            "exit_code": code,
+            "stdout": stdout_value,
+            "stderr": String::from_utf8_lossy(&stderr),
+        }))
+    }
+
+    /// The command to spawn, and how to name it in logs (secrets redacted).
+    fn build(&self, scope: &StepScope<'_>) -> anyhow::Result<(Command, String)> {
+        let (mut command, shown) = match &self.program {
+            Program::Argv(argv) => {
+                let argv = argv
+                    .iter()
+                    .map(|arg| scope.render(arg))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let (program, args) = argv.split_first().ok_or_else(|| anyhow!("empty argv"))?;
+                let mut command = Command::new(program);
+                command.args(args);
+                (command, format!("`{}`", scope.redact(&argv.join(" "))))
+            }
+            Program::Shell(script) => {
+                let mut command = Command::new("sh");
+                command.arg("-c").arg(script);
+                for (name, value) in param_env(scope.params()) {
+                    command.env(name, value);
+                }
+                (command, "shell script".to_owned())
+            }
+        };
+        for (name, value) in &self.env {
+            command.env(name, scope.render(value)?);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(scope.render(dir)?);
+        }
+        command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        Ok((command, shown))
+    }
+}
+
+/// Params as `PARAM_<NAME>` variables for shell scripts: `from-date` becomes `PARAM_FROM_DATE`.
+fn param_env(params: &BTreeMap<String, Value>) -> impl Iterator<Item = (String, String)> + '_ {
+    params.iter().map(|(name, value)| {
+        let var = format!("PARAM_{}", name.to_ascii_uppercase().replace(['-', '.'], "_"));
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        };
+        (var, text)
+    })
+}
+
+async fn wait(
+    child: &mut Child,
+    group: &ProcessGroup,
+    timeout: Option<Duration>,
+) -> anyhow::Result<std::process::ExitStatus> {
+    let Some(limit) = timeout else {
+        return Ok(child.wait().await?);
+    };
+    match tokio::time::timeout(limit, child.wait()).await {
+        Ok(status) => Ok(status?),
+        Err(_) => {
+            group.signal(Signal::SIGTERM);
+            if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+                group.signal(Signal::SIGKILL);
+                child.wait().await?;
+            }
+            bail!("timed out after {}", humantime::format_duration(limit))
+        }
+    }
+}
+
+/// Reads a pipe line by line, logging each line and handing it to the observer; returns
+/// everything read.
+async fn read_lines(
+    pipe: impl AsyncRead + Unpin,
+    stream: Stream,
+    show: bool,
+    scope: &StepScope<'_>,
+) -> Vec<u8> {
+    let mut reader = BufReader::new(pipe);
+    let mut all = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                all.extend_from_slice(&line);
+                let text = String::from_utf8_lossy(&line);
+                scope.output(stream, text.trim_end_matches(['\n', '\r']), show);
+            }
+        }
+    }
+    all
+}
+
+/// The process group a step's command runs in. Dropping it kills whatever is left, so a
+/// cancelled or timed-out run leaves no processes behind.
+struct ProcessGroup {
+    pgid: Option<Pid>,
+    done: AtomicBool,
+}
+
+impl ProcessGroup {
+    fn of(child: &Child) -> Self {
+        ProcessGroup {
+            pgid: child.id().map(|id| Pid::from_raw(id as i32)),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        if let Some(pgid) = self.pgid {
+            // ESRCH just means the group is already gone.
+            let _ = killpg(pgid, signal);
+        }
+    }
+
+    /// The step ended normally and its group was told to stop.
+    fn finished(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if !self.done.load(Ordering::Relaxed) {
+            self.signal(Signal::SIGKILL);
+        }
+    }
+}
+
+fn human(elapsed: Duration) -> String {
+    let millis = elapsed.as_millis();
+    if millis < 1000 {
+        format!("{millis}ms")
+    } else {
+        format!("{:.1}s", elapsed.as_secs_f64())
+    }
+}

@@ -1,0 +1,159 @@
+//! The run store: history, overlap locks and watermarks behind one narrow interface, so a second
+//! backend (PostgreSQL, for several listeners) can be added without touching the engine. The
+//! embedded SQLite backend in `sqlite` is the default.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// How a run stands or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    /// Its process died (SIGKILL, crash, power loss) or was stopped by a signal.
+    Interrupted,
+    /// Not started because another run held the integration's lock.
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Interrupted,
+            RunStatus::Skipped,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+/// A run about to start. `params` must already have secrets redacted.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: String,
+    pub integration: String,
+    pub trigger: String,
+    pub params: serde_json::Value,
+    pub started_at: DateTime<Utc>,
+}
+
+/// One run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub integration: String,
+    pub trigger: String,
+    pub params: serde_json::Value,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// Empty in listings; filled by [`Store::run`].
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub log: String,
+}
+
+impl RunRecord {
+    pub fn duration(&self) -> Option<chrono::Duration> {
+        self.ended_at.map(|end| end - self.started_at)
+    }
+}
+
+/// Which runs `history` wants.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub integration: Option<String>,
+    /// Only failed and interrupted runs.
+    pub failed_only: bool,
+    pub limit: usize,
+}
+
+/// The answer to "which run is this id (or start of an id)?".
+#[derive(Debug)]
+pub enum RunLookup {
+    Found(Box<RunRecord>),
+    NotFound,
+    Ambiguous(Vec<String>),
+}
+
+/// Something held while it lasts: a run in progress, an integration's overlap lock. Dropping it
+/// releases it; so does the kernel when the holding process dies.
+pub struct Lease {
+    _held: Box<dyn Send>,
+}
+
+impl Lease {
+    pub fn new(held: impl Send + 'static) -> Self {
+        Lease {
+            _held: Box::new(held),
+        }
+    }
+}
+
+pub trait Store: Send + Sync {
+    /// Records a run as running; the returned lease marks it alive until dropped.
+    fn begin_run(&self, run: &NewRun) -> anyhow::Result<Lease>;
+
+    fn finish_run(
+        &self,
+        id: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        log: &str,
+    ) -> anyhow::Result<()>;
+
+    /// Newest first. Runs whose process died are marked interrupted first.
+    fn runs(&self, query: &RunQuery) -> anyhow::Result<Vec<RunRecord>>;
+
+    /// One run with its log, by id or a unique start of one.
+    fn run(&self, id_or_prefix: &str) -> anyhow::Result<RunLookup>;
+
+    /// The newest finished-or-running (not skipped) run of each integration.
+    fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>>;
+
+    /// The integration's overlap lock: `None` when another process holds it and `wait` is
+    /// false; with `wait`, blocks until it is free.
+    fn lock(&self, integration: &str, wait: bool) -> anyhow::Result<Option<Lease>>;
+
+    /// The end of the last period the integration covered successfully.
+    fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>>;
+
+    fn set_watermark(&self, integration: &str, covered_until: DateTime<Utc>) -> anyhow::Result<()>;
+}
+
+/// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.
+pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_owned());
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|dir| dir.join("integ"))
+        .context("failed to find a state directory: set `INTEG_STATE_DIR` or pass `--state-dir`")
+}
+
+/// Opens the default backend in `dir`.
+pub fn open(dir: &Path) -> anyhow::Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::open(dir)?))
+}

@@ -1,0 +1,380 @@
+//! The embedded store: one SQLite database in WAL mode (safe for a cron run and the listener at
+//! once), plus `flock`ed files for liveness. A run holds a lock on `running/<id>.lock` while it
+//! lives; the kernel drops that lock when the process dies, however it dies, so a reader that
+//! can take it knows the run is gone and marks it interrupted. No PID files, nothing stale.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
+
+use crate::store::{Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store};
+
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    integration TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT,
+    error       TEXT,
+    log         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_by_integration ON runs (integration, started_at);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE TABLE IF NOT EXISTS watermarks (
+    integration   TEXT PRIMARY KEY,
+    covered_until TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+";
+const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
+
+pub struct SqliteStore {
+    dir: PathBuf,
+    db: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        for sub in ["locks", "running"] {
+            std::fs::create_dir_all(dir.join(sub))
+                .with_context(|| format!("failed to create the state directory `{}`", dir.display()))?;
+        }
+        let path = dir.join("integ.db");
+        let mut db = Connection::open(&path)
+            .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
+        // Other processes (a cron run, the listener) may hold the write lock for a moment.
+        db.busy_timeout(Duration::from_secs(10))?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut db).with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
+        Ok(SqliteStore {
+            dir: dir.to_owned(),
+            db: Mutex::new(db),
+        })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().expect("store lock is never poisoned")
+    }
+
+    fn running_lock(&self, id: &str) -> PathBuf {
+        self.dir.join("running").join(format!("{id}.lock"))
+    }
+
+    /// Marks every "running" run whose process is gone as interrupted.
+    fn reap(&self, db: &Connection) -> anyhow::Result<()> {
+        let mut statement = db.prepare_cached("SELECT id FROM runs WHERE status = 'running'")?;
+        let ids: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            let path = self.running_lock(&id);
+            let alive = match File::open(&path) {
+                Ok(file) => file.try_lock().is_err(),
+                // No lock file: the process died between creating the run and its lock, or the
+                // state directory was cleaned. Either way nothing is running it.
+                Err(_) => false,
+            };
+            if !alive {
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = ?2,
+                         error = 'the process running it ended without finishing it (killed or crashed)'
+                     WHERE id = ?1 AND status = 'running'",
+                    params![id, timestamp(Utc::now())],
+                )?;
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn migrate(db: &mut Connection) -> anyhow::Result<()> {
+    let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    // WAL lets readers and one writer work at once across processes; it is a property of the
+    // file, so setting it once is enough.
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Removes the run's lock file once the run is recorded as finished.
+struct RunningLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl Drop for RunningLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin_run(&self, run: &NewRun) -> anyhow::Result<Lease> {
+        // Lock first, insert second: a reader never sees a running row without a live lock.
+        let path = self.running_lock(&run.id);
+        let file = File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
+        file.lock()
+            .with_context(|| format!("failed to lock `{}`", path.display()))?;
+        self.db().execute(
+            "INSERT INTO runs (id, integration, trigger, params, status, started_at)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+            params![
+                run.id,
+                run.integration,
+                run.trigger,
+                run.params.to_string(),
+                timestamp(run.started_at)
+            ],
+        )?;
+        Ok(Lease::new(RunningLock { _file: file, path }))
+    }
+
+    fn finish_run(
+        &self,
+        id: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        log: &str,
+    ) -> anyhow::Result<()> {
+        self.db().execute(
+            "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5 WHERE id = ?1",
+            params![id, status.as_str(), timestamp(Utc::now()), error, log],
+        )?;
+        Ok(())
+    }
+
+    fn runs(&self, query: &RunQuery) -> anyhow::Result<Vec<RunRecord>> {
+        let db = self.db();
+        self.reap(&db)?;
+        let mut statement = db.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM runs
+             WHERE (?1 IS NULL OR integration = ?1)
+               AND (?2 = 0 OR status IN ('failed', 'interrupted'))
+             ORDER BY started_at DESC, id DESC LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map(
+            params![query.integration, query.failed_only, limit],
+            record,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn run(&self, id_or_prefix: &str) -> anyhow::Result<RunLookup> {
+        let db = self.db();
+        self.reap(&db)?;
+        let mut statement = db.prepare_cached(&format!(
+            "SELECT {COLUMNS}, log FROM runs WHERE id = ?1 OR (length(?1) >= 4 AND substr(id, 1, length(?1)) = ?1)
+             ORDER BY id LIMIT 5"
+        ))?;
+        let mut found: Vec<RunRecord> = statement
+            .query_map(params![id_or_prefix], |row| {
+                let mut run = record(row)?;
+                run.log = row.get(8)?;
+                Ok(run)
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(match found.len() {
+            0 => RunLookup::NotFound,
+            1 => RunLookup::Found(Box::new(found.remove(0))),
+            _ => match found.iter().position(|run| run.id == id_or_prefix) {
+                Some(exact) => RunLookup::Found(Box::new(found.remove(exact))),
+                None => RunLookup::Ambiguous(found.into_iter().map(|run| run.id).collect()),
+            },
+        })
+    }
+
+    fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>> {
+        let db = self.db();
+        self.reap(&db)?;
+        let mut statement = db.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM (
+                 SELECT *, row_number() OVER (PARTITION BY integration ORDER BY started_at DESC, id DESC) AS n
+                 FROM runs WHERE status != 'skipped'
+             ) WHERE n = 1"
+        ))?;
+        let rows = statement.query_map([], record)?;
+        let mut last = BTreeMap::new();
+        for run in rows {
+            let run = run?;
+            last.insert(run.integration.clone(), run);
+        }
+        Ok(last)
+    }
+
+    fn lock(&self, integration: &str, wait: bool) -> anyhow::Result<Option<Lease>> {
+        let path = self.dir.join("locks").join(format!("{integration}.lock"));
+        // Lock files are never deleted: removing one while another process waits on it would
+        // let two runs hold "the" lock at once.
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
+        if wait {
+            file.lock()
+                .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
+            return Ok(Some(Lease::new(file)));
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lease::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => {
+                Err(err).with_context(|| format!("failed to take the lock `{}`", path.display()))
+            }
+        }
+    }
+
+    fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let text: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT covered_until FROM watermarks WHERE integration = ?1",
+                params![integration],
+                |row| row.get(0),
+            )
+            .optional()?;
+        text.map(|t| parse_timestamp(&t)).transpose()
+    }
+
+    fn set_watermark(&self, integration: &str, covered_until: DateTime<Utc>) -> anyhow::Result<()> {
+        self.db().execute(
+            "INSERT INTO watermarks (integration, covered_until, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (integration) DO UPDATE SET covered_until = ?2, updated_at = ?3",
+            params![integration, timestamp(covered_until), timestamp(Utc::now())],
+        )?;
+        Ok(())
+    }
+}
+
+fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    let bad = |index: usize, err: anyhow::Error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, err.into())
+    };
+    let params: String = row.get(3)?;
+    let status: String = row.get(4)?;
+    let started_at: String = row.get(5)?;
+    let ended_at: Option<String> = row.get(6)?;
+    Ok(RunRecord {
+        id: row.get(0)?,
+        integration: row.get(1)?,
+        trigger: row.get(2)?,
+        params: serde_json::from_str(&params).map_err(|e| bad(3, e.into()))?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| bad(4, anyhow::anyhow!("unknown status `{status}`")))?,
+        started_at: parse_timestamp(&started_at).map_err(|e| bad(5, e))?,
+        ended_at: ended_at
+            .map(|t| parse_timestamp(&t))
+            .transpose()
+            .map_err(|e| bad(6, e))?,
+        error: row.get(7)?,
+        log: String::new(),
+    })
+}
+
+/// Fixed-width UTC text, so that string order is time order.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(text)
+        .with_context(|| format!("invalid timestamp `{text}` in the run store"))?
+        .with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone as _, Utc};
+
+    use super::SqliteStore;
+    use crate::store::{NewRun, RunLookup, RunQuery, RunStatus, Store};
+
+    fn new_run(id: &str, integration: &str) -> NewRun {
+        NewRun {
+            id: id.into(),
+            integration: integration.into(),
+            trigger: "manual".into(),
+            params: serde_json::json!({"a": 1}),
+            started_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn records_a_run_from_start_to_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let lease = store.begin_run(&new_run("0001-run", "sync")).unwrap();
+        let runs = store.runs(&RunQuery { limit: 10, ..RunQuery::default() }).unwrap();
+        assert_eq!(runs[0].status, RunStatus::Running, "a live run stays running");
+        store.finish_run("0001-run", RunStatus::Failed, Some("boom"), "the log").unwrap();
+        drop(lease);
+        let RunLookup::Found(run) = store.run("0001").unwrap() else { panic!("not found") };
+        assert_eq!((run.status, run.error.as_deref(), run.log.as_str()), (RunStatus::Failed, Some("boom"), "the log"));
+        let failed = store.runs(&RunQuery { failed_only: true, limit: 10, ..RunQuery::default() }).unwrap();
+        assert_eq!(failed.len(), 1);
+    }
+
+    #[test]
+    fn a_run_whose_lease_is_gone_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        drop(store.begin_run(&new_run("0002-run", "sync")).unwrap());
+        let last = store.last_runs().unwrap();
+        assert_eq!(last["sync"].status, RunStatus::Interrupted);
+    }
+
+    #[test]
+    fn overlap_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let held = store.lock("sync", false).unwrap();
+        assert!(held.is_some());
+        assert!(store.lock("sync", false).unwrap().is_none());
+        assert!(store.lock("other", false).unwrap().is_some());
+        drop(held);
+        assert!(store.lock("sync", false).unwrap().is_some());
+    }
+
+    #[test]
+    fn watermarks_move_forward_when_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.watermark("sync").unwrap(), None);
+        let first = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let second = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        store.set_watermark("sync", first).unwrap();
+        store.set_watermark("sync", second).unwrap();
+        assert_eq!(store.watermark("sync").unwrap(), Some(second));
+    }
+
+    #[test]
+    fn ambiguous_prefixes_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        for id in ["abcd-1", "abcd-2"] {
+            drop(store.begin_run(&new_run(id, "sync")).unwrap());
+        }
+        assert!(matches!(store.run("abcd").unwrap(), RunLookup::Ambiguous(ids) if ids.len() == 2));
+        assert!(matches!(store.run("zzzz").unwrap(), RunLookup::NotFound));
+    }
+}
