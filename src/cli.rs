@@ -31,7 +31,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]
-    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "INTEG_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "PATH",
+        env = "INTEG_CONFIG"
+    )]
     pub config: Option<PathBuf>,
 
     /// Where run history, locks and watermarks live [default: $XDG_STATE_HOME/integ]

@@ -31,16 +31,17 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
         Some(user) => format!("`./{FILE_NAME}` and `{}`", user.display()),
         None => format!("`./{FILE_NAME}`"),
     };
-    Err(UsageError::new(format!("no `{FILE_NAME}` found (looked for {looked})"))
-        .with_hint("pass `--config PATH` or set `INTEG_CONFIG`".to_owned()))
+    Err(
+        UsageError::new(format!("no `{FILE_NAME}` found (looked for {looked})"))
+            .with_hint("pass `--config PATH` or set `INTEG_CONFIG`".to_owned()),
+    )
 }
 
 /// Reads and validates the file. An unreadable file is a [`UsageError`]; an invalid one comes
 /// back as [`crate::diagnostic::Diagnostics`] inside the error.
 pub fn load(path: &Path) -> anyhow::Result<Config> {
-    let source = std::fs::read_to_string(path).map_err(|err| {
-        UsageError::new(format!("failed to read `{}`: {err}", path.display()))
-    })?;
+    let source = std::fs::read_to_string(path)
+        .map_err(|err| UsageError::new(format!("failed to read `{}`: {err}", path.display())))?;
     let config = validate::validate(path.to_owned(), path.display().to_string(), source)?;
     Ok(config)
 }

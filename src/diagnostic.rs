@@ -154,7 +154,10 @@ mod tests {
         let diagnostics = Diagnostics {
             path: "integrations.toml".into(),
             source: "[x]\ntimout = 5\n".into(),
-            items: vec![Diagnostic::new("unknown field `timout`", 4..10).with_hint("did you mean `timeout`?")],
+            items: vec![
+                Diagnostic::new("unknown field `timout`", 4..10)
+                    .with_hint("did you mean `timeout`?"),
+            ],
         };
         let text = diagnostics.render(false);
         assert!(text.contains("error: unknown field `timout`"), "{text}");
@@ -162,6 +165,9 @@ mod tests {
         assert!(text.contains("timout = 5"), "{text}");
         assert!(text.contains("^^^^^^"), "{text}");
         assert!(text.contains("hint: did you mean `timeout`?"), "{text}");
-        assert_eq!(diagnostics.to_string(), "integrations.toml:2:1: unknown field `timout`");
+        assert_eq!(
+            diagnostics.to_string(),
+            "integrations.toml:2:1: unknown field `timout`"
+        );
     }
 }

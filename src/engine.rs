@@ -3,6 +3,7 @@
 //! [`RunContext`]; triggers only build that context.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -73,7 +74,7 @@ pub async fn execute(
     log: &RunLog,
     observer: &dyn Observer,
 ) -> Result<(), String> {
-    let steps_run = run_steps(&config.templates, integration, run, log, observer);
+    let steps_run = run_steps(config, integration, run, log, observer);
     let result = match integration.timeout {
         Some(limit) => match tokio::time::timeout(limit, steps_run).await {
             Ok(result) => result,
@@ -92,7 +93,7 @@ pub async fn execute(
 }
 
 async fn run_steps(
-    templates: &Templates,
+    config: &Config,
     integration: &Integration,
     run: &RunContext,
     log: &RunLog,
@@ -116,7 +117,8 @@ async fn run_steps(
             "now": run.started_at.to_rfc3339(),
         });
         let scope = StepScope {
-            templates,
+            templates: &config.templates,
+            dir: &config.dir,
             context: context(&scope_value),
             params: &run.params,
             label: &label,
@@ -147,6 +149,7 @@ async fn run_steps(
 /// What a step sees while it runs: the template context and the run's log and observer.
 pub struct StepScope<'a> {
     templates: &'a Templates,
+    dir: &'a Path,
     context: minijinja::Value,
     params: &'a BTreeMap<String, Value>,
     label: &'a str,
@@ -162,6 +165,11 @@ impl StepScope<'_> {
 
     pub fn render_value(&self, text: &Text) -> anyhow::Result<Value> {
         self.templates.render_value(text, &self.context)
+    }
+
+    /// The integrations file's directory, where commands run and relative paths start.
+    pub fn dir(&self) -> &Path {
+        self.dir
     }
 
     pub fn params(&self) -> &BTreeMap<String, Value> {
@@ -249,14 +257,20 @@ impl RunLog {
             return;
         }
         let time = Local::now().format("%H:%M:%S%.3f");
-        log.push_str(&format!("{time} {label} {marker} {}\n", self.redactor.redact(text)));
+        log.push_str(&format!(
+            "{time} {label} {marker} {}\n",
+            self.redactor.redact(text)
+        ));
         if log.len() > LOG_LIMIT {
             log.push_str("… the log is cut here: it passed its size limit\n");
         }
     }
 
     pub fn text(&self) -> String {
-        self.text.lock().expect("log lock is never poisoned").clone()
+        self.text
+            .lock()
+            .expect("log lock is never poisoned")
+            .clone()
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -272,7 +286,10 @@ mod tests {
     fn redacts_every_secret_longest_first() {
         let secrets = ["abc".to_owned(), "abcdef".to_owned(), String::new()];
         let redactor = Redactor::new(secrets.iter());
-        assert_eq!(redactor.redact("key=abcdef, short=abc"), "key=***, short=***");
+        assert_eq!(
+            redactor.redact("key=abcdef, short=abc"),
+            "key=***, short=***"
+        );
         assert_eq!(redactor.redact("nothing here"), "nothing here");
     }
 }

@@ -50,9 +50,14 @@ impl ParamType {
             ParamType::Number => "a number".into(),
             ParamType::Boolean => "a boolean (true/false, yes/no, 1/0)".into(),
             ParamType::Date => "a date (YYYY-MM-DD)".into(),
-            ParamType::Datetime => "a datetime (RFC 3339, or YYYY-MM-DD HH:MM[:SS] local time)".into(),
+            ParamType::Datetime => {
+                "a datetime (RFC 3339, or YYYY-MM-DD HH:MM[:SS] local time)".into()
+            }
             ParamType::Choice(values) => {
-                format!("one of {}", suggest::list(values.iter().map(String::as_str)))
+                format!(
+                    "one of {}",
+                    suggest::list(values.iter().map(String::as_str))
+                )
             }
             ParamType::List => "a list".into(),
         }
@@ -111,11 +116,16 @@ fn parse_datetime(text: &str) -> Option<String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.to_rfc3339());
     }
-    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(|naive| Local.from_local_datetime(&naive).earliest())
-        .map(|dt| dt.to_rfc3339())
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .and_then(|naive| Local.from_local_datetime(&naive).earliest())
+    .map(|dt| dt.to_rfc3339())
 }
 
 /// Turns a TOML value into JSON, for defaults. Dates written as TOML dates become text.
@@ -271,7 +281,11 @@ mod tests {
             (ParamType::Boolean, "maybe", None),
             (ParamType::Date, "2026-10-01", Some(json!("2026-10-01"))),
             (ParamType::Date, "2026-13-01", None),
-            (ParamType::Datetime, "2026-10-01T08:00:00Z", Some(json!("2026-10-01T08:00:00+00:00"))),
+            (
+                ParamType::Datetime,
+                "2026-10-01T08:00:00Z",
+                Some(json!("2026-10-01T08:00:00+00:00")),
+            ),
             (ParamType::Datetime, "yesterday", None),
             (choice.clone(), "csv", Some(json!("csv"))),
             (choice, "xml", None),
@@ -287,6 +301,9 @@ mod tests {
         assert_eq!(ParamType::Integer.coerce(&json!(3)), Some(json!(3)));
         assert_eq!(ParamType::Integer.coerce(&json!("3")), Some(json!(3)));
         assert_eq!(ParamType::Integer.coerce(&json!(true)), None);
-        assert_eq!(ParamType::Date.coerce(&json!("2026-01-31")), Some(json!("2026-01-31")));
+        assert_eq!(
+            ParamType::Date.coerce(&json!("2026-01-31")),
+            Some(json!("2026-01-31"))
+        );
     }
 }

@@ -41,16 +41,26 @@ fn read_one(secret: &Secret) -> Result<String, String> {
     match &secret.source {
         SecretSource::Env(var) => match std::env::var(var) {
             Ok(value) if !value.is_empty() => Ok(value),
-            Ok(_) => Err(format!("secret `{name}` is empty: environment variable `{var}` is set but empty")),
-            Err(_) => Err(format!("secret `{name}` is missing: environment variable `{var}` is not set")),
+            Ok(_) => Err(format!(
+                "secret `{name}` is empty: environment variable `{var}` is set but empty"
+            )),
+            Err(_) => Err(format!(
+                "secret `{name}` is missing: environment variable `{var}` is not set"
+            )),
         },
         SecretSource::File(path) => match std::fs::read_to_string(path) {
             // Files written by editors and `echo` end in a newline that is not part of the key.
             Ok(value) if !value.trim_end_matches(['\n', '\r']).is_empty() => {
                 Ok(value.trim_end_matches(['\n', '\r']).to_owned())
             }
-            Ok(_) => Err(format!("secret `{name}` is empty: file `{}` has no content", path.display())),
-            Err(err) => Err(format!("secret `{name}` cannot be read from `{}`: {err}", path.display())),
+            Ok(_) => Err(format!(
+                "secret `{name}` is empty: file `{}` has no content",
+                path.display()
+            )),
+            Err(err) => Err(format!(
+                "secret `{name}` cannot be read from `{}`: {err}",
+                path.display()
+            )),
         },
     }
 }

@@ -7,8 +7,12 @@ use std::ops::Range;
 
 use anyhow::{Context as _, anyhow};
 use chrono::{Datelike, Duration, Months, NaiveDate};
-use minijinja::value::{Serde, Value};
+use minijinja::value::{Serde, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+
+/// Turns a single expression's value into JSON text, refusing undefined values (which
+/// MiniJinja's own `tojson` would let through as `null`, even in strict mode).
+const VALUE_FILTER: &str = "integ_value_json";
 
 /// A string from the file, ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +59,22 @@ impl Templates {
                 .build()
                 .expect("the default delimiters are valid"),
         );
+        // Values are printed the way the systems we talk to spell them: `true`, not Python's
+        // `True`; a JSON null as nothing.
+        env.set_formatter(|out, state, value| match value.kind() {
+            ValueKind::Bool => {
+                out.write_str(if value.is_true() { "true" } else { "false" })?;
+                Ok(())
+            }
+            ValueKind::None => Ok(()),
+            _ => minijinja::escape_formatter(out, state, value),
+        });
+        env.add_filter(VALUE_FILTER, |value: Value| -> Result<String, Error> {
+            if value.is_undefined() {
+                return Err(Error::from(ErrorKind::UndefinedError));
+            }
+            serde_json::to_string(&value).map_err(|err| invalid(err.to_string()))
+        });
         register_date_filters(&mut env);
         Templates { env }
     }
@@ -64,26 +84,32 @@ impl Templates {
         if !has_template_syntax(source) {
             return Ok(Text::Literal(source.to_owned()));
         }
-        let (compiled, typed) = match single_expression(source) {
-            // The wrapper turns the value into JSON text, which `render_value` parses back;
-            // that keeps numbers, booleans, lists and objects as they are.
-            Some(expr) => (format!("{{{{ ({expr}) | tojson }}}}"), true),
-            None => (source.to_owned(), false),
-        };
-        match self.env.add_template_owned(name.to_owned(), compiled) {
-            Ok(()) => Ok(Text::Template {
-                name: name.to_owned(),
-                typed,
-            }),
-            Err(err) => Err(SyntaxError {
+        // Compile the source as written first, so syntax errors speak of what the user wrote.
+        self.env
+            .add_template_owned(name.to_owned(), source.to_owned())
+            .map_err(|err| SyntaxError {
                 message: describe(&err),
-                // In the wrapped form the expression starts two bytes later than in the source.
-                range: err.range().map(|r| {
-                    let shift = if typed { 2 } else { 0 };
-                    r.start.saturating_sub(shift)..r.end.saturating_sub(shift)
-                }),
-            }),
-        }
+                range: err.range(),
+            })?;
+        let typed = match single_expression(source) {
+            Some(expr) => {
+                // The wrapper turns the value into JSON text, which `render_value` parses back;
+                // that keeps numbers, booleans, lists and objects as they are.
+                let wrapped = format!("{{{{ ({expr}) | {VALUE_FILTER} }}}}");
+                self.env
+                    .add_template_owned(name.to_owned(), wrapped)
+                    .map_err(|err| SyntaxError {
+                        message: describe(&err),
+                        range: None,
+                    })?;
+                true
+            }
+            None => false,
+        };
+        Ok(Text::Template {
+            name: name.to_owned(),
+            typed,
+        })
     }
 
     /// The names a template reads, with attribute paths: `params.from`, `steps.deal.body`.
@@ -187,7 +213,9 @@ fn register_date_filters(env: &mut Environment<'static>) {
     });
     env.add_filter("start_of_year", |d: String| -> Result<String, Error> {
         let date = parse_date(&d)?;
-        Ok(fmt(NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("1 January exists")))
+        Ok(fmt(
+            NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("1 January exists")
+        ))
     });
     env.add_filter("add_days", |d: String, n: i64| -> Result<String, Error> {
         let date = parse_date(&d)?;
@@ -207,14 +235,17 @@ fn register_date_filters(env: &mut Environment<'static>) {
             .map(fmt)
             .ok_or_else(|| invalid(format!("`{d}` plus {n} months is out of range")))
     });
-    env.add_filter("format_date", |d: String, format: String| -> Result<String, Error> {
-        use std::fmt::Write as _;
-        let date = parse_date(&d)?;
-        let mut out = String::new();
-        write!(out, "{}", date.format(&format))
-            .map_err(|_| invalid(format!("`{format}` is not a valid date format")))?;
-        Ok(out)
-    });
+    env.add_filter(
+        "format_date",
+        |d: String, format: String| -> Result<String, Error> {
+            use std::fmt::Write as _;
+            let date = parse_date(&d)?;
+            let mut out = String::new();
+            write!(out, "{}", date.format(&format))
+                .map_err(|_| invalid(format!("`{format}` is not a valid date format")))?;
+            Ok(out)
+        },
+    );
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, Error> {
@@ -246,7 +277,10 @@ mod tests {
     #[test]
     fn plain_strings_are_literals() {
         let mut templates = Templates::new();
-        assert_eq!(templates.compile("t", "echo").unwrap(), Text::Literal("echo".into()));
+        assert_eq!(
+            templates.compile("t", "echo").unwrap(),
+            Text::Literal("echo".into())
+        );
     }
 
     #[test]
@@ -254,8 +288,16 @@ mod tests {
         let ctx = json!({"params": {"n": 5, "ok": true, "ids": [1, 2]}});
         assert_eq!(render("{{ params.n }}", ctx.clone()).unwrap(), json!(5));
         assert_eq!(render("{{ params.ok }}", ctx.clone()).unwrap(), json!(true));
-        assert_eq!(render("{{ params.ids }}", ctx.clone()).unwrap(), json!([1, 2]));
-        assert_eq!(render("n={{ params.n }}", ctx).unwrap(), json!("n=5"));
+        assert_eq!(
+            render("{{ params.ids }}", ctx.clone()).unwrap(),
+            json!([1, 2])
+        );
+        assert_eq!(
+            render("n={{ params.n }}", ctx.clone()).unwrap(),
+            json!("n=5")
+        );
+        assert_eq!(render("{{ params.ok }}!", ctx).unwrap(), json!("true!"));
+        assert_eq!(render("[{{ none }}]", json!({})).unwrap(), json!("[]"));
     }
 
     #[test]
@@ -278,7 +320,11 @@ mod tests {
             ("{{ d | format_date('%d.%m.%Y') }}", "28.11.2026"),
         ];
         for (source, expected) in cases {
-            assert_eq!(render(source, json!({"d": "2026-11-28"})).unwrap(), json!(expected), "{source}");
+            assert_eq!(
+                render(source, json!({"d": "2026-11-28"})).unwrap(),
+                json!(expected),
+                "{source}"
+            );
         }
     }
 
@@ -292,7 +338,9 @@ mod tests {
     #[test]
     fn variables_are_dotted_paths() {
         let mut templates = Templates::new();
-        let text = templates.compile("t", "{{ params.a }}-{{ steps.s.stdout }}-{{ range(3) }}").unwrap();
+        let text = templates
+            .compile("t", "{{ params.a }}-{{ steps.s.stdout }}-{{ range(3) }}")
+            .unwrap();
         let vars: Vec<_> = templates.variables(&text).into_iter().collect();
         assert_eq!(vars, ["params.a", "steps.s.stdout"]);
     }

@@ -6,7 +6,11 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::usage::UsageError;
 
-pub fn check(global: &GlobalArgs, _args: &CheckArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn check(
+    global: &GlobalArgs,
+    _args: &CheckArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let path = config::locate(global.config.as_deref())?;
     let source = std::fs::read_to_string(&path)
         .map_err(|err| UsageError::new(format!("failed to read `{}`: {err}", path.display())))?;

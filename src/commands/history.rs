@@ -6,7 +6,11 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::RunQuery;
 
-pub fn history(global: &GlobalArgs, args: &HistoryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn history(
+    global: &GlobalArgs,
+    args: &HistoryArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let store = open_store(global)?;
     let runs = store.runs(&RunQuery {
         integration: args.name.clone(),
@@ -21,7 +25,15 @@ pub fn history(global: &GlobalArgs, args: &HistoryArgs, printer: &Printer) -> an
         printer.status("no runs yet");
         return Ok(ExitStatus::Success);
     }
-    let mut rows = table(&["RUN", "INTEGRATION", "TRIGGER", "STATUS", "STARTED", "DURATION", "ERROR"]);
+    let mut rows = table(&[
+        "RUN",
+        "INTEGRATION",
+        "TRIGGER",
+        "STATUS",
+        "STARTED",
+        "DURATION",
+        "ERROR",
+    ]);
     for run in &runs {
         rows.add_row(vec![
             run.id.clone(),
@@ -42,5 +54,9 @@ fn first_line(error: &str) -> String {
     let line = error.lines().next().unwrap_or_default();
     let mut chars = line.chars();
     let short: String = chars.by_ref().take(80).collect();
-    if chars.next().is_some() { format!("{short}…") } else { short }
+    if chars.next().is_some() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }

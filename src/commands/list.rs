@@ -39,7 +39,12 @@ pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::
             .collect();
         let last = last_runs.get(&integration.name).map(|run| {
             let duration = run.duration().map(|d| format!(" ({})", human_duration(d)));
-            format!("{} {}{}", run.status.as_str(), local_time(run.started_at), duration.unwrap_or_default())
+            format!(
+                "{} {}{}",
+                run.status.as_str(),
+                local_time(run.started_at),
+                duration.unwrap_or_default()
+            )
         });
         rows.add_row(vec![
             integration.name.clone(),
@@ -57,14 +62,21 @@ fn triggers(integration: &Integration) -> Vec<String> {
     let mut triggers = vec!["manual".to_owned()];
     if let Some(schedule) = &integration.schedule {
         let next = next_run(integration).map(|at| format!(" (next {at})"));
-        triggers.push(format!("schedule `{}`{}", schedule.expression, next.unwrap_or_default()));
+        triggers.push(format!(
+            "schedule `{}`{}",
+            schedule.expression,
+            next.unwrap_or_default()
+        ));
     }
     triggers
 }
 
 fn next_run(integration: &Integration) -> Option<String> {
     let schedule = integration.schedule.as_ref()?;
-    let next = schedule.cron.find_next_occurrence(&Local::now(), false).ok()?;
+    let next = schedule
+        .cron
+        .find_next_occurrence(&Local::now(), false)
+        .ok()?;
     Some(next.format("%Y-%m-%d %H:%M").to_string())
 }
 

@@ -25,8 +25,12 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
     let given = params::split_assignments(&args.params)?;
 
     let secrets = secrets::read(&config, &integration.secrets_used).map_err(|problems| {
-        UsageError::new(format!("cannot run `{}`: {}", integration.name, problems.join("; ")))
-            .with_hint("run `integ check` to see every problem of the file".to_owned())
+        UsageError::new(format!(
+            "cannot run `{}`: {}",
+            integration.name,
+            problems.join("; ")
+        ))
+        .with_hint("run `integ check` to see every problem of the file".to_owned())
     })?;
     let started_at = Local::now();
     let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -38,10 +42,20 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
     let prompt = TerminalPrompt {
         enabled: printer.can_prompt(),
     };
-    let params = params::resolve(integration, &given, &config.templates, &default_context, &prompt)?;
+    let params = params::resolve(
+        integration,
+        &given,
+        &config.templates,
+        &default_context,
+        &prompt,
+    )?;
 
     let store = open_store(global)?;
-    let trigger = if args.scheduled { TriggerKind::Schedule } else { TriggerKind::Manual };
+    let trigger = if args.scheduled {
+        TriggerKind::Schedule
+    } else {
+        TriggerKind::Manual
+    };
     let run = RunContext {
         id: uuid::Uuid::now_v7().to_string(),
         started_at,
@@ -85,7 +99,9 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
 
     match error {
         None => {
-            if printer.verbosity() != Verbosity::Quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            if printer.verbosity() != Verbosity::Quiet
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            {
                 printer.status(&format!(
                     "`{}` succeeded in {} (run {})",
                     integration.name,
@@ -166,7 +182,11 @@ impl Prompt for TerminalPrompt {
         if !self.enabled {
             return None;
         }
-        let help = param.help.as_deref().map(|h| format!(" — {h}")).unwrap_or_default();
+        let help = param
+            .help
+            .as_deref()
+            .map(|h| format!(" — {h}"))
+            .unwrap_or_default();
         eprint!("{} ({}){help}: ", param.name, param.kind.expected());
         let _ = std::io::stderr().flush();
         let mut line = String::new();

@@ -16,6 +16,8 @@ use crate::usage::UsageError;
 #[derive(Debug)]
 pub struct Config {
     pub path: PathBuf,
+    /// The file's directory: commands run there, and relative paths in the file start there.
+    pub dir: PathBuf,
     pub secrets: BTreeMap<String, Secret>,
     /// In file order.
     pub integrations: Vec<Integration>,

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use toml::Spanned;
 
 /// `[secrets] name = { env = "VAR" }` or `{ file = "/path" }`.
@@ -19,21 +18,25 @@ pub struct RawSecret {
     pub file: Option<Spanned<String>>,
 }
 
-/// `[integration.NAME]`, without its params and steps, which are read one by one.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[integration.NAME]`, without its params and steps. Its keys are read one by one (see
+/// `validate`), so a typo in one does not hide a mistake in the next.
+#[derive(Debug, Default)]
 pub struct RawIntegration {
     pub description: Option<String>,
     pub timeout: Option<Spanned<String>>,
     pub overlap: Option<RawOverlap>,
     pub schedule: Option<Spanned<String>>,
-    /// Read separately, see [`RawParam`].
-    #[serde(default, rename = "params")]
-    pub _params: Option<IgnoredAny>,
-    /// Read separately, see [`RawStep`].
-    #[serde(default, rename = "steps")]
-    pub _steps: Option<IgnoredAny>,
 }
+
+/// The keys of `[integration.NAME]`, for "expected one of" messages.
+pub const INTEGRATION_KEYS: &[&str] = &[
+    "description",
+    "timeout",
+    "overlap",
+    "schedule",
+    "params",
+    "steps",
+];
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]

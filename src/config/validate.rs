@@ -17,7 +17,8 @@ use crate::config::model::{
     StepKind,
 };
 use crate::config::raw::{
-    RawCommand, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret, RawStdout, RawStep,
+    INTEGRATION_KEYS, RawCommand, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
+    RawStdout, RawStep,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::params::{ParamType, toml_to_json};
@@ -50,11 +51,17 @@ fn validate_inner(
     source: String,
     read_secrets: bool,
 ) -> Result<Config, Diagnostics> {
+    let dir = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     let mut validator = Validator {
         source: &source,
         items: Vec::new(),
         templates: Templates::new(),
         read_secrets,
+        dir: dir.clone(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -66,11 +73,16 @@ fn validate_inner(
         }
     }
     let Validator {
-        items, templates, ..
+        mut items,
+        templates,
+        ..
     } = validator;
+    // Pieces are read in groups (secrets first); report in file order.
+    items.sort_by_key(|item| item.span.as_ref().map_or(0, |span| span.start));
     match config {
         Some((secrets, integrations)) if items.is_empty() => Ok(Config {
             path,
+            dir,
             secrets,
             integrations,
             templates,
@@ -90,6 +102,8 @@ struct Validator<'s> {
     items: Vec<Diagnostic>,
     templates: Templates,
     read_secrets: bool,
+    /// Relative paths in the file start here.
+    dir: PathBuf,
 }
 
 /// The names a template may use at one place of the file.
@@ -106,7 +120,12 @@ impl<'s> Validator<'s> {
         self.items.push(Diagnostic::new(message, span));
     }
 
-    fn error_with_hint(&mut self, message: impl Into<String>, span: Range<usize>, hint: Option<String>) {
+    fn error_with_hint(
+        &mut self,
+        message: impl Into<String>,
+        span: Range<usize>,
+        hint: Option<String>,
+    ) {
         let mut item = Diagnostic::new(message, span);
         item.hint = hint;
         self.items.push(item);
@@ -145,9 +164,10 @@ impl<'s> Validator<'s> {
                 ),
             }
         }
+        let secret_names = secrets_value.as_ref().map(keys).unwrap_or_default();
         let secrets = secrets_value.map(|v| self.secrets(v)).unwrap_or_default();
         let integrations = match integrations_value {
-            Some(value) => self.integrations(value, &secrets),
+            Some(value) => self.integrations(value, &secret_names),
             None => Vec::new(),
         };
         Some((secrets, integrations))
@@ -158,7 +178,10 @@ impl<'s> Validator<'s> {
         match value.into_inner() {
             DeValue::Table(table) => Some(table),
             other => {
-                self.error(format!("{what} must be a table, found {}", other.type_str()), span);
+                self.error(
+                    format!("{what} must be a table, found {}", other.type_str()),
+                    span,
+                );
                 None
             }
         }
@@ -180,7 +203,7 @@ impl<'s> Validator<'s> {
                     SecretSource::Env(var.into_inner())
                 }
                 (None, Some(file)) if !file.get_ref().is_empty() => {
-                    SecretSource::File(PathBuf::from(file.into_inner()))
+                    SecretSource::File(self.dir.join(file.into_inner()))
                 }
                 _ => {
                     self.error(
@@ -191,17 +214,23 @@ impl<'s> Validator<'s> {
                 }
             };
             let secret = Secret { name, source, span };
-            if self.read_secrets {
-                if let Some(problem) = crate::secrets::problem(&secret) {
-                    self.error(problem, secret.span.clone());
-                }
+            if let Some(problem) = self
+                .read_secrets
+                .then(|| crate::secrets::problem(&secret))
+                .flatten()
+            {
+                self.error(problem, secret.span.clone());
             }
             secrets.insert(secret.name.clone(), secret);
         }
         secrets
     }
 
-    fn integrations(&mut self, value: Spanned<DeValue<'_>>, secrets: &Secrets) -> Vec<Integration> {
+    fn integrations(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        secrets: &[String],
+    ) -> Vec<Integration> {
         let mut integrations = Vec::new();
         let Some(table) = self.table(value, "`integration`") else {
             return integrations;
@@ -226,31 +255,43 @@ impl<'s> Validator<'s> {
         name: String,
         name_span: Range<usize>,
         value: Spanned<DeValue<'_>>,
-        secrets: &Secrets,
+        secrets: &[String],
     ) -> Option<Integration> {
-        let span = value.span();
         let table = self.table(value, &format!("integration `{name}`"))?;
         let mut params_value = None;
         let mut steps_value = None;
-        for (key, value) in &table {
+        let mut raw = RawIntegration::default();
+        for (key, value) in table {
             match key.get_ref().as_ref() {
-                "params" => params_value = Some(value.clone()),
-                "steps" => steps_value = Some(value.clone()),
-                _ => {}
+                "description" => raw.description = self.de(value),
+                "timeout" => raw.timeout = self.de(value),
+                "overlap" => raw.overlap = self.de(value),
+                "schedule" => raw.schedule = self.de(value),
+                "params" => params_value = Some(value),
+                "steps" => steps_value = Some(value),
+                other => self.error_with_hint(
+                    format!(
+                        "unknown field `{other}`, expected one of {}",
+                        suggest::list(INTEGRATION_KEYS.iter().copied())
+                    ),
+                    key.span(),
+                    suggest::did_you_mean(other, INTEGRATION_KEYS.iter().copied()),
+                ),
             }
         }
-        let raw = self.de::<RawIntegration>(Spanned::new(span.clone(), DeValue::Table(table)));
+        // Templates are checked against every declared name, valid or not, so one mistake in a
+        // param's definition is not reported again at each use.
+        let param_names = params_value.as_ref().map(keys).unwrap_or_default();
         let params = params_value
             .map(|v| self.params(&name, v))
             .unwrap_or_default();
         let steps = match steps_value {
-            Some(v) => self.steps(&name, v, &params, secrets),
+            Some(v) => self.steps(&name, v, &param_names, secrets),
             None => {
                 self.error(format!("integration `{name}` has no steps"), name_span);
                 Vec::new()
             }
         };
-        let raw = raw?;
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
         let mut secrets_used = BTreeSet::new();
@@ -315,7 +356,10 @@ impl<'s> Validator<'s> {
                 ParamType::Choice(values.into_inner())
             }
             (RawParamType::Choice, _) => {
-                self.error(format!("choice param `{name}` needs a non-empty `values` list"), name_span);
+                self.error(
+                    format!("choice param `{name}` needs a non-empty `values` list"),
+                    name_span,
+                );
                 return None;
             }
             (_, Some(values)) => {
@@ -333,17 +377,18 @@ impl<'s> Validator<'s> {
                 RawParamType::Choice => unreachable!("handled above"),
             },
         };
-        if let (Some(required), Some(_)) = (&raw.required, &raw.default) {
-            if *required.get_ref() {
-                self.error(format!("param `{name}` is required, so it cannot have a `default`"), required.span());
-            }
-        }
-        if let (Some(required), None) = (&raw.required, &raw.default) {
-            if !*required.get_ref() {
-                self.error(
+        // `required` only restates what a missing `default` already says; it must agree.
+        if let Some(required) = &raw.required {
+            match (*required.get_ref(), raw.default.is_some()) {
+                (true, true) => self.error(
+                    format!("param `{name}` is required, so it cannot have a `default`"),
+                    required.span(),
+                ),
+                (false, false) => self.error(
                     format!("param `{name}` is optional, so it needs a `default`"),
                     required.span(),
-                );
+                ),
+                _ => {}
             }
         }
         let default = match raw.default {
@@ -390,15 +435,18 @@ impl<'s> Validator<'s> {
         &mut self,
         integration: &str,
         value: Spanned<DeValue<'_>>,
-        params: &[Param],
-        secrets: &Secrets,
+        params: &[String],
+        secrets: &[String],
     ) -> Vec<Step> {
         let span = value.span();
         let items = match value.into_inner() {
             DeValue::Array(items) => items,
             other => {
                 self.error(
-                    format!("`steps` of `{integration}` must be an array of tables, found {}", other.type_str()),
+                    format!(
+                        "`steps` of `{integration}` must be an array of tables, found {}",
+                        other.type_str()
+                    ),
                     span,
                 );
                 return Vec::new();
@@ -434,8 +482,8 @@ impl<'s> Validator<'s> {
             }
             let scope = Scope {
                 roots: STEP_ROOTS,
-                params: params.iter().map(|p| p.name.as_str()).collect(),
-                secrets: secrets.keys().map(String::as_str).collect(),
+                params: params.iter().map(String::as_str).collect(),
+                secrets: secrets.iter().map(String::as_str).collect(),
                 earlier_steps: ids[..index].iter().flatten().map(String::as_str).collect(),
                 later_steps: ids[index..].iter().flatten().map(String::as_str).collect(),
             };
@@ -459,10 +507,15 @@ impl<'s> Validator<'s> {
         scope: &Scope<'_>,
     ) -> Option<StepKind> {
         match command {
-            Some(command) => self.command(&format!("{path}.command"), command, scope).map(StepKind::Command),
+            Some(command) => self
+                .command(&format!("{path}.command"), command, scope)
+                .map(StepKind::Command),
             None => {
                 self.error(
-                    format!("step has no kind, expected one of {}", suggest::list(STEP_KINDS.iter().copied())),
+                    format!(
+                        "step has no kind, expected one of {}",
+                        suggest::list(STEP_KINDS.iter().copied())
+                    ),
                     span,
                 );
                 None
@@ -470,7 +523,12 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn command(&mut self, path: &str, raw: Spanned<RawCommand>, scope: &Scope<'_>) -> Option<CommandStep> {
+    fn command(
+        &mut self,
+        path: &str,
+        raw: Spanned<RawCommand>,
+        scope: &Scope<'_>,
+    ) -> Option<CommandStep> {
         let span = raw.span();
         let raw = raw.into_inner();
         let program = match (raw.argv, raw.shell) {
@@ -507,8 +565,12 @@ impl<'s> Validator<'s> {
                 env.push((name.clone(), text));
             }
         }
-        let stdin = raw.stdin.and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
-        let dir = raw.dir.and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
+        let stdin = raw
+            .stdin
+            .and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
+        let dir = raw
+            .dir
+            .and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         Some(CommandStep {
             program,
@@ -536,7 +598,17 @@ impl<'s> Validator<'s> {
         let mut ok = true;
         for var in self.templates.variables(&text) {
             if let Err((message, hint)) = scope.check(&var) {
-                self.error_with_hint(message, value.span(), hint);
+                // Point at the name inside the string when it can be found there.
+                let span = match value.get_ref().find(var.as_str()) {
+                    Some(at) => inner_span(
+                        self.source,
+                        value.span(),
+                        value.get_ref(),
+                        at..at + var.len(),
+                    ),
+                    None => value.span(),
+                };
+                self.error_with_hint(message, span, hint);
                 ok = false;
             }
         }
@@ -548,7 +620,10 @@ impl<'s> Validator<'s> {
             Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
                 self.error(
-                    format!("invalid duration `{}`: expected e.g. `30s`, `10m` or `1h 30m`", value.get_ref()),
+                    format!(
+                        "invalid duration `{}`: expected e.g. `30s`, `10m` or `1h 30m`",
+                        value.get_ref()
+                    ),
                     value.span(),
                 );
                 None
@@ -568,7 +643,11 @@ impl<'s> Validator<'s> {
             }),
             Err(err) => {
                 self.error_with_hint(
-                    format!("invalid cron expression `{}`: {err}", value.get_ref()),
+                    format!(
+                        "invalid cron expression `{}`: {}",
+                        value.get_ref(),
+                        err.to_string().trim_end_matches('.').to_lowercase()
+                    ),
                     value.span(),
                     Some("five fields: minute hour day-of-month month day-of-week, e.g. `30 2 * * *`".into()),
                 );
@@ -596,7 +675,10 @@ impl Scope<'_> {
         let member = parts.next();
         if !self.roots.contains(&root) {
             return Err((
-                format!("unknown name `{root}` in template, expected one of {}", suggest::list(self.roots.iter().copied())),
+                format!(
+                    "unknown name `{root}` in template, expected one of {}",
+                    suggest::list(self.roots.iter().copied())
+                ),
                 suggest::did_you_mean(root, self.roots.iter().copied()),
             ));
         }
@@ -608,7 +690,8 @@ impl Scope<'_> {
                 return Ok(());
             }
             let hint = suggest::did_you_mean(member, names.iter().copied()).or_else(|| {
-                (!names.is_empty()).then(|| format!("known {what}s: {}", suggest::list(names.iter().copied())))
+                (!names.is_empty())
+                    .then(|| format!("known {what}s: {}", suggest::list(names.iter().copied())))
             });
             Err((format!("unknown {what} `{member}` in template"), hint))
         };
@@ -616,14 +699,32 @@ impl Scope<'_> {
             "params" => known("param", &self.params),
             "secrets" => known("secret", &self.secrets),
             "run" => known("run field", RUN_FIELDS),
-            "steps" if self.later_steps.contains(&member) && !self.earlier_steps.contains(&member) => Err((
-                format!("step `{member}` is not run yet at this point"),
-                Some("a step can only read the results of steps before it".into()),
-            )),
+            "steps"
+                if self.later_steps.contains(&member) && !self.earlier_steps.contains(&member) =>
+            {
+                Err((
+                    format!("step `{member}` is not run yet at this point"),
+                    Some("a step can only read the results of steps before it".into()),
+                ))
+            }
             "steps" => known("step", &self.earlier_steps),
             _ => Ok(()),
         }
     }
+}
+
+/// The keys of a table (none for anything else).
+fn keys(value: &Spanned<DeValue<'_>>) -> Vec<String> {
+    value
+        .get_ref()
+        .as_table()
+        .map(|table| {
+            table
+                .iter()
+                .map(|(key, _)| key.get_ref().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every template of a step, for finding the secrets it reads.
@@ -655,7 +756,10 @@ fn inner_span(source: &str, span: Range<usize>, value: &str, range: Range<usize>
     } else {
         return span;
     };
-    if raw.len() >= 2 * quote && raw.get(quote..raw.len() - quote) == Some(value) && range.end <= value.len() {
+    if raw.len() >= 2 * quote
+        && raw.get(quote..raw.len() - quote) == Some(value)
+        && range.end <= value.len()
+    {
         span.start + quote + range.start..span.start + quote + range.end.max(range.start + 1)
     } else {
         span
@@ -663,10 +767,15 @@ fn inner_span(source: &str, span: Range<usize>, value: &str, range: Range<usize>
 }
 
 fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn is_identifier(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::engine::{Stream, StepScope};
+use crate::engine::{StepScope, Stream};
 use crate::template::Text;
 
 /// How long a timed-out step gets between SIGTERM and SIGKILL.
@@ -50,7 +50,11 @@ impl CommandStep {
             .with_context(|| format!("failed to start {shown}"))?;
         let group = ProcessGroup::of(&child);
 
-        let input = self.stdin.as_ref().map(|text| scope.render(text)).transpose()?;
+        let input = self
+            .stdin
+            .as_ref()
+            .map(|text| scope.render(text))
+            .transpose()?;
         let stdin = child.stdin.take();
         let feed = async move {
             if let (Some(mut pipe), Some(input)) = (stdin, input) {
@@ -89,7 +93,10 @@ impl CommandStep {
         let Some(code) = status.code() else {
             bail!("{shown} was killed by a signal after {}", human(elapsed));
         };
-        scope.log(&format!("{shown} exited with code {code} in {}", human(elapsed)));
+        scope.log(&format!(
+            "{shown} exited with code {code} in {}",
+            human(elapsed)
+        ));
         if code != 0 {
             bail!("{shown} exited with code {code}");
         }
@@ -131,9 +138,13 @@ impl CommandStep {
         for (name, value) in &self.env {
             command.env(name, scope.render(value)?);
         }
-        if let Some(dir) = &self.dir {
-            command.current_dir(scope.render(dir)?);
-        }
+        // Under cron the working directory is $HOME; the file's directory is what its author
+        // had in mind.
+        let dir = match &self.dir {
+            Some(dir) => scope.dir().join(scope.render(dir)?),
+            None => scope.dir().to_owned(),
+        };
+        command.current_dir(dir);
         command
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -151,7 +162,10 @@ impl CommandStep {
 /// Params as `PARAM_<NAME>` variables for shell scripts: `from-date` becomes `PARAM_FROM_DATE`.
 fn param_env(params: &BTreeMap<String, Value>) -> impl Iterator<Item = (String, String)> + '_ {
     params.iter().map(|(name, value)| {
-        let var = format!("PARAM_{}", name.to_ascii_uppercase().replace(['-', '.'], "_"));
+        let var = format!(
+            "PARAM_{}",
+            name.to_ascii_uppercase().replace(['-', '.'], "_")
+        );
         let text = match value {
             Value::String(s) => s.clone(),
             Value::Array(items) => items
@@ -180,7 +194,10 @@ async fn wait(
         Ok(status) => Ok(status?),
         Err(_) => {
             group.signal(Signal::SIGTERM);
-            if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+            if tokio::time::timeout(KILL_GRACE, child.wait())
+                .await
+                .is_err()
+            {
                 group.signal(Signal::SIGKILL);
                 child.wait().await?;
             }

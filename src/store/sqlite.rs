@@ -46,8 +46,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         for sub in ["locks", "running"] {
-            std::fs::create_dir_all(dir.join(sub))
-                .with_context(|| format!("failed to create the state directory `{}`", dir.display()))?;
+            std::fs::create_dir_all(dir.join(sub)).with_context(|| {
+                format!("failed to create the state directory `{}`", dir.display())
+            })?;
         }
         let path = dir.join("integ.db");
         let mut db = Connection::open(&path)
@@ -55,7 +56,8 @@ impl SqliteStore {
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
         db.busy_timeout(Duration::from_secs(10))?;
         db.pragma_update(None, "synchronous", "FULL")?;
-        migrate(&mut db).with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
+        migrate(&mut db)
+            .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {
             dir: dir.to_owned(),
             db: Mutex::new(db),
@@ -171,10 +173,8 @@ impl Store for SqliteStore {
              ORDER BY started_at DESC, id DESC LIMIT ?3"
         ))?;
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(
-            params![query.integration, query.failed_only, limit],
-            record,
-        )?;
+        let rows =
+            statement.query_map(params![query.integration, query.failed_only, limit], record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -324,13 +324,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let lease = store.begin_run(&new_run("0001-run", "sync")).unwrap();
-        let runs = store.runs(&RunQuery { limit: 10, ..RunQuery::default() }).unwrap();
-        assert_eq!(runs[0].status, RunStatus::Running, "a live run stays running");
-        store.finish_run("0001-run", RunStatus::Failed, Some("boom"), "the log").unwrap();
+        let runs = store
+            .runs(&RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            runs[0].status,
+            RunStatus::Running,
+            "a live run stays running"
+        );
+        store
+            .finish_run("0001-run", RunStatus::Failed, Some("boom"), "the log")
+            .unwrap();
         drop(lease);
-        let RunLookup::Found(run) = store.run("0001").unwrap() else { panic!("not found") };
-        assert_eq!((run.status, run.error.as_deref(), run.log.as_str()), (RunStatus::Failed, Some("boom"), "the log"));
-        let failed = store.runs(&RunQuery { failed_only: true, limit: 10, ..RunQuery::default() }).unwrap();
+        let RunLookup::Found(run) = store.run("0001").unwrap() else {
+            panic!("not found")
+        };
+        assert_eq!(
+            (run.status, run.error.as_deref(), run.log.as_str()),
+            (RunStatus::Failed, Some("boom"), "the log")
+        );
+        let failed = store
+            .runs(&RunQuery {
+                failed_only: true,
+                limit: 10,
+                ..RunQuery::default()
+            })
+            .unwrap();
         assert_eq!(failed.len(), 1);
     }
 

@@ -1,1 +1,10 @@
-//! placeholder
+//! Binary-level tests: the real `integ` process, a fresh temp dir per test, never the network.
+
+mod check;
+mod examples;
+mod history;
+mod list;
+mod locks;
+mod params;
+mod run;
+mod support;
