@@ -96,11 +96,19 @@ fn render_one(renderer: &Renderer, path: &str, source: &str, item: &Diagnostic) 
     let group = match &item.span {
         Some(span) => {
             let span = clamp(source, span.clone());
+            // Hand the renderer only the lines involved: it scans what it is given, and a file
+            // of thousands of lines with many problems would be read once per problem.
+            let first = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+            let last = source[span.end..]
+                .find('\n')
+                .map_or(source.len(), |i| span.end + i);
+            let (line, _) = line_col(source, first);
             title.element(
-                Snippet::source(source)
+                Snippet::source(&source[first..last])
+                    .line_start(line)
                     .path(path)
                     .fold(true)
-                    .annotation(AnnotationKind::Primary.span(span)),
+                    .annotation(AnnotationKind::Primary.span(span.start - first..span.end - first)),
             )
         }
         None => title.element(annotate_snippets::Origin::path(path)),

@@ -2,8 +2,9 @@
 //! loaded, rendered per run. Undefined names are errors, never empty strings, and a string that
 //! is exactly one expression keeps the expression's type (a number stays a number in JSON).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context as _, anyhow};
 use chrono::{Datelike, Duration, Months, NaiveDate};
@@ -35,10 +36,22 @@ pub struct SyntaxError {
     pub range: Option<Range<usize>>,
 }
 
-/// The template engine with every template of one file compiled into it.
+/// The template engine for one file. Templates are checked when the file is loaded, but compiled
+/// for rendering only when first rendered: a run uses one integration's templates, and `list`
+/// and `check` none, so a file of a thousand integrations loads fast.
 #[derive(Debug)]
 pub struct Templates {
     env: Environment<'static>,
+    /// What to compile under each name (for single expressions, the wrapped form).
+    sources: Arc<RwLock<HashMap<String, String>>>,
+}
+
+/// A checked template and the names it reads, with attribute paths: `params.from`,
+/// `steps.deal.body`.
+#[derive(Debug)]
+pub struct Checked {
+    pub text: Text,
+    pub variables: BTreeSet<String>,
 }
 
 impl Default for Templates {
@@ -76,55 +89,57 @@ impl Templates {
             serde_json::to_string(&value).map_err(|err| invalid(err.to_string()))
         });
         register_date_filters(&mut env);
-        Templates { env }
+        let sources: Arc<RwLock<HashMap<String, String>>> = Arc::default();
+        let lookup = Arc::clone(&sources);
+        env.set_loader(move |name| {
+            Ok(lookup
+                .read()
+                .expect("template sources lock is never poisoned")
+                .get(name)
+                .cloned())
+        });
+        Templates { env, sources }
     }
 
-    /// Compiles `source`, registering it under `name` (unique per file: the key path).
-    pub fn compile(&mut self, name: &str, source: &str) -> Result<Text, SyntaxError> {
+    /// Checks `source` and registers it under `name` (unique per file: the key path).
+    pub fn compile(&mut self, name: &str, source: &str) -> Result<Checked, SyntaxError> {
         if !has_template_syntax(source) {
-            return Ok(Text::Literal(source.to_owned()));
+            return Ok(Checked {
+                text: Text::Literal(source.to_owned()),
+                variables: BTreeSet::new(),
+            });
         }
-        // Compile the source as written first, so syntax errors speak of what the user wrote.
-        self.env
-            .add_template_owned(name.to_owned(), source.to_owned())
-            .map_err(|err| SyntaxError {
-                message: describe(&err),
-                range: err.range(),
-            })?;
-        let typed = match single_expression(source) {
-            Some(expr) => {
-                // The wrapper turns the value into JSON text, which `render_value` parses back;
-                // that keeps numbers, booleans, lists and objects as they are.
-                let wrapped = format!("{{{{ ({expr}) | {VALUE_FILTER} }}}}");
-                self.env
-                    .add_template_owned(name.to_owned(), wrapped)
-                    .map_err(|err| SyntaxError {
-                        message: describe(&err),
-                        range: None,
-                    })?;
-                true
-            }
-            None => false,
+        let variables = {
+            let template = self
+                .env
+                .template_from_str(source)
+                .map_err(|err| SyntaxError {
+                    message: describe(&err),
+                    range: err.range(),
+                })?;
+            template
+                .undeclared_variables(true)
+                .into_iter()
+                .filter(|var| !is_builtin_global(var))
+                .collect()
         };
-        Ok(Text::Template {
-            name: name.to_owned(),
-            typed,
-        })
-    }
-
-    /// The names a template reads, with attribute paths: `params.from`, `steps.deal.body`.
-    pub fn variables(&self, text: &Text) -> BTreeSet<String> {
-        match text {
-            Text::Literal(_) => BTreeSet::new(),
-            Text::Template { name, .. } => match self.env.get_template(name) {
-                Ok(template) => template
-                    .undeclared_variables(true)
-                    .into_iter()
-                    .filter(|var| !is_builtin_global(var))
-                    .collect(),
-                Err(_) => BTreeSet::new(),
+        let (compiled, typed) = match single_expression(source) {
+            // The wrapper turns the value into JSON text, which `render_value` parses back;
+            // that keeps numbers, booleans, lists and objects as they are.
+            Some(expr) => (format!("{{{{ ({expr}) | {VALUE_FILTER} }}}}"), true),
+            None => (source.to_owned(), false),
+        };
+        self.sources
+            .write()
+            .expect("template sources lock is never poisoned")
+            .insert(name.to_owned(), compiled);
+        Ok(Checked {
+            text: Text::Template {
+                name: name.to_owned(),
+                typed,
             },
-        }
+            variables,
+        })
     }
 
     /// Renders to a string; a typed expression that is not a string becomes its JSON text.
@@ -270,7 +285,7 @@ mod tests {
 
     fn render(source: &str, ctx: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let mut templates = Templates::new();
-        let text = templates.compile("t", source).expect("compiles");
+        let text = templates.compile("t", source).expect("compiles").text;
         templates.render_value(&text, &context(&ctx))
     }
 
@@ -278,7 +293,7 @@ mod tests {
     fn plain_strings_are_literals() {
         let mut templates = Templates::new();
         assert_eq!(
-            templates.compile("t", "echo").unwrap(),
+            templates.compile("t", "echo").unwrap().text,
             Text::Literal("echo".into())
         );
     }
@@ -338,10 +353,10 @@ mod tests {
     #[test]
     fn variables_are_dotted_paths() {
         let mut templates = Templates::new();
-        let text = templates
+        let checked = templates
             .compile("t", "{{ params.a }}-{{ steps.s.stdout }}-{{ range(3) }}")
             .unwrap();
-        let vars: Vec<_> = templates.variables(&text).into_iter().collect();
+        let vars: Vec<_> = checked.variables.into_iter().collect();
         assert_eq!(vars, ["params.a", "steps.s.stdout"]);
     }
 }

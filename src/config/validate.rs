@@ -2,7 +2,7 @@
 //! unknown keys, wrong types, template syntax, names that templates use but nothing defines,
 //! cron expressions. Each problem keeps the place in the file it is about.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -62,6 +62,8 @@ fn validate_inner(
         templates: Templates::new(),
         read_secrets,
         dir: dir.clone(),
+        secrets_used: BTreeSet::new(),
+        crons: HashMap::new(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -104,6 +106,10 @@ struct Validator<'s> {
     read_secrets: bool,
     /// Relative paths in the file start here.
     dir: PathBuf,
+    /// The secrets read by the templates of the integration being validated.
+    secrets_used: BTreeSet<String>,
+    /// Cron expressions parsed so far.
+    crons: HashMap<String, croner::Cron>,
 }
 
 /// The names a template may use at one place of the file.
@@ -257,6 +263,7 @@ impl<'s> Validator<'s> {
         value: Spanned<DeValue<'_>>,
         secrets: &[String],
     ) -> Option<Integration> {
+        self.secrets_used.clear();
         let table = self.table(value, &format!("integration `{name}`"))?;
         let mut params_value = None;
         let mut steps_value = None;
@@ -294,16 +301,7 @@ impl<'s> Validator<'s> {
         };
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
-        let mut secrets_used = BTreeSet::new();
-        for step in &steps {
-            for text in step_texts(step) {
-                for var in self.templates.variables(text) {
-                    if let Some(secret) = var.strip_prefix("secrets.") {
-                        secrets_used.insert(secret.split('.').next().unwrap_or(secret).to_owned());
-                    }
-                }
-            }
-        }
+        let secrets_used = std::mem::take(&mut self.secrets_used);
         Some(Integration {
             name,
             description: raw.description,
@@ -584,8 +582,8 @@ impl<'s> Validator<'s> {
 
     /// Compiles a templated string and checks every name it reads against `scope`.
     fn template(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
-        let text = match self.templates.compile(name, value.get_ref()) {
-            Ok(text) => text,
+        let checked = match self.templates.compile(name, value.get_ref()) {
+            Ok(checked) => checked,
             Err(err) => {
                 let span = match err.range {
                     Some(range) => inner_span(self.source, value.span(), value.get_ref(), range),
@@ -596,8 +594,12 @@ impl<'s> Validator<'s> {
             }
         };
         let mut ok = true;
-        for var in self.templates.variables(&text) {
-            if let Err((message, hint)) = scope.check(&var) {
+        for var in &checked.variables {
+            if let Some(secret) = var.strip_prefix("secrets.") {
+                let secret = secret.split('.').next().unwrap_or(secret);
+                self.secrets_used.insert(secret.to_owned());
+            }
+            if let Err((message, hint)) = scope.check(var) {
                 // Point at the name inside the string when it can be found there.
                 let span = match value.get_ref().find(var.as_str()) {
                     Some(at) => inner_span(
@@ -612,7 +614,7 @@ impl<'s> Validator<'s> {
                 ok = false;
             }
         }
-        ok.then_some(text)
+        ok.then_some(checked.text)
     }
 
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
@@ -632,15 +634,27 @@ impl<'s> Validator<'s> {
     }
 
     fn schedule(&mut self, value: &Spanned<String>) -> Option<Schedule> {
+        let expression = value.get_ref();
+        // Parsing a cron expression is costly (tens of microseconds) and files repeat a few
+        // schedules many times, so each distinct one is parsed once.
+        if let Some(cron) = self.crons.get(expression) {
+            return Some(Schedule {
+                expression: expression.clone(),
+                cron: cron.clone(),
+            });
+        }
         let parser = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
             .build();
-        match parser.parse(value.get_ref()) {
-            Ok(cron) => Some(Schedule {
-                expression: value.get_ref().clone(),
-                cron,
-            }),
+        match parser.parse(expression) {
+            Ok(cron) => {
+                self.crons.insert(expression.clone(), cron.clone());
+                Some(Schedule {
+                    expression: expression.clone(),
+                    cron,
+                })
+            }
             Err(err) => {
                 self.error_with_hint(
                     format!(
@@ -725,22 +739,6 @@ fn keys(value: &Spanned<DeValue<'_>>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Every template of a step, for finding the secrets it reads.
-fn step_texts(step: &Step) -> Vec<&Text> {
-    match &step.kind {
-        StepKind::Command(command) => {
-            let mut texts: Vec<&Text> = Vec::new();
-            if let Program::Argv(argv) = &command.program {
-                texts.extend(argv);
-            }
-            texts.extend(command.env.iter().map(|(_, text)| text));
-            texts.extend(command.stdin.iter());
-            texts.extend(command.dir.iter());
-            texts
-        }
-    }
 }
 
 /// The span of `range` inside a TOML string value, when the value is written without escapes;

@@ -55,7 +55,9 @@ impl SqliteStore {
             .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
         db.busy_timeout(Duration::from_secs(10))?;
-        db.pragma_update(None, "synchronous", "FULL")?;
+        // In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the
+        // last commits, which for run history is the right trade for not waiting on fsync.
+        db.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut db)
             .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {

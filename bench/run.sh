@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Whole-process timings of integ, side by side in one hyperfine run each:
+#   1. `integ run` of a one-step `true` command versus `sh -c true` (the overhead integ adds);
+#   2. `integ check` and `integ list` on a generated file of 1,000 integrations.
+# Needs hyperfine (Debian: apt-get install hyperfine). Prints medians; writes bench/results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (apt-get install hyperfine)" >&2; exit 2; }
+
+cargo build --release --quiet
+integ="$PWD/target/release/integ"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p bench/results
+
+cat > "$work/one.toml" <<'TOML'
+[integration.noop]
+[[integration.noop.steps]]
+command.argv = ["true"]
+TOML
+python3 bench/gen.py 1000 > "$work/many.toml"
+export INTEG_STATE_DIR="$work/state" BENCH_CRM_KEY=bench
+"$integ" --config "$work/many.toml" check
+
+hyperfine --warmup 5 --runs 200 -N \
+    --export-markdown bench/results/run-overhead.md --export-json "$work/run.json" \
+    -n 'sh -c true' 'sh -c true' \
+    -n 'integ run noop' "$integ --config $work/one.toml run noop -q"
+
+hyperfine --warmup 3 --runs 50 -N \
+    --export-markdown bench/results/check-list-1000.md --export-json "$work/many.json" \
+    -n 'integ check (1,000)' "$integ --config $work/many.toml check -q" \
+    -n 'integ list (1,000)' "$integ --config $work/many.toml list"
+
+python3 - "$work/run.json" "$work/many.json" <<'PY'
+import json, sys
+run = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+many = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
+ms = lambda r: r["median"] * 1000
+added = ms(run["integ run noop"]) - ms(run["sh -c true"])
+print(f"\nmedian: sh -c true {ms(run['sh -c true']):.2f} ms, integ run noop {ms(run['integ run noop']):.2f} ms"
+      f" -> integ adds {added:.2f} ms (target < 5 ms)")
+for name, r in many.items():
+    print(f"median: {name} {ms(r):.2f} ms (target < 50 ms)")
+PY
