@@ -44,6 +44,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// What to compile under each name (for single expressions, the wrapped form).
     sources: Arc<RwLock<HashMap<String, String>>>,
+    /// The names each distinct source reads: files repeat `{{ params.from }}` and the like
+    /// many times, and checking a template means compiling it.
+    checked: HashMap<String, BTreeSet<String>>,
 }
 
 /// A checked template and the names it reads, with attribute paths: `params.from`,
@@ -98,7 +101,11 @@ impl Templates {
                 .get(name)
                 .cloned())
         });
-        Templates { env, sources }
+        Templates {
+            env,
+            sources,
+            checked: HashMap::new(),
+        }
     }
 
     /// Checks `source` and registers it under `name` (unique per file: the key path).
@@ -109,19 +116,24 @@ impl Templates {
                 variables: BTreeSet::new(),
             });
         }
-        let variables = {
-            let template = self
-                .env
-                .template_from_str(source)
-                .map_err(|err| SyntaxError {
-                    message: describe(&err),
-                    range: err.range(),
-                })?;
-            template
-                .undeclared_variables(true)
-                .into_iter()
-                .filter(|var| !is_builtin_global(var))
-                .collect()
+        let variables = match self.checked.get(source) {
+            Some(variables) => variables.clone(),
+            None => {
+                let template = self
+                    .env
+                    .template_from_str(source)
+                    .map_err(|err| SyntaxError {
+                        message: describe(&err),
+                        range: err.range(),
+                    })?;
+                let variables: BTreeSet<String> = template
+                    .undeclared_variables(true)
+                    .into_iter()
+                    .filter(|var| !is_builtin_global(var))
+                    .collect();
+                self.checked.insert(source.to_owned(), variables.clone());
+                variables
+            }
         };
         let (compiled, typed) = match single_expression(source) {
             // The wrapper turns the value into JSON text, which `render_value` parses back;
