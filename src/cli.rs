@@ -83,18 +83,20 @@ pub enum Command {
     Logs(LogsArgs),
 }
 
+const RUN_EXAMPLES: &str = "\
+Examples:
+  $ integ run hello -p name=Ada
+  $ integ run monthly-report -p from=2026-10-01 -p to=2026-10-31
+  $ integ run nightly-export -q --scheduled      # in a crontab";
+
 /// Run an integration now
 ///
 /// Params come from `-p NAME=VALUE` (repeat it; list params also take `a,b,c`), else their
 /// defaults. A required param that is missing is asked for on a terminal and is an error
 /// without one. Under cron, add `-q`: nothing is printed on success, and a failure prints the
 /// error and the run's log.
-///
-/// Examples:
-///   $ integ run hello -p name=Ada
-///   $ integ run monthly-report -p from=2026-10-01 -p to=2026-10-31
-///   $ integ run nightly-export -q        # in a crontab
 #[derive(Debug, Args)]
+#[command(after_long_help = RUN_EXAMPLES)]
 pub struct RunArgs {
     /// The integration to run
     #[arg(value_name = "NAME")]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
+use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
 use crate::store::{Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store};
 
@@ -58,6 +58,12 @@ impl SqliteStore {
         // In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the
         // last commits, which for run history is the right trade for not waiting on fsync.
         db.pragma_update(None, "synchronous", "NORMAL")?;
+        // Keep the WAL and its index between processes: each `integ run` is a short process,
+        // usually the last to close the database, and deleting and re-creating both files on
+        // every run costs more than the run's own writes.
+        db.file_control(Some("main"), FileControl::PersistWal(&mut 1))?;
+        // ...but empty: a WAL left with content makes the next process replay it on open.
+        db.pragma_update(None, "journal_size_limit", 0)?;
         migrate(&mut db)
             .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {

@@ -240,23 +240,25 @@ command.argv = ["sh", "-c", "echo $$ > child.pid; sleep 300"]
 }
 
 #[test]
-fn sigint_interrupts_the_run_and_its_processes() {
-    let test = Test::new().config(
-        r#"
+fn sigint_and_sigterm_interrupt_the_run_and_its_processes() {
+    for (signal, name) in [(Signal::SIGINT, "SIGINT"), (Signal::SIGTERM, "SIGTERM")] {
+        let test = Test::new().config(
+            r#"
 [integration.slow]
 [[integration.slow.steps]]
 command.argv = ["sh", "-c", "echo $$ > child.pid; sleep 300"]
 "#,
-    );
-    let child = test.spawn(&["run", "slow"]);
-    test.wait_for_file("child.pid");
-    std::thread::sleep(Duration::from_millis(100));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let out = finish(child);
-    out.code(130).stderr_has("interrupted by SIGINT");
-    let step: i32 = test.read("child.pid").trim().parse().unwrap();
-    assert!(wait_until_gone(step), "the step's process survived SIGINT");
-    assert_eq!(test.history()[0]["status"], "interrupted");
+        );
+        let child = test.spawn(&["run", "slow"]);
+        test.wait_for_file("child.pid");
+        std::thread::sleep(Duration::from_millis(100));
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        let out = finish(child);
+        out.code(130).stderr_has(&format!("interrupted by {name}"));
+        let step: i32 = test.read("child.pid").trim().parse().unwrap();
+        assert!(wait_until_gone(step), "the step's process survived {name}");
+        assert_eq!(test.history()[0]["status"], "interrupted");
+    }
 }
 
 #[test]
