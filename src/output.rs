@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ColorChoice;
 use crate::diagnostic::Diagnostics;
-use crate::engine::{Observer, Stream};
+use crate::observer::{Observer, Stream};
 
 /// How much the person wants to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,26 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone as _};
 use serde_json::Value;
 
-use crate::config::model::{Integration, Param, ParamDefault};
+use crate::config::model::{Integration, Param, ParamDefault, ParamType};
 use crate::suggest;
 use crate::template::Templates;
 use crate::usage::UsageError;
-
-/// A param's type, as declared with `type = "…"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamType {
-    String,
-    Integer,
-    Number,
-    Boolean,
-    /// `YYYY-MM-DD`.
-    Date,
-    /// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in local time; stored as RFC 3339.
-    Datetime,
-    Choice(Vec<String>),
-    /// A list of strings; on the command line `a,b,c` or the param repeated.
-    List,
-}
 
 impl ParamType {
     pub fn name(&self) -> &'static str {

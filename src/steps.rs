@@ -1,16 +1,74 @@
-//! Step kinds: one file each, one arm each here. Adding a kind is a new file, a variant of
-//! [`StepKind`] and a line below.
+//! Step kinds: each runs in its own file, one arm each here. Adding a kind is a variant of
+//! [`StepKind`] (with its settings in the model), a file here and a line below.
 
 pub mod command;
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::config::model::{Step, StepKind};
-use crate::engine::StepScope;
+use crate::observer::{Observer, Stream};
+use crate::run_log::RunLog;
+use crate::template::{Templates, Text};
 
 /// Runs one step; its result is what later steps see as `steps.<id>`.
 pub async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     match &step.kind {
-        StepKind::Command(command) => command.run(scope).await,
+        StepKind::Command(settings) => command::run(settings, scope).await,
+    }
+}
+
+/// What a step sees while it runs: the template context, where it runs, and the run's log and
+/// observer.
+pub struct StepScope<'a> {
+    pub templates: &'a Templates,
+    /// The integrations file's directory, where commands run and relative paths start.
+    pub dir: &'a Path,
+    pub context: minijinja::Value,
+    pub params: &'a BTreeMap<String, Value>,
+    /// How the step is named in logs: `step 2`, ``step `fetch` ``.
+    pub label: &'a str,
+    pub log: &'a RunLog,
+    pub observer: &'a dyn Observer,
+}
+
+impl StepScope<'_> {
+    pub fn render(&self, text: &Text) -> anyhow::Result<String> {
+        self.templates.render_str(text, &self.context)
+    }
+
+    pub fn render_value(&self, text: &Text) -> anyhow::Result<Value> {
+        self.templates.render_value(text, &self.context)
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        self.log.redact(text)
+    }
+
+    /// The step is about to do `what`.
+    pub fn started(&self, what: &str) {
+        let what = self.redact(what);
+        self.log.line(self.label, ">", &what);
+        self.observer.step_started(self.label, &what);
+    }
+
+    /// An event worth keeping in the run's log.
+    pub fn note(&self, text: &str) {
+        self.log.line(self.label, ">", text);
+    }
+
+    /// A line of output: always logged, shown live only when `show`.
+    pub fn output(&self, stream: Stream, line: &str, show: bool) {
+        let line = self.redact(line);
+        let marker = match stream {
+            Stream::Stdout => "|",
+            Stream::Stderr => "!",
+        };
+        self.log.line(self.label, marker, &line);
+        if show {
+            self.observer.output(stream, &line);
+        }
     }
 }

@@ -5,10 +5,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, ListArgs};
 use crate::commands::{human_duration, load_config, local_time, open_store, table, table_text};
-use crate::config::model::{Integration, ParamDefault};
+use crate::config::model::{Integration, ParamDefault, ParamType};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::params::ParamType;
 use crate::store::RunRecord;
 
 pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {

@@ -6,8 +6,6 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::params::ParamType;
-use crate::steps::command::CommandStep;
 use crate::suggest;
 use crate::template::{Templates, Text};
 use crate::usage::UsageError;
@@ -108,6 +106,22 @@ impl Param {
     }
 }
 
+/// A param's type, as declared with `type = "…"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` in local time; stored as RFC 3339.
+    Datetime,
+    Choice(Vec<String>),
+    /// A list of strings; on the command line `a,b,c` or the param repeated.
+    List,
+}
+
 #[derive(Debug)]
 pub enum ParamDefault {
     /// Already checked against the param's type.
@@ -140,8 +154,27 @@ impl Step {
     }
 }
 
-/// One variant per step kind, one file per kind under `steps/`.
+/// One variant per step kind; each kind runs in its own file under `steps/`.
 #[derive(Debug)]
 pub enum StepKind {
     Command(CommandStep),
+}
+
+/// `command`: a program with an argv list, or an explicit shell script.
+#[derive(Debug)]
+pub struct CommandStep {
+    pub program: Program,
+    pub env: Vec<(String, Text)>,
+    pub stdin: Option<Text>,
+    pub dir: Option<Text>,
+    pub timeout: Option<Duration>,
+    /// Parse stdout as JSON for later steps (and do not show it as output).
+    pub stdout_json: bool,
+}
+
+#[derive(Debug)]
+pub enum Program {
+    Argv(Vec<Text>),
+    /// Run by `sh -c`; not templated, so nothing can be injected into it.
+    Shell(String),
 }

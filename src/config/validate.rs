@@ -13,16 +13,15 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
-    Config, Integration, Overlap, Param, ParamDefault, Schedule, Secret, SecretSource, Step,
-    StepKind,
+    CommandStep, Config, Integration, Overlap, Param, ParamDefault, ParamType, Program, Schedule,
+    Secret, SecretSource, Step, StepKind,
 };
 use crate::config::raw::{
     INTEGRATION_KEYS, RawCommand, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
     RawStdout, RawStep,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::params::{ParamType, toml_to_json};
-use crate::steps::command::{CommandStep, Program};
+use crate::params::toml_to_json;
 use crate::suggest;
 use crate::template::{Templates, Text};
 

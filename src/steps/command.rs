@@ -15,32 +15,21 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::engine::{StepScope, Stream};
-use crate::template::Text;
+use crate::config::model::{CommandStep, Program};
+use crate::observer::Stream;
+use crate::steps::StepScope;
 
 /// How long a timed-out step gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
-#[derive(Debug)]
-pub struct CommandStep {
-    pub program: Program,
-    pub env: Vec<(String, Text)>,
-    pub stdin: Option<Text>,
-    pub dir: Option<Text>,
-    pub timeout: Option<Duration>,
-    /// Parse stdout as JSON for later steps (and do not show it as output).
-    pub stdout_json: bool,
-}
-
-#[derive(Debug)]
-pub enum Program {
-    Argv(Vec<Text>),
-    /// Run by `sh -c`; not templated, so nothing can be injected into it.
-    Shell(String),
+/// Runs the command; its result is `{exit_code, stdout, stderr}`, `stdout` parsed when it is
+/// JSON.
+pub async fn run(step: &CommandStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+    step.run(scope).await
 }
 
 impl CommandStep {
-    pub async fn run(&self, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+    async fn run(&self, scope: &StepScope<'_>) -> anyhow::Result<Value> {
         let (mut command, shown) = self.build(scope)?;
         scope.started(&format!("run {shown}"));
 
@@ -93,7 +82,7 @@ impl CommandStep {
         let Some(code) = status.code() else {
             bail!("{shown} was killed by a signal after {}", human(elapsed));
         };
-        scope.log(&format!(
+        scope.note(&format!(
             "{shown} exited with code {code} in {}",
             human(elapsed)
         ));
@@ -129,7 +118,7 @@ impl CommandStep {
             Program::Shell(script) => {
                 let mut command = Command::new("sh");
                 command.arg("-c").arg(script);
-                for (name, value) in param_env(scope.params()) {
+                for (name, value) in param_env(scope.params) {
                     command.env(name, value);
                 }
                 (command, "shell script".to_owned())
@@ -141,8 +130,8 @@ impl CommandStep {
         // Under cron the working directory is $HOME; the file's directory is what its author
         // had in mind.
         let dir = match &self.dir {
-            Some(dir) => scope.dir().join(scope.render(dir)?),
-            None => scope.dir().to_owned(),
+            Some(dir) => scope.dir.join(scope.render(dir)?),
+            None => scope.dir.to_owned(),
         };
         command.current_dir(dir);
         command

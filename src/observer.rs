@@ -1,0 +1,19 @@
+//! What watches a run as it happens: the terminal printer today, a webhook worker's logger
+//! later. The engine and the steps report to it; it decides what to show.
+
+use std::time::Duration;
+
+/// Which of a command's output streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Watches a run. Everything it is given is already redacted.
+pub trait Observer: Sync {
+    fn step_started(&self, label: &str, what: &str);
+    /// A line of a step's output that is meant for the person (not data for later steps).
+    fn output(&self, stream: Stream, line: &str);
+    fn step_finished(&self, label: &str, elapsed: Duration, error: Option<&str>);
+}
