@@ -1,11 +1,13 @@
 //! `integ list`: each integration with its params, triggers and last run.
 
-use chrono::{Local, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Local};
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, ListArgs};
 use crate::commands::{human_duration, load_config, local_time, open_store, table, table_text};
-use crate::config::model::{Integration, ParamDefault, ParamType};
+use crate::config::model::{Integration, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::RunRecord;
@@ -14,15 +16,23 @@ pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::
     let config = load_config(global)?;
     let last_runs = open_store(global)?.last_runs()?;
     if args.json {
+        let mut next_runs = NextRuns::new();
         let items: Vec<Value> = config
             .integrations
             .iter()
-            .map(|integration| to_json(integration, last_runs.get(&integration.name)))
+            .map(|integration| {
+                to_json(
+                    integration,
+                    last_runs.get(&integration.name),
+                    &mut next_runs,
+                )
+            })
             .collect();
         printer.data(&serde_json::to_string_pretty(&items)?);
         return Ok(ExitStatus::Success);
     }
     let mut rows = table(&["NAME", "DESCRIPTION", "PARAMS", "TRIGGERS", "LAST RUN"]);
+    let mut next_runs = NextRuns::new();
     for integration in &config.integrations {
         let params: Vec<String> = integration
             .params
@@ -49,7 +59,7 @@ pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::
             integration.name.clone(),
             integration.description.clone().unwrap_or_default(),
             params.join("\n"),
-            triggers(integration).join("\n"),
+            triggers(integration, &mut next_runs).join("\n"),
             last.unwrap_or_else(|| "never".to_owned()),
         ]);
     }
@@ -57,10 +67,12 @@ pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::
     Ok(ExitStatus::Success)
 }
 
-fn triggers(integration: &Integration) -> Vec<String> {
+fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> Vec<String> {
     let mut triggers = vec!["manual".to_owned()];
     if let Some(schedule) = &integration.schedule {
-        let next = next_run(integration).map(|at| format!(" (next {at})"));
+        let next = next_runs
+            .of(schedule)
+            .map(|at| format!(" (next {})", at.format("%Y-%m-%d %H:%M")));
         triggers.push(format!(
             "schedule `{}`{}",
             schedule.expression,
@@ -70,13 +82,28 @@ fn triggers(integration: &Integration) -> Vec<String> {
     triggers
 }
 
-fn next_run(integration: &Integration) -> Option<String> {
-    let schedule = integration.schedule.as_ref()?;
-    let next = schedule
-        .cron
-        .find_next_occurrence(&Local::now(), false)
-        .ok()?;
-    Some(next.format("%Y-%m-%d %H:%M").to_string())
+/// The next time of each schedule, from one "now", each distinct expression computed once
+/// (files share a few schedules among many integrations, and the search is not free).
+struct NextRuns<'a> {
+    now: DateTime<Local>,
+    known: HashMap<&'a str, Option<DateTime<Local>>>,
+}
+
+impl<'a> NextRuns<'a> {
+    fn new() -> Self {
+        NextRuns {
+            now: Local::now(),
+            known: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, schedule: &'a Schedule) -> Option<DateTime<Local>> {
+        let now = self.now;
+        *self
+            .known
+            .entry(schedule.expression.as_str())
+            .or_insert_with(|| schedule.cron.find_next_occurrence(&now, false).ok())
+    }
 }
 
 fn type_name(kind: &ParamType) -> String {
@@ -93,7 +120,11 @@ fn plain(value: &Value) -> String {
     }
 }
 
-fn to_json(integration: &Integration, last_run: Option<&RunRecord>) -> Value {
+fn to_json<'a>(
+    integration: &'a Integration,
+    last_run: Option<&RunRecord>,
+    next_runs: &mut NextRuns<'a>,
+) -> Value {
     let params: Vec<Value> = integration
         .params
         .iter()
@@ -118,7 +149,7 @@ fn to_json(integration: &Integration, last_run: Option<&RunRecord>) -> Value {
     let schedule = integration.schedule.as_ref().map(|schedule| {
         json!({
             "cron": schedule.expression,
-            "next_run": schedule.cron.find_next_occurrence(&Utc::now(), false).ok().map(|t| t.to_rfc3339()),
+            "next_run": next_runs.of(schedule).map(|t| t.to_rfc3339()),
         })
     });
     json!({
