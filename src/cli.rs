@@ -111,6 +111,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub wait: bool,
 
+    /// Make GET and HEAD requests; show every other request, command and file write instead of
+    /// doing it
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// Record the run as started by a scheduler (cron, a systemd timer) rather than by hand
     #[arg(long)]
     pub scheduled: bool,

@@ -1,6 +1,7 @@
 //! Finding and loading `integrations.toml`: raw serde structs (`raw`), validated into the domain
 //! model (`model`) by `validate`, which collects every problem before failing.
 
+pub mod kinds;
 pub mod model;
 pub mod raw;
 pub mod validate;

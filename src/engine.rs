@@ -2,15 +2,18 @@
 //! who started the run: manual runs, schedules, webhooks and links all call [`execute`] with a
 //! [`RunContext`]; triggers only build that context.
 
+mod flow;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Local};
 use serde_json::{Value, json};
 
-use crate::config::model::{Config, Integration};
+use crate::config::model::{Config, Integration, Step, StepKind};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
-use crate::steps::{self, StepScope};
+use crate::steps::StepScope;
+use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::context;
 
 /// What started a run.
@@ -42,6 +45,8 @@ pub struct RunContext {
     pub params: BTreeMap<String, Value>,
     pub secrets: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
+    /// Make reads, show writes and commands without doing them.
+    pub dry_run: bool,
 }
 
 /// Runs `integration` to the end (or its timeout), writing to `log` as it goes; the error is
@@ -65,6 +70,9 @@ pub async fn execute(
         },
         None => steps_run.await,
     };
+    if let Some(summary) = log.stats.summary() {
+        log.line("run", ">", &summary);
+    }
     result.map_err(|err| {
         let error = log.redact(&format!("{err:#}"));
         log.line("run", ">", &format!("failed: {error}"));
@@ -79,10 +87,24 @@ async fn run_steps(
     log: &RunLog,
     observer: &dyn Observer,
 ) -> anyhow::Result<()> {
+    let http = HttpClients::default();
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
-    for (index, step) in integration.steps.iter().enumerate() {
+    let steps = &integration.steps;
+    let mut index = 0;
+    while index < steps.len() {
+        let step = &steps[index];
+        // The steps that take this step's records run with it, page by page.
+        let consumers: Vec<(usize, &Step)> = match &step.id {
+            Some(id) => steps[index + 1..]
+                .iter()
+                .take_while(|later| later.consumes() == Some(id))
+                .enumerate()
+                .map(|(offset, later)| (index + 1 + offset, later))
+                .collect(),
+            None => Vec::new(),
+        };
         let label = format!("step {}", step.label(index));
-        let scope_value = json!({
+        let base = context(&json!({
             "params": run.params,
             "env": run.env,
             "secrets": run.secrets,
@@ -94,24 +116,36 @@ async fn run_steps(
             },
             "today": run.started_at.format("%Y-%m-%d").to_string(),
             "now": run.started_at.to_rfc3339(),
-        });
+        }));
+        let rate = rate_limiter(step);
         let scope = StepScope {
             templates: &config.templates,
             dir: &config.dir,
-            context: context(&scope_value),
+            context: base.clone(),
             params: &run.params,
             label: &label,
             log,
             observer,
+            http: &http,
+            rate: rate.as_ref(),
+            dry_run: run.dry_run,
         };
         let started = std::time::Instant::now();
-        let result = steps::run(step, &scope).await;
+        let result = if consumers.is_empty() {
+            flow::run_step(step, &scope)
+                .await
+                .map(|value| vec![(index, value)])
+        } else {
+            flow::run_source(step, &scope, &consumers).await
+        };
         let elapsed = started.elapsed();
         match result {
-            Ok(value) => {
+            Ok(values) => {
                 observer.step_finished(&label, elapsed, None);
-                if let Some(id) = &step.id {
-                    results.insert(id.clone(), value);
+                for (position, value) in values {
+                    if let Some(id) = &steps[position].id {
+                        results.insert(id.clone(), value);
+                    }
                 }
             }
             Err(err) => {
@@ -120,6 +154,15 @@ async fn run_steps(
                 return Err(err.context(format!("{label} failed")));
             }
         }
+        index += 1 + consumers.len();
     }
     Ok(())
+}
+
+/// A step's `rate` limiter, shared by all its items.
+fn rate_limiter(step: &Step) -> Option<RateLimiter> {
+    match &step.kind {
+        StepKind::Http(http) => http.rate.map(RateLimiter::new),
+        _ => None,
+    }
 }

@@ -16,4 +16,8 @@ pub trait Observer: Sync {
     /// A line of a step's output that is meant for the person (not data for later steps).
     fn output(&self, stream: Stream, line: &str);
     fn step_finished(&self, label: &str, elapsed: Duration, error: Option<&str>);
+    /// Data an `output` step writes to stdout, as it is (no newline added).
+    fn data(&self, text: &str);
+    /// How far a step has come: `done` of `total` (when known) `unit`s (`pages`, `items`).
+    fn progress(&self, label: &str, unit: &str, done: u64, total: Option<u64>);
 }

@@ -2,12 +2,13 @@
 //! errors; handlers hand them here. stdout is data (a run's output, tables, JSON), stderr is
 //! diagnostics.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anstyle::{AnsiColor, Style};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
 use crate::diagnostic::Diagnostics;
@@ -115,10 +116,7 @@ impl Printer {
 
     /// Shows a run as it happens: step output live, a spinner per step on a terminal.
     pub fn run_observer(&self) -> RunObserver<'_> {
-        RunObserver {
-            printer: self,
-            spinner: Mutex::new(None),
-        }
+        RunObserver::new(self)
     }
 }
 
@@ -132,18 +130,58 @@ fn use_color(choice: Option<ColorChoice>, terminal: bool) -> bool {
     }
 }
 
-/// The terminal's view of a run. Under `-q` it shows nothing: the log is printed on failure.
+/// How often a run that is not on a terminal says how far it has come.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The terminal's view of a run: live output, a spinner for the running step, bars for pages
+/// and items. Off a terminal: output, and a progress line now and then. Under `-q`: nothing; the
+/// log is printed on failure.
 pub struct RunObserver<'a> {
     printer: &'a Printer,
+    bars: MultiProgress,
     spinner: Mutex<Option<ProgressBar>>,
+    /// Progress bars by step label and unit.
+    counters: Mutex<HashMap<String, ProgressBar>>,
+    last_report: Mutex<Instant>,
 }
 
-impl RunObserver<'_> {
-    fn with_spinner_hidden(&self, f: impl FnOnce()) {
-        match self.spinner.lock().expect("spinner lock").as_ref() {
-            Some(bar) => bar.suspend(f),
-            None => f(),
+impl<'a> RunObserver<'a> {
+    fn new(printer: &'a Printer) -> Self {
+        let target = if printer.interactive {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        RunObserver {
+            printer,
+            bars: MultiProgress::with_draw_target(target),
+            spinner: Mutex::new(None),
+            counters: Mutex::new(HashMap::new()),
+            last_report: Mutex::new(Instant::now()),
         }
+    }
+
+    fn counter(&self, key: &str, label: &str, unit: &str, total: Option<u64>) -> ProgressBar {
+        let mut counters = self.counters.lock().expect("progress lock");
+        if let Some(bar) = counters.get(key) {
+            return bar.clone();
+        }
+        let (bar, template) = match total {
+            Some(total) => (
+                ProgressBar::new(total),
+                "  {msg} {bar:30.cyan/blue} {pos}/{len} {per_sec:.dim} eta {eta:.dim}",
+            ),
+            None => (
+                ProgressBar::no_length(),
+                "  {spinner} {msg} {pos} {per_sec:.dim}",
+            ),
+        };
+        let bar = self.bars.add(
+            bar.with_style(ProgressStyle::with_template(template).expect("the template is valid")),
+        );
+        bar.set_message(format!("{label}: {unit}"));
+        counters.insert(key.to_owned(), bar.clone());
+        bar
     }
 }
 
@@ -153,13 +191,17 @@ impl Observer for RunObserver<'_> {
             Verbosity::Quiet => {}
             Verbosity::Verbose => tracing::info!("{label}: {what}"),
             Verbosity::Normal if self.printer.interactive => {
-                let bar = ProgressBar::new_spinner().with_style(
-                    ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
-                        .expect("the template is valid"),
+                let bar = self.bars.add(
+                    ProgressBar::new_spinner().with_style(
+                        ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                            .expect("the template is valid"),
+                    ),
                 );
                 bar.set_message(format!("{label}: {what}"));
                 bar.enable_steady_tick(Duration::from_millis(100));
-                *self.spinner.lock().expect("spinner lock") = Some(bar);
+                if let Some(old) = self.spinner.lock().expect("spinner lock").replace(bar) {
+                    old.finish_and_clear();
+                }
             }
             Verbosity::Normal => {}
         }
@@ -169,7 +211,7 @@ impl Observer for RunObserver<'_> {
         if self.printer.verbosity == Verbosity::Quiet {
             return;
         }
-        self.with_spinner_hidden(|| match stream {
+        self.bars.suspend(|| match stream {
             Stream::Stdout => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{line}");
@@ -179,8 +221,40 @@ impl Observer for RunObserver<'_> {
         });
     }
 
+    fn data(&self, text: &str) {
+        if self.printer.verbosity == Verbosity::Quiet {
+            return;
+        }
+        self.bars.suspend(|| {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        });
+    }
+
+    fn progress(&self, label: &str, unit: &str, done: u64, total: Option<u64>) {
+        match self.printer.verbosity {
+            Verbosity::Quiet => {}
+            Verbosity::Normal if self.printer.interactive => {
+                let key = format!("{label} {unit}");
+                self.counter(&key, label, unit, total).set_position(done);
+            }
+            _ => {
+                let mut last = self.last_report.lock().expect("progress lock");
+                if last.elapsed() >= PROGRESS_EVERY {
+                    *last = Instant::now();
+                    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+                    self.printer.status(&format!("{label}: {done}{of} {unit}"));
+                }
+            }
+        }
+    }
+
     fn step_finished(&self, label: &str, elapsed: Duration, error: Option<&str>) {
         if let Some(bar) = self.spinner.lock().expect("spinner lock").take() {
+            bar.finish_and_clear();
+        }
+        for (_, bar) in self.counters.lock().expect("progress lock").drain() {
             bar.finish_and_clear();
         }
         if self.printer.verbosity == Verbosity::Verbose {

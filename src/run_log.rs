@@ -3,16 +3,61 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Local;
 
 /// The most log text one run keeps; past it the log says it was cut.
 const LOG_LIMIT: usize = 8 << 20;
 
-/// The run's log: timestamped lines, redacted, capped at [`LOG_LIMIT`].
+/// The run's log: timestamped lines, redacted, capped at [`LOG_LIMIT`]; and its counters.
 pub struct RunLog {
     text: Mutex<String>,
     redactor: Redactor,
+    pub stats: RunStats,
+}
+
+/// What a run did, for its summary line.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub pages: AtomicU64,
+    pub items: AtomicU64,
+}
+
+impl RunStats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `12 requests (2 retries), 3 pages, 2,500 items`, or nothing for a run that made none.
+    pub fn summary(&self) -> Option<String> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (requests, retries, pages, items) = (
+            get(&self.requests),
+            get(&self.retries),
+            get(&self.pages),
+            get(&self.items),
+        );
+        let mut parts = Vec::new();
+        if requests > 0 {
+            let plural = if requests == 1 { "" } else { "s" };
+            let retried = match retries {
+                0 => String::new(),
+                1 => " (1 retry)".to_owned(),
+                n => format!(" ({n} retries)"),
+            };
+            parts.push(format!("{requests} request{plural}{retried}"));
+        }
+        if pages > 1 {
+            parts.push(format!("{pages} pages"));
+        }
+        if items > 0 {
+            parts.push(format!("{items} item{}", if items == 1 { "" } else { "s" }));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 impl RunLog {
@@ -21,6 +66,7 @@ impl RunLog {
         RunLog {
             text: Mutex::new(String::new()),
             redactor: Redactor::new(secrets.values()),
+            stats: RunStats::default(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! [`StepKind`] (with its settings in the model), a file here and a line below.
 
 pub mod command;
+pub mod http;
+pub mod output;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,12 +13,15 @@ use serde_json::Value;
 use crate::config::model::{Step, StepKind};
 use crate::observer::{Observer, Stream};
 use crate::run_log::RunLog;
+use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::{Templates, Text};
 
 /// Runs one step; its result is what later steps see as `steps.<id>`.
 pub async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     match &step.kind {
         StepKind::Command(settings) => command::run(settings, scope).await,
+        StepKind::Http(settings) => http::run(settings, scope).await,
+        StepKind::Output(settings) => output::run(settings, scope).await,
     }
 }
 
@@ -32,9 +37,22 @@ pub struct StepScope<'a> {
     pub label: &'a str,
     pub log: &'a RunLog,
     pub observer: &'a dyn Observer,
+    pub http: &'a HttpClients,
+    /// The step's `rate`, shared by all its items.
+    pub rate: Option<&'a RateLimiter>,
+    /// Reads happen; writes and commands are only shown.
+    pub dry_run: bool,
 }
 
-impl StepScope<'_> {
+impl<'a> StepScope<'a> {
+    /// The same scope with more names in its template context (`item`, `index`).
+    pub fn with(&self, extra: minijinja::Value) -> StepScope<'a> {
+        StepScope {
+            context: minijinja::value::merge_maps([extra, self.context.clone()]),
+            ..*self
+        }
+    }
+
     pub fn render(&self, text: &Text) -> anyhow::Result<String> {
         self.templates.render_str(text, &self.context)
     }

@@ -64,6 +64,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
         params,
         secrets,
         env,
+        dry_run: args.dry_run,
     };
     let log = RunLog::new(&run.secrets);
     let wait = args.wait || integration.overlap == Overlap::Wait;
@@ -103,8 +104,13 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
             if printer.verbosity() != Verbosity::Quiet
                 && std::io::IsTerminal::is_terminal(&std::io::stderr())
             {
+                let summary = log
+                    .stats
+                    .summary()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default();
                 printer.status(&format!(
-                    "`{}` succeeded in {} (run {})",
+                    "`{}` succeeded in {}{summary} (run {})",
                     integration.name,
                     human_duration(elapsed),
                     run.id

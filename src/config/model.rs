@@ -6,6 +6,10 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::config::kinds::{
+    Body, CommandStep, ForEach, HttpAuth, HttpStep, ItemSource, JsonTemplate, OnError,
+    OutputFormat, OutputStep, PageMode, Paginate, Program, Rate,
+};
 use crate::suggest;
 use crate::template::{Templates, Text};
 use crate::usage::UsageError;
@@ -141,6 +145,10 @@ pub struct Schedule {
 pub struct Step {
     /// The name later steps use (`steps.<id>`), if it has one.
     pub id: Option<String>,
+    /// Run the step only when this is true.
+    pub when: Option<Text>,
+    /// Run the step once per item of a list, or per record of an earlier step.
+    pub for_each: Option<ForEach>,
     pub kind: StepKind,
 }
 
@@ -154,27 +162,35 @@ impl Step {
     }
 }
 
-/// One variant per step kind; each kind runs in its own file under `steps/`.
+/// One variant per step kind; its settings are in `kinds`, and it runs in its own file under
+/// `steps/`.
 #[derive(Debug)]
 pub enum StepKind {
     Command(CommandStep),
+    // Boxed: its settings are several times the size of the others'.
+    Http(Box<HttpStep>),
+    Output(OutputStep),
 }
 
-/// `command`: a program with an argv list, or an explicit shell script.
-#[derive(Debug)]
-pub struct CommandStep {
-    pub program: Program,
-    pub env: Vec<(String, Text)>,
-    pub stdin: Option<Text>,
-    pub dir: Option<Text>,
-    pub timeout: Option<Duration>,
-    /// Parse stdout as JSON for later steps (and do not show it as output).
-    pub stdout_json: bool,
+impl StepKind {
+    /// The earlier step whose records this step consumes, page by page, if any.
+    pub fn records_of(&self) -> Option<&str> {
+        match self {
+            StepKind::Output(output) => output.records_of.as_deref(),
+            _ => None,
+        }
+    }
 }
 
-#[derive(Debug)]
-pub enum Program {
-    Argv(Vec<Text>),
-    /// Run by `sh -c`; not templated, so nothing can be injected into it.
-    Shell(String),
+impl Step {
+    /// The earlier step whose records this step is run for (or writes), if any.
+    pub fn consumes(&self) -> Option<&str> {
+        match &self.for_each {
+            Some(ForEach {
+                source: ItemSource::Records(id),
+                ..
+            }) => Some(id),
+            _ => self.kind.records_of(),
+        }
+    }
 }

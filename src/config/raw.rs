@@ -77,7 +77,137 @@ pub enum RawParamType {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub id: Option<Spanned<String>>,
+    /// An expression (`params.send and item.total > 0`); `{{ … }}` around it is allowed.
+    pub when: Option<Spanned<String>>,
+    pub for_each: Option<Spanned<RawForEach>>,
     pub command: Option<Spanned<RawCommand>>,
+    pub http: Option<Spanned<RawHttp>>,
+    pub output: Option<Spanned<RawOutput>>,
+}
+
+/// `for_each = { records_of = "fetch", concurrency = 16 }` or `{ items = "{{ params.ids }}" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForEach {
+    pub records_of: Option<Spanned<String>>,
+    pub items: Option<Spanned<String>>,
+    pub concurrency: Option<Spanned<u32>>,
+    pub on_error: Option<RawOnError>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawOnError {
+    Stop,
+    Continue,
+}
+
+/// `http = { get = "…" }`: the method is the key of the URL.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub get: Option<Spanned<String>>,
+    pub post: Option<Spanned<String>>,
+    pub put: Option<Spanned<String>>,
+    pub patch: Option<Spanned<String>>,
+    pub delete: Option<Spanned<String>>,
+    pub head: Option<Spanned<String>>,
+    #[serde(default)]
+    pub query: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub json: Option<Spanned<toml::Value>>,
+    pub form: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub body: Option<Spanned<String>>,
+    pub auth: Option<Spanned<RawAuth>>,
+    pub expect: Option<Spanned<Vec<u16>>>,
+    pub timeout: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<String>>,
+    pub retries: Option<u32>,
+    pub retry_writes: Option<bool>,
+    pub backoff: Option<Spanned<String>>,
+    /// `10/s`, `100/min`, `1000/h`.
+    pub rate: Option<Spanned<String>>,
+    pub records: Option<Spanned<String>>,
+    pub paginate: Option<Spanned<RawPaginate>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    pub basic: Option<RawBasic>,
+    pub bearer: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasic {
+    pub user: Spanned<String>,
+    pub password: Spanned<String>,
+}
+
+/// Exactly one of `next_link`, `link_header`, `offset`, `page`, `cursor`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaginate {
+    pub next_link: Option<Spanned<String>>,
+    pub link_header: Option<bool>,
+    pub offset: Option<RawOffset>,
+    pub page: Option<RawPage>,
+    pub cursor: Option<RawCursor>,
+    pub max_pages: Option<u64>,
+    pub stop_when: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOffset {
+    pub param: Option<String>,
+    pub limit_param: Option<String>,
+    pub limit: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPage {
+    pub param: Option<String>,
+    pub start: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCursor {
+    pub param: String,
+    pub next: Spanned<String>,
+}
+
+/// `output = { format = "csv", records_of = "fetch", to = "contacts.csv" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    pub format: RawFormat,
+    pub to: Option<Spanned<String>>,
+    pub records_of: Option<Spanned<String>>,
+    pub value: Option<Spanned<String>>,
+    /// CSV: the columns, in order (dotted paths reach into nested objects).
+    pub columns: Option<Vec<String>>,
+    /// CSV: write a header row (default true).
+    pub header: Option<bool>,
+    /// Text: the whole report, rendered once.
+    pub template: Option<Spanned<String>>,
+    /// Text over records: before the rows, one per record (as `item`), after them.
+    pub before: Option<Spanned<String>>,
+    pub row: Option<Spanned<String>>,
+    pub after: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawFormat {
+    Json,
+    Jsonl,
+    Csv,
+    Text,
 }
 
 /// `command = { argv = […] }` or `command = { shell = "…" }`.

@@ -2,6 +2,8 @@
 //! unknown keys, wrong types, template syntax, names that templates use but nothing defines,
 //! cron expressions. Each problem keeps the place in the file it is about.
 
+mod steps;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -13,21 +15,17 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
-    CommandStep, Config, Integration, Overlap, Param, ParamDefault, ParamType, Program, Schedule,
-    Secret, SecretSource, Step, StepKind,
+    Config, Integration, Overlap, Param, ParamDefault, ParamType, Schedule, Secret, SecretSource,
 };
 use crate::config::raw::{
-    INTEGRATION_KEYS, RawCommand, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
-    RawStdout, RawStep,
+    INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::params::toml_to_json;
 use crate::suggest;
 use crate::template::{Templates, Text};
 
-const STEP_KINDS: &[&str] = &["command"];
 const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
-const STEP_ROOTS: &[&str] = &["params", "env", "secrets", "steps", "run", "today", "now"];
 const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
@@ -112,8 +110,9 @@ struct Validator<'s> {
 }
 
 /// The names a template may use at one place of the file.
+#[derive(Clone)]
 struct Scope<'a> {
-    roots: &'static [&'static str],
+    roots: Vec<&'static str>,
     params: Vec<&'a str>,
     secrets: Vec<&'a str>,
     earlier_steps: Vec<&'a str>,
@@ -428,157 +427,6 @@ impl<'s> Validator<'s> {
         })
     }
 
-    fn steps(
-        &mut self,
-        integration: &str,
-        value: Spanned<DeValue<'_>>,
-        params: &[String],
-        secrets: &[String],
-    ) -> Vec<Step> {
-        let span = value.span();
-        let items = match value.into_inner() {
-            DeValue::Array(items) => items,
-            other => {
-                self.error(
-                    format!(
-                        "`steps` of `{integration}` must be an array of tables, found {}",
-                        other.type_str()
-                    ),
-                    span,
-                );
-                return Vec::new();
-            }
-        };
-        let items: Vec<_> = items.into_iter().collect();
-        // Ids first, so a template that names a later step can say so.
-        let ids: Vec<Option<String>> = items
-            .iter()
-            .map(|item| {
-                item.get_ref()
-                    .as_table()
-                    .and_then(|t| t.iter().find(|(k, _)| k.get_ref() == "id"))
-                    .and_then(|(_, v)| v.get_ref().as_str().map(str::to_owned))
-            })
-            .collect();
-        let mut steps = Vec::new();
-        let mut seen: BTreeMap<String, ()> = BTreeMap::new();
-        for (index, item) in items.into_iter().enumerate() {
-            let step_span = item.span();
-            let Some(raw) = self.de::<RawStep>(item) else {
-                continue;
-            };
-            if let Some(id) = &raw.id {
-                if !is_identifier(id.get_ref()) {
-                    self.error(
-                        format!("invalid step id `{}`: use letters, digits and `_`, not starting with a digit", id.get_ref()),
-                        id.span(),
-                    );
-                } else if seen.insert(id.get_ref().clone(), ()).is_some() {
-                    self.error(format!("duplicate step id `{}`", id.get_ref()), id.span());
-                }
-            }
-            let scope = Scope {
-                roots: STEP_ROOTS,
-                params: params.iter().map(String::as_str).collect(),
-                secrets: secrets.iter().map(String::as_str).collect(),
-                earlier_steps: ids[..index].iter().flatten().map(String::as_str).collect(),
-                later_steps: ids[index..].iter().flatten().map(String::as_str).collect(),
-            };
-            let path = format!("integration.{integration}.steps[{index}]");
-            let Some(kind) = self.step_kind(&path, raw.command, step_span, &scope) else {
-                continue;
-            };
-            steps.push(Step {
-                id: raw.id.map(Spanned::into_inner),
-                kind,
-            });
-        }
-        steps
-    }
-
-    fn step_kind(
-        &mut self,
-        path: &str,
-        command: Option<Spanned<RawCommand>>,
-        span: Range<usize>,
-        scope: &Scope<'_>,
-    ) -> Option<StepKind> {
-        match command {
-            Some(command) => self
-                .command(&format!("{path}.command"), command, scope)
-                .map(StepKind::Command),
-            None => {
-                self.error(
-                    format!(
-                        "step has no kind, expected one of {}",
-                        suggest::list(STEP_KINDS.iter().copied())
-                    ),
-                    span,
-                );
-                None
-            }
-        }
-    }
-
-    fn command(
-        &mut self,
-        path: &str,
-        raw: Spanned<RawCommand>,
-        scope: &Scope<'_>,
-    ) -> Option<CommandStep> {
-        let span = raw.span();
-        let raw = raw.into_inner();
-        let program = match (raw.argv, raw.shell) {
-            (Some(argv), None) => {
-                if argv.get_ref().is_empty() {
-                    self.error("`argv` must name a program", argv.span());
-                    return None;
-                }
-                let mut texts = Vec::new();
-                for (i, arg) in argv.into_inner().iter().enumerate() {
-                    texts.push(self.template(&format!("{path}.argv[{i}]"), arg, scope));
-                }
-                Program::Argv(texts.into_iter().collect::<Option<Vec<_>>>()?)
-            }
-            (None, Some(shell)) => {
-                if shell.get_ref().contains("{{") || shell.get_ref().contains("{%") {
-                    self.error_with_hint(
-                        "a `shell` script is not templated, so values cannot be injected into it",
-                        shell.span(),
-                        Some("use `$PARAM_<NAME>` for params, or pass values through `env`".into()),
-                    );
-                    return None;
-                }
-                Program::Shell(shell.into_inner())
-            }
-            _ => {
-                self.error("a command needs exactly one of `argv` or `shell`", span);
-                return None;
-            }
-        };
-        let mut env = Vec::new();
-        for (name, value) in &raw.env {
-            if let Some(text) = self.template(&format!("{path}.env.{name}"), value, scope) {
-                env.push((name.clone(), text));
-            }
-        }
-        let stdin = raw
-            .stdin
-            .and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
-        let dir = raw
-            .dir
-            .and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
-        let timeout = raw.timeout.and_then(|t| self.duration(&t));
-        Some(CommandStep {
-            program,
-            env,
-            stdin,
-            dir,
-            timeout,
-            stdout_json: raw.stdout == Some(RawStdout::Json),
-        })
-    }
-
     /// Compiles a templated string and checks every name it reads against `scope`.
     fn template(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
         let checked = match self.templates.compile(name, value.get_ref()) {
@@ -673,7 +521,7 @@ impl<'s> Validator<'s> {
 impl Scope<'_> {
     fn for_default() -> Self {
         Scope {
-            roots: DEFAULT_ROOTS,
+            roots: DEFAULT_ROOTS.to_vec(),
             params: Vec::new(),
             secrets: Vec::new(),
             earlier_steps: Vec::new(),

@@ -31,6 +31,10 @@ pub async fn run(step: &CommandStep, scope: &StepScope<'_>) -> anyhow::Result<Va
 impl CommandStep {
     async fn run(&self, scope: &StepScope<'_>) -> anyhow::Result<Value> {
         let (mut command, shown) = self.build(scope)?;
+        if scope.dry_run {
+            scope.started(&format!("dry run: would run {shown}"));
+            return Ok(json!({ "exit_code": null, "stdout": "", "stderr": "", "dry_run": true }));
+        }
         scope.started(&format!("run {shown}"));
 
         let started = Instant::now();

@@ -1,0 +1,182 @@
+//! The validated settings of each step kind, and of `for_each`. The engine trusts them: every
+//! template here has been checked against the names it may read.
+
+use std::time::Duration;
+
+use crate::template::Text;
+
+/// `command`: a program with an argv list, or an explicit shell script.
+#[derive(Debug)]
+pub struct CommandStep {
+    pub program: Program,
+    pub env: Vec<(String, Text)>,
+    pub stdin: Option<Text>,
+    pub dir: Option<Text>,
+    pub timeout: Option<Duration>,
+    /// Parse stdout as JSON for later steps (and do not show it as output).
+    pub stdout_json: bool,
+}
+
+#[derive(Debug)]
+pub enum Program {
+    Argv(Vec<Text>),
+    /// Run by `sh -c`; not templated, so nothing can be injected into it.
+    Shell(String),
+}
+
+/// `http`: one request, or a series of pages.
+#[derive(Debug)]
+pub struct HttpStep {
+    /// Upper case: `GET`, `POST`, ….
+    pub method: String,
+    pub url: Text,
+    pub query: Vec<(String, Text)>,
+    pub headers: Vec<(String, Text)>,
+    pub body: Body,
+    pub auth: Option<HttpAuth>,
+    /// Statuses that count as success; empty means any 2xx.
+    pub expect: Vec<u16>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Further attempts after the first, on connection errors, 429 and 5xx.
+    pub retries: u32,
+    /// Retry POST and PATCH too (they are not idempotent, so only when the step says so).
+    pub retry_writes: bool,
+    /// The wait before the first retry; it doubles with each one (plus jitter).
+    pub backoff: Duration,
+    pub rate: Option<Rate>,
+    /// Where the records sit in each response (`{{ body.data }}`); makes the step a record
+    /// source for `for_each` and `output` steps.
+    pub records: Option<Text>,
+    pub paginate: Option<Paginate>,
+}
+
+impl HttpStep {
+    /// GET and HEAD only read: a dry run still makes them.
+    pub fn is_read(&self) -> bool {
+        matches!(self.method.as_str(), "GET" | "HEAD")
+    }
+
+    /// PUT and DELETE may be repeated safely; POST and PATCH may not.
+    pub fn is_idempotent(&self) -> bool {
+        !matches!(self.method.as_str(), "POST" | "PATCH")
+    }
+}
+
+#[derive(Debug)]
+pub enum Body {
+    None,
+    Json(JsonTemplate),
+    Form(Vec<(String, Text)>),
+    Raw(Text),
+}
+
+#[derive(Debug)]
+pub enum HttpAuth {
+    Basic { user: Text, password: Text },
+    Bearer(Text),
+}
+
+/// At most `count` requests per `per`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    /// The least time between two requests.
+    pub fn interval(&self) -> Duration {
+        self.per / self.count.max(1)
+    }
+}
+
+/// How to get the next page.
+#[derive(Debug)]
+pub struct Paginate {
+    pub mode: PageMode,
+    /// A safety stop for APIs that never say "no more".
+    pub max_pages: Option<u64>,
+    /// Stop when this is true (evaluated after each page, with `body`, `headers`, `records`).
+    pub stop_when: Option<Text>,
+}
+
+#[derive(Debug)]
+pub enum PageMode {
+    /// The next page's URL is in the body (a template over `body` and `headers`).
+    NextLink(Text),
+    /// The next page's URL is the `Link` header's `rel="next"`.
+    LinkHeader,
+    /// `?offset=N&limit=M`, stepping by the page size until a page has no records.
+    Offset {
+        offset_param: String,
+        limit_param: String,
+        limit: u64,
+    },
+    /// `?page=N` from `start` until a page has no records.
+    PageNumber { param: String, start: u64 },
+    /// `?cursor=…` taken from each response until it is empty.
+    Cursor { param: String, next: Text },
+}
+
+/// A JSON body with templates in its strings.
+#[derive(Debug)]
+pub enum JsonTemplate {
+    Text(Text),
+    Value(serde_json::Value),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+/// `output`: records or a rendered value, to stdout or a file.
+#[derive(Debug)]
+pub struct OutputStep {
+    pub format: OutputFormat,
+    /// A file (written atomically) or, when `None`, stdout.
+    pub to: Option<Text>,
+    /// Write the records of this earlier step, page by page.
+    pub records_of: Option<String>,
+    /// Write this value instead (a list is written as records).
+    pub value: Option<Text>,
+}
+
+#[derive(Debug)]
+pub enum OutputFormat {
+    Json,
+    JsonLines,
+    Csv {
+        columns: Vec<String>,
+        header: bool,
+    },
+    /// A text report: `template` once, or `header`, `row` per record and `footer`.
+    Text {
+        template: Option<Text>,
+        header: Option<Text>,
+        row: Option<Text>,
+        footer: Option<Text>,
+    },
+}
+
+/// `for_each`: run the step once per item, at most `concurrency` at a time, results in order.
+#[derive(Debug)]
+pub struct ForEach {
+    pub source: ItemSource,
+    pub concurrency: usize,
+    pub on_error: OnError,
+}
+
+#[derive(Debug)]
+pub enum ItemSource {
+    /// The records of an earlier step, streamed page by page.
+    Records(String),
+    /// A list from a template (`{{ params.ids }}`).
+    Items(Text),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// The first failed item fails the step.
+    Stop,
+    /// Every item runs; the step fails at the end, naming the failed items.
+    Continue,
+}

@@ -1,0 +1,259 @@
+//! The `output` step: records or a rendered value, as JSON, JSON lines, CSV or a text report,
+//! to stdout or a file. Files are written to a temporary file beside the target and renamed
+//! into place at the end, so a reader never sees half a report.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+use crate::config::kinds::{OutputFormat, OutputStep};
+use crate::steps::StepScope;
+
+/// Runs an `output` step that writes a value or a text template (not records of a step).
+pub async fn run(step: &OutputStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+    let mut writer = OutputWriter::open(step, scope)?;
+    match (&step.value, &step.format) {
+        (Some(value), _) => match scope.render_value(value)? {
+            Value::Array(items) => writer.records(&items)?,
+            other => writer.value(&other)?,
+        },
+        (
+            None,
+            OutputFormat::Text {
+                template: Some(template),
+                ..
+            },
+        ) => {
+            let text = scope.render(template)?;
+            writer.write(&text)?;
+        }
+        (None, _) => bail!("this output has nothing to write"),
+    }
+    writer.finish()
+}
+
+/// Where an output goes.
+enum Sink {
+    Stdout,
+    File {
+        temp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+    /// A dry run: count, write nothing.
+    Nowhere {
+        path: PathBuf,
+    },
+}
+
+/// Writes records as they come (page by page), then finishes the file.
+pub struct OutputWriter<'s, 'a> {
+    step: &'s OutputStep,
+    scope: &'s StepScope<'a>,
+    sink: Sink,
+    records: u64,
+}
+
+impl<'s, 'a> OutputWriter<'s, 'a> {
+    pub fn open(step: &'s OutputStep, scope: &'s StepScope<'a>) -> anyhow::Result<Self> {
+        let sink = match &step.to {
+            None => Sink::Stdout,
+            Some(to) => {
+                let target = scope.render(to)?;
+                if target == "-" {
+                    Sink::Stdout
+                } else {
+                    let path = scope.dir.join(&target);
+                    if scope.dry_run {
+                        Sink::Nowhere { path }
+                    } else {
+                        let dir = path.parent().unwrap_or(scope.dir);
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+                        let temp = tempfile::Builder::new()
+                            .prefix(".integ-")
+                            .tempfile_in(dir)
+                            .with_context(|| {
+                                format!("failed to create a file in `{}`", dir.display())
+                            })?;
+                        Sink::File { temp, path }
+                    }
+                }
+            }
+        };
+        let mut writer = OutputWriter {
+            step,
+            scope,
+            sink,
+            records: 0,
+        };
+        match &step.format {
+            OutputFormat::Csv {
+                columns,
+                header: true,
+            } if step.value.is_some() || step.records_of.is_some() => {
+                let row = csv_row(columns.iter().map(String::as_str))?;
+                writer.write(&row)?;
+            }
+            OutputFormat::Text {
+                header: Some(before),
+                ..
+            } => {
+                let text = scope.render(before)?;
+                writer.write(&text)?;
+            }
+            _ => {}
+        }
+        Ok(writer)
+    }
+
+    /// Writes a batch of records (a page).
+    pub fn records(&mut self, records: &[Value]) -> anyhow::Result<()> {
+        let mut out = String::new();
+        for record in records {
+            match &self.step.format {
+                OutputFormat::Json => {
+                    out.push_str(if self.records == 0 { "[\n  " } else { ",\n  " });
+                    out.push_str(&serde_json::to_string(record)?);
+                }
+                OutputFormat::JsonLines => {
+                    out.push_str(&serde_json::to_string(record)?);
+                    out.push('\n');
+                }
+                OutputFormat::Csv { columns, .. } => {
+                    let cells: Vec<String> =
+                        columns.iter().map(|c| cell(lookup(record, c))).collect();
+                    out.push_str(&csv_row(cells.iter().map(String::as_str))?);
+                }
+                OutputFormat::Text { row, .. } => {
+                    if let Some(row) = row {
+                        let scope = self.scope.with(minijinja::context! {
+                            item => crate::template::context(record),
+                            index => self.records,
+                        });
+                        out.push_str(&scope.render(row)?);
+                    }
+                }
+            }
+            self.records += 1;
+        }
+        self.write(&out)
+    }
+
+    /// Writes one value that is not a list of records.
+    fn value(&mut self, value: &Value) -> anyhow::Result<()> {
+        let text = match &self.step.format {
+            OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(value)?),
+            OutputFormat::JsonLines => format!("{}\n", serde_json::to_string(value)?),
+            OutputFormat::Csv { .. } => return self.records(std::slice::from_ref(value)),
+            OutputFormat::Text { .. } => match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        };
+        self.write(&text)
+    }
+
+    fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        match &mut self.sink {
+            Sink::Stdout => self.scope.observer.data(text),
+            Sink::File { temp, path } => temp
+                .write_all(text.as_bytes())
+                .with_context(|| format!("failed to write `{}`", path.display()))?,
+            Sink::Nowhere { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Closes the output: ends a JSON list, writes a text footer, moves the file into place.
+    pub fn finish(mut self) -> anyhow::Result<Value> {
+        match &self.step.format {
+            OutputFormat::Json if self.step.records_of.is_some() || self.records > 0 => {
+                let end = if self.records == 0 { "[]\n" } else { "\n]\n" };
+                self.write(end)?;
+            }
+            OutputFormat::Text {
+                footer: Some(after),
+                ..
+            } => {
+                let text = self.scope.render(after)?;
+                self.write(&text)?;
+            }
+            _ => {}
+        }
+        let records = self.records;
+        let path = match self.sink {
+            Sink::Stdout => None,
+            Sink::File { temp, path } => {
+                temp.persist(&path).with_context(|| {
+                    format!("failed to move the output into `{}`", path.display())
+                })?;
+                self.scope
+                    .note(&format!("wrote {records} records to `{}`", path.display()));
+                Some(path)
+            }
+            Sink::Nowhere { path } => {
+                self.scope.started(&format!(
+                    "dry run: would write {records} records to `{}`",
+                    path.display()
+                ));
+                Some(path)
+            }
+        };
+        Ok(json!({ "records": records, "path": path }))
+    }
+}
+
+/// A dotted path into a record: `company.name`.
+fn lookup<'v>(record: &'v Value, path: &str) -> &'v Value {
+    path.split('.')
+        .try_fold(record, |value, key| value.get(key))
+        .unwrap_or(&Value::Null)
+}
+
+/// A CSV cell: text as it is, nothing for null, JSON for anything nested.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_row<'a>(cells: impl IntoIterator<Item = &'a str>) -> anyhow::Result<String> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(cells)?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|err| anyhow::anyhow!("{}", err.error()))?;
+    Ok(String::from_utf8(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{cell, csv_row, lookup};
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(
+            csv_row(["a", "b,c", "say \"hi\""]).unwrap(),
+            "a,\"b,c\",\"say \"\"hi\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn cells_from_dotted_paths() {
+        let record = json!({"id": 7, "company": {"name": "ACME"}, "tags": ["x"], "none": null});
+        assert_eq!(cell(lookup(&record, "id")), "7");
+        assert_eq!(cell(lookup(&record, "company.name")), "ACME");
+        assert_eq!(cell(lookup(&record, "tags")), "[\"x\"]");
+        assert_eq!(cell(lookup(&record, "none")), "");
+        assert_eq!(cell(lookup(&record, "missing.deep")), "");
+    }
+}
