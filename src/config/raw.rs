@@ -5,8 +5,7 @@
 //! The file is read piece by piece (each secret, integration, param and step on its own) so that
 //! one mistake does not hide the next: `integ check` reports them all.
 
-use std::collections::BTreeMap;
-
+use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -113,11 +112,11 @@ pub struct RawHttp {
     pub delete: Option<Spanned<String>>,
     pub head: Option<Spanned<String>>,
     #[serde(default)]
-    pub query: BTreeMap<String, Spanned<String>>,
+    pub query: IndexMap<String, Spanned<String>>,
     #[serde(default)]
-    pub headers: BTreeMap<String, Spanned<String>>,
+    pub headers: IndexMap<String, Spanned<String>>,
     pub json: Option<Spanned<toml::Value>>,
-    pub form: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub form: Option<Spanned<IndexMap<String, Spanned<String>>>>,
     pub body: Option<Spanned<String>>,
     pub auth: Option<Spanned<RawAuth>>,
     pub expect: Option<Spanned<Vec<u16>>>,
@@ -217,7 +216,7 @@ pub struct RawCommand {
     pub argv: Option<Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<Spanned<String>>,
     #[serde(default)]
-    pub env: BTreeMap<String, Spanned<String>>,
+    pub env: IndexMap<String, Spanned<String>>,
     pub stdin: Option<Spanned<String>>,
     pub dir: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,

@@ -3,6 +3,8 @@
 mod check;
 mod examples;
 mod history;
+mod http;
+mod http_server;
 mod list;
 mod locks;
 mod params;

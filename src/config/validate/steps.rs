@@ -1,6 +1,8 @@
 //! Validating `steps`: the common keys (`id`, `when`, `for_each`) and each step kind's settings.
 
 use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -625,7 +627,7 @@ impl Validator<'_> {
     fn text_map(
         &mut self,
         path: &str,
-        map: &BTreeMap<String, Spanned<String>>,
+        map: &IndexMap<String, Spanned<String>>,
         scope: &Scope<'_>,
     ) -> Option<Vec<(String, Text)>> {
         let mut texts = Vec::new();
