@@ -103,11 +103,33 @@ pub async fn run(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value
     if !step.is_read() && scope.dry_run {
         return dry_run(step, scope);
     }
+    if step.paginate.is_some() {
+        return all_pages(step, scope).await;
+    }
     let response = send(step, scope, None, &[]).await?;
     let mut result = response.to_json();
     if step.records.is_some() {
         result["records"] = Value::Array(records(step, scope, &response)?);
     }
+    Ok(result)
+}
+
+/// A paged step that no later step takes records from: its records are gathered for later
+/// templates (`steps.<id>.records`). With a taker they stream instead (see the engine).
+async fn all_pages(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+    let mut pager = Pager::new(step, scope);
+    let mut all = Vec::new();
+    let mut last = None;
+    while let Some(page) = pager.next().await? {
+        scope
+            .observer
+            .progress(scope.label, "pages", pager.pages(), None);
+        all.extend(page.records);
+        last = Some(page.response);
+    }
+    let mut result = last.map_or_else(|| json!({}), |response| response.to_json());
+    result["pages"] = json!(pager.pages());
+    result["records"] = Value::Array(all);
     Ok(result)
 }
 

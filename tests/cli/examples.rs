@@ -1,4 +1,9 @@
-//! The sample file and the README's TOML stay valid.
+//! The sample file, the examples and the README's TOML stay valid, and the examples run end
+//! to end against the demo server.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use crate::support::Test;
 
@@ -44,4 +49,141 @@ fn every_toml_block_in_the_readme_passes_check() {
         blocks += 1;
     }
     assert!(blocks > 0, "the README has TOML examples");
+}
+
+fn example_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_example_passes_check() {
+    let files = example_files();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let test = Test::new()
+            .config(&std::fs::read_to_string(&file).unwrap())
+            .env("CRM_API_KEY", "demo");
+        let out = test.run(&["check"]);
+        assert_eq!(
+            out.code,
+            0,
+            "{} does not pass check:\n{}",
+            file.display(),
+            out.stderr
+        );
+    }
+}
+
+/// The demo server (built with the tests, as cargo builds examples), on a free port.
+struct DemoServer {
+    child: Child,
+    url: String,
+}
+
+impl DemoServer {
+    fn start() -> DemoServer {
+        let bin = Path::new(env!("CARGO_BIN_EXE_integ"))
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join("demo_server");
+        let mut child = Command::new(&bin)
+            .arg("127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot start {}: {err} (cargo builds it with the tests)",
+                    bin.display()
+                )
+            });
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        DemoServer { child, url }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example(name: &str, server: &DemoServer) -> Test {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    Test::new()
+        .config(&std::fs::read_to_string(file).unwrap())
+        .env("CRM_API_KEY", "demo")
+        .env("CRM_URL", &format!("{}/crm", server.url))
+        .env("ACCOUNTING_URL", &format!("{}/accounting", server.url))
+}
+
+#[test]
+fn the_examples_run_end_to_end_against_the_demo_server() {
+    let server = DemoServer::start();
+
+    let invoice = example("deal-to-invoice.toml", &server);
+    invoice
+        .run(&["run", "deal-to-invoice", "-p", "deal_id=42"])
+        .success()
+        .stdout_is("Invoice 1 for Company 0042 s.r.o.: 6754 CZK\n");
+    invoice
+        .run(&["run", "deal-to-invoice", "-p", "deal_id=4"])
+        .success()
+        .stdout_is("Deal 4 is not won: no invoice\n");
+    invoice
+        .run(&["run", "deal-to-invoice", "-p", "deal_id=999"])
+        .code(1)
+        .stderr_has("answered 404 Not Found");
+
+    let export = example("nightly-export.toml", &server);
+    export.run(&["run", "nightly-export", "-q"]).success();
+    let csv = export.read("exports/companies.csv");
+    assert_eq!(csv.lines().count(), 2_501, "a header and 2,500 companies");
+    assert!(csv.starts_with("id,name,regNumber,primaryAddress.address.city,rowInfo.lastModifiedAt\n0,Company 0000 s.r.o.,10000000,Praha,2026-11-01 10:00\n"));
+
+    let report = example("monthly-report.toml", &server);
+    report
+        .run(&[
+            "run",
+            "monthly-report",
+            "-p",
+            "from=2026-03-01",
+            "-p",
+            "to=2026-03-31",
+        ])
+        .success()
+        .stdout_has("Sales from 01.03.2026 to 31.03.2026")
+        .stdout_has("8 deals, 38951 CZK in total");
+    let json = report.run(&[
+        "run",
+        "monthly-report",
+        "-p",
+        "from=2026-03-01",
+        "-p",
+        "to=2026-03-31",
+        "-p",
+        "format=json",
+    ]);
+    assert_eq!(json.success().json().as_array().unwrap().len(), 8);
+
+    let wrong_key = example("deal-to-invoice.toml", &server).env("CRM_API_KEY", "wrong");
+    wrong_key
+        .run(&["run", "deal-to-invoice", "-p", "deal_id=42"])
+        .code(1)
+        .stderr_has("answered 401 Unauthorized");
 }
