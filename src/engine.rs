@@ -129,6 +129,7 @@ async fn run_steps(
             http: &http,
             rate: rate.as_ref(),
             dry_run: run.dry_run,
+            log_requests: true,
         };
         let started = std::time::Instant::now();
         let result = if consumers.is_empty() {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Local;
 
 /// The most log text one run keeps; past it the log says it was cut.
-const LOG_LIMIT: usize = 8 << 20;
+const LOG_LIMIT: usize = 4 << 20;
 
 /// The run's log: timestamped lines, redacted, capped at [`LOG_LIMIT`]; and its counters.
 pub struct RunLog {

@@ -42,6 +42,9 @@ pub struct StepScope<'a> {
     pub rate: Option<&'a RateLimiter>,
     /// Reads happen; writes and commands are only shown.
     pub dry_run: bool,
+    /// Log each request. Off for the items of a `for_each`, which may number hundreds of
+    /// thousands: their retries and failures are logged, and the summary counts the rest.
+    pub log_requests: bool,
 }
 
 impl<'a> StepScope<'a> {

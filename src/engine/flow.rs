@@ -186,6 +186,7 @@ impl<'s, 'a> Repeat<'s, 'a> {
                 let label = format!("{} #{index}", scope.label);
                 let item_scope = StepScope {
                     label: &label,
+                    log_requests: false,
                     ..scope.with(minijinja::context! { item => context(&item), index => index })
                 };
                 if !when(step, &item_scope).map_err(|err| (index, err))? {
