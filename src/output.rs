@@ -169,7 +169,7 @@ impl<'a> RunObserver<'a> {
         let (bar, template) = match total {
             Some(total) => (
                 ProgressBar::new(total),
-                "  {msg} {bar:30.cyan/blue} {pos}/{len} {per_sec:.dim} eta {eta:.dim}",
+                "  {msg} {bar:30.cyan/blue} {human_pos}/{human_len} {elapsed:.dim} eta {eta:.dim}",
             ),
             None => (
                 ProgressBar::no_length(),

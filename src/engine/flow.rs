@@ -95,7 +95,8 @@ pub(super) async fn run_source(
         });
     }
 
-    scope.started(&format!("fetch {} pages", http.method));
+    let url = scope.render(&http.url)?;
+    scope.started(&format!("{} {url}, page by page", http.method));
     let mut pager = Pager::new(http, scope);
     let mut records: u64 = 0;
     let mut last = None;

@@ -650,3 +650,25 @@ output = { format = "jsonl", records_of = "nope" }
         .stderr_has("step `plain` has no records: give it `http.records`")
         .stderr_has("`records_of` names `nope`, which is not an earlier step with records");
 }
+
+#[test]
+fn the_standard_proxy_variables_are_honoured() {
+    // The "proxy" answers for any host; the target's name does not even resolve.
+    let proxy = Server::start(|_, _| Reply::json(json!({"via": "proxy"})));
+    let test = Test::new()
+        .config(
+            r#"
+[integration.out]
+[[integration.out.steps]]
+id = "far"
+http.get = "http://integ-test.invalid/items"
+[[integration.out.steps]]
+command.argv = ["echo", "{{ steps.far.body.via }}"]
+"#,
+        )
+        .env("HTTP_PROXY", &proxy.url(""));
+    test.run(&["run", "out"]).success().stdout_is("proxy\n");
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].headers["host"], "integ-test.invalid");
+}
