@@ -48,6 +48,16 @@ pub struct StepScope<'a> {
 }
 
 impl<'a> StepScope<'a> {
+    /// The same scope for another step that runs alongside (a taker of this step's records).
+    pub fn for_step(&self, label: &'a str, rate: Option<&'a RateLimiter>) -> StepScope<'a> {
+        StepScope {
+            context: self.context.clone(),
+            label,
+            rate,
+            ..*self
+        }
+    }
+
     /// The same scope with more names in its template context (`item`, `index`).
     pub fn with(&self, extra: minijinja::Value) -> StepScope<'a> {
         StepScope {

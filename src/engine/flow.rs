@@ -78,11 +78,7 @@ pub(super) async fn run_source(
     let scopes: Vec<StepScope<'_>> = labels
         .iter()
         .zip(&limiters)
-        .map(|(label, rate)| StepScope {
-            label,
-            rate: rate.as_ref(),
-            ..scope.with(minijinja::Value::from(()))
-        })
+        .map(|(label, rate)| scope.for_step(label, rate.as_ref()))
         .collect();
     let mut states: Vec<Taker<'_, '_>> = Vec::new();
     for ((_, taker), taker_scope) in takers.iter().zip(&scopes) {

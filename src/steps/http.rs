@@ -231,32 +231,27 @@ impl<'s, 'a> Pager<'s, 'a> {
                 return Ok(());
             }
         }
-        match &paginate.mode {
-            PageMode::NextLink(next) => {
-                let next = self.scope.templates.render_value(next, &ctx)?;
-                match next {
-                    Value::String(url) if !url.is_empty() => {
-                        self.next_url = Some(resolve(
-                            self.next_url.as_deref(),
-                            self.step,
-                            self.scope,
-                            &url,
-                        )?);
-                    }
-                    _ => self.done = true,
-                }
-            }
-            PageMode::LinkHeader => match next_link(&response.raw_headers) {
+        // Link-following modes: the next page is a URL, possibly relative to this one.
+        let link = match &paginate.mode {
+            PageMode::NextLink(next) => match self.scope.templates.render_value(next, &ctx)? {
+                Value::String(url) if !url.is_empty() => Some(Some(url)),
+                _ => Some(None),
+            },
+            PageMode::LinkHeader => Some(next_link(&response.raw_headers)),
+            _ => None,
+        };
+        if let Some(link) = link {
+            match link {
                 Some(url) => {
-                    self.next_url = Some(resolve(
-                        self.next_url.as_deref(),
-                        self.step,
-                        self.scope,
-                        &url,
-                    )?);
+                    let current = self.next_url.as_deref();
+                    self.next_url = Some(resolve(current, self.step, self.scope, &url)?);
                 }
                 None => self.done = true,
-            },
+            }
+            return Ok(());
+        }
+        match &paginate.mode {
+            PageMode::NextLink(_) | PageMode::LinkHeader => unreachable!("handled above"),
             PageMode::Offset {
                 offset_param,
                 limit,
