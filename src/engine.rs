@@ -47,6 +47,9 @@ pub struct RunContext {
     pub env: BTreeMap<String, String>,
     /// Make reads, show writes and commands without doing them.
     pub dry_run: bool,
+    /// What started the run, as templates see it: `trigger.kind`, and for a webhook
+    /// `trigger.body`, `trigger.headers`, `trigger.query`.
+    pub trigger_data: Value,
 }
 
 /// Runs `integration` to the end (or its timeout), writing to `log` as it goes; the error is
@@ -114,6 +117,7 @@ async fn run_steps(
                 "started_at": run.started_at.to_rfc3339(),
                 "trigger": run.trigger.as_str(),
             },
+            "trigger": run.trigger_data,
             "today": run.started_at.format("%Y-%m-%d").to_string(),
             "now": run.started_at.to_rfc3339(),
         }));

@@ -15,6 +15,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Accepted (a webhook event), waiting for a worker.
+    Queued,
     Running,
     Succeeded,
     Failed,
@@ -27,6 +29,7 @@ pub enum RunStatus {
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Queued => "queued",
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
@@ -37,6 +40,7 @@ impl RunStatus {
 
     pub fn parse(text: &str) -> Option<RunStatus> {
         [
+            RunStatus::Queued,
             RunStatus::Running,
             RunStatus::Succeeded,
             RunStatus::Failed,
@@ -140,6 +144,47 @@ pub trait Store: Send + Sync {
     fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     fn set_watermark(&self, integration: &str, covered_until: DateTime<Utc>) -> anyhow::Result<()>;
+
+    /// Queues a run, durably: when this returns, the run survives a crash of the process or
+    /// the machine. A run whose integration saw `dedupe_key` before is not queued again; the
+    /// earlier run's id comes back instead.
+    fn enqueue(
+        &self,
+        run: &NewRun,
+        trigger_data: &serde_json::Value,
+        dedupe_key: Option<&str>,
+    ) -> anyhow::Result<Enqueued>;
+
+    /// Takes the oldest queued run and marks it running; the lease keeps it alive.
+    fn claim(&self) -> anyhow::Result<Option<Claimed>>;
+
+    /// Puts the queued runs of processes that died back in the queue; returns how many runs
+    /// are waiting.
+    fn recover(&self) -> anyhow::Result<u64>;
+}
+
+/// What `enqueue` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    New(String),
+    /// Seen before: the id of the run that took it.
+    Duplicate(String),
+}
+
+/// A queued run, taken by a worker.
+pub struct Claimed {
+    pub run: RunRecord,
+    pub trigger_data: serde_json::Value,
+    pub lease: Lease,
+}
+
+/// How hard the store works to keep a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Survives any process crash (SQLite WAL, `synchronous = NORMAL`): run history.
+    Normal,
+    /// Also survives power loss (`synchronous = FULL`): acknowledged webhook events.
+    Full,
 }
 
 /// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.
@@ -154,6 +199,6 @@ pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens the default backend in `dir`.
-pub fn open(dir: &Path) -> anyhow::Result<Box<dyn Store>> {
-    Ok(Box::new(sqlite::SqliteStore::open(dir)?))
+pub fn open(dir: &Path, durability: Durability) -> anyhow::Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::open(dir, durability)?))
 }

@@ -65,6 +65,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
         secrets,
         env,
         dry_run: args.dry_run,
+        trigger_data: json!({ "kind": trigger.as_str() }),
     };
     let log = RunLog::new(&run.secrets);
     let wait = args.wait || integration.overlap == Overlap::Wait;

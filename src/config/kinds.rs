@@ -180,3 +180,58 @@ pub enum OnError {
     /// Every item runs; the step fails at the end, naming the failed items.
     Continue,
 }
+
+/// `webhook`: how `integ serve-hook` starts the integration when a system posts to
+/// `/hooks/<path>`.
+#[derive(Debug)]
+pub struct Webhook {
+    pub path: String,
+    pub auth: HookAuth,
+    /// Params from the request: templates over `trigger.body`, `trigger.headers`,
+    /// `trigger.query`.
+    pub params: Vec<(String, Text)>,
+    /// A key that makes a re-delivered event a duplicate (`{{ trigger.body.eventId }}`).
+    pub dedupe: Option<Text>,
+    /// Events for which this is false are answered 200 and dropped.
+    pub when: Option<Text>,
+}
+
+/// How a webhook's sender proves who it is.
+#[derive(Debug)]
+pub enum HookAuth {
+    /// Declared explicitly with `auth.none = true`.
+    None,
+    /// A shared secret sent as it is in a header (Raynet's `X-RAYNETCRM-Token`).
+    Token {
+        header: String,
+        secret: Text,
+    },
+    Bearer {
+        secret: Text,
+    },
+    Basic {
+        user: Text,
+        password: Text,
+    },
+    /// An HMAC of the raw body in a header; several secrets allow rotation.
+    Hmac {
+        header: String,
+        prefix: String,
+        algorithm: HmacAlgorithm,
+        encoding: SignatureEncoding,
+        secrets: Vec<Text>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureEncoding {
+    Hex,
+    Base64,
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use crate::config::kinds::{
     Body, CommandStep, ForEach, HttpAuth, HttpStep, ItemSource, JsonTemplate, OnError,
-    OutputFormat, OutputStep, PageMode, Paginate, Program, Rate,
+    OutputFormat, OutputStep, PageMode, Paginate, Program, Rate, Webhook,
 };
 use crate::suggest;
 use crate::template::{Templates, Text};
@@ -86,6 +86,8 @@ pub struct Integration {
     pub timeout: Option<Duration>,
     pub overlap: Overlap,
     pub schedule: Option<Schedule>,
+    /// How `integ serve-hook` starts it, if it does.
+    pub webhook: Option<Webhook>,
     /// Secrets any of its templates reads: these must be readable before a run starts.
     pub secrets_used: BTreeSet<String>,
 }

@@ -35,6 +35,7 @@ pub const INTEGRATION_KEYS: &[&str] = &[
     "schedule",
     "params",
     "steps",
+    "webhook",
 ];
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -229,4 +230,67 @@ pub struct RawCommand {
 pub enum RawStdout {
     Text,
     Json,
+}
+
+/// `[integration.NAME.webhook]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub path: Spanned<String>,
+    pub auth: Option<Spanned<RawHookAuth>>,
+    #[serde(default)]
+    pub params: IndexMap<String, Spanned<String>>,
+    pub dedupe: Option<Spanned<String>>,
+    pub when: Option<Spanned<String>>,
+}
+
+/// Exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHookAuth {
+    pub token: Option<RawTokenAuth>,
+    pub bearer: Option<RawBearerAuth>,
+    pub basic: Option<RawBasic>,
+    pub hmac: Option<RawHmac>,
+    pub none: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenAuth {
+    pub header: String,
+    pub secret: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBearerAuth {
+    pub secret: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHmac {
+    pub header: String,
+    pub prefix: Option<String>,
+    pub algorithm: Option<RawHmacAlgorithm>,
+    pub encoding: Option<RawSignatureEncoding>,
+    pub secret: Option<Spanned<String>>,
+    /// Several secrets, for rotation: a signature by any of them is accepted.
+    pub secrets: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawHmacAlgorithm {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSignatureEncoding {
+    Hex,
+    Base64,
 }

@@ -3,6 +3,7 @@
 //! cron expressions. Each problem keeps the place in the file it is about.
 
 mod steps;
+mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
@@ -265,6 +266,7 @@ impl<'s> Validator<'s> {
         let table = self.table(value, &format!("integration `{name}`"))?;
         let mut params_value = None;
         let mut steps_value = None;
+        let mut webhook_value = None;
         let mut raw = RawIntegration::default();
         for (key, value) in table {
             match key.get_ref().as_ref() {
@@ -274,6 +276,7 @@ impl<'s> Validator<'s> {
                 "schedule" => raw.schedule = self.de(value),
                 "params" => params_value = Some(value),
                 "steps" => steps_value = Some(value),
+                "webhook" => webhook_value = Some(value),
                 other => self.error_with_hint(
                     format!(
                         "unknown field `{other}`, expected one of {}",
@@ -299,6 +302,7 @@ impl<'s> Validator<'s> {
         };
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
+        let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
         let secrets_used = std::mem::take(&mut self.secrets_used);
         Some(Integration {
             name,
@@ -312,6 +316,7 @@ impl<'s> Validator<'s> {
                 Some(RawOverlap::Fail) => Overlap::Fail,
             },
             schedule,
+            webhook,
             secrets_used,
         })
     }

@@ -13,9 +13,11 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
-use crate::store::{Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store};
+use crate::store::{
+    Claimed, Durability, Enqueued, Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store,
+};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -36,6 +38,13 @@ CREATE TABLE IF NOT EXISTS watermarks (
     updated_at    TEXT NOT NULL
 );
 ";
+/// Version 2: runs that wait in a queue (webhook events), with what started them and the key
+/// that makes a re-delivery a duplicate.
+const SCHEMA_V2: &str = "
+ALTER TABLE runs ADD COLUMN trigger_data TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN dedupe_key TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS runs_by_dedupe_key ON runs (integration, dedupe_key) WHERE dedupe_key IS NOT NULL;
+";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
 pub struct SqliteStore {
@@ -44,7 +53,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
         for sub in ["locks", "running"] {
             std::fs::create_dir_all(dir.join(sub)).with_context(|| {
                 format!("failed to create the state directory `{}`", dir.display())
@@ -57,7 +66,11 @@ impl SqliteStore {
         db.busy_timeout(Duration::from_secs(10))?;
         // In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the
         // last commits, which for run history is the right trade for not waiting on fsync.
-        db.pragma_update(None, "synchronous", "NORMAL")?;
+        let synchronous = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        db.pragma_update(None, "synchronous", synchronous)?;
         // Keep the WAL and its index between processes: each `integ run` is a short process,
         // usually the last to close the database, and deleting and re-creating both files on
         // every run costs more than the run's own writes.
@@ -95,9 +108,14 @@ impl SqliteStore {
                 Err(_) => false,
             };
             if !alive {
+                // An accepted webhook event is never lost: it goes back to the queue and runs
+                // again (at least once). Anything else is reported as interrupted.
                 db.execute(
-                    "UPDATE runs SET status = 'interrupted', ended_at = ?2,
-                         error = 'the process running it ended without finishing it (killed or crashed)'
+                    "UPDATE runs SET
+                         status = CASE WHEN trigger = 'webhook' THEN 'queued' ELSE 'interrupted' END,
+                         ended_at = CASE WHEN trigger = 'webhook' THEN NULL ELSE ?2 END,
+                         error = CASE WHEN trigger = 'webhook' THEN NULL
+                             ELSE 'the process running it ended without finishing it (killed or crashed)' END
                      WHERE id = ?1 AND status = 'running'",
                     params![id, timestamp(Utc::now())],
                 )?;
@@ -117,7 +135,14 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     // file, so setting it once is enough.
     db.pragma_update(None, "journal_mode", "WAL")?;
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch(SCHEMA)?;
+    // Another process may have migrated while this one waited for the write lock.
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version < 1 {
+        tx.execute_batch(SCHEMA)?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -272,6 +297,89 @@ impl Store for SqliteStore {
         )?;
         Ok(())
     }
+
+    fn enqueue(
+        &self,
+        run: &NewRun,
+        trigger_data: &serde_json::Value,
+        dedupe_key: Option<&str>,
+    ) -> anyhow::Result<Enqueued> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(key) = dedupe_key {
+            let earlier: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
+                    params![run.integration, key],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(id) = earlier {
+                return Ok(Enqueued::Duplicate(id));
+            }
+        }
+        tx.execute(
+            "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
+             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+            params![
+                run.id,
+                run.integration,
+                run.trigger,
+                run.params.to_string(),
+                timestamp(run.started_at),
+                trigger_data.to_string(),
+                dedupe_key
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Enqueued::New(run.id.clone()))
+    }
+
+    fn claim(&self) -> anyhow::Result<Option<Claimed>> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next = tx
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS}, trigger_data FROM runs WHERE status = 'queued'
+                     ORDER BY started_at, id LIMIT 1"
+                ),
+                [],
+                |row| Ok((record(row)?, row.get::<_, String>(8)?)),
+            )
+            .optional()?;
+        let Some((mut run, trigger_data)) = next else {
+            return Ok(None);
+        };
+        // Lock first, mark running second, as in `begin_run`.
+        let path = self.running_lock(&run.id);
+        let file = File::create(&path)
+            .with_context(|| format!("failed to create `{}`", path.display()))?;
+        file.lock()
+            .with_context(|| format!("failed to lock `{}`", path.display()))?;
+        tx.execute(
+            "UPDATE runs SET status = 'running' WHERE id = ?1",
+            params![run.id],
+        )?;
+        tx.commit()?;
+        run.status = RunStatus::Running;
+        Ok(Some(Claimed {
+            run,
+            trigger_data: serde_json::from_str(&trigger_data)?,
+            lease: Lease::new(RunningLock { _file: file, path }),
+        }))
+    }
+
+    fn recover(&self) -> anyhow::Result<u64> {
+        let db = self.db();
+        self.reap(&db)?;
+        let queued: i64 = db.query_row(
+            "SELECT count(*) FROM runs WHERE status = 'queued'",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(queued as u64)
+    }
 }
 
 fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -315,7 +423,7 @@ mod tests {
     use chrono::{TimeZone as _, Utc};
 
     use super::SqliteStore;
-    use crate::store::{NewRun, RunLookup, RunQuery, RunStatus, Store};
+    use crate::store::{Durability, Enqueued, NewRun, RunLookup, RunQuery, RunStatus, Store};
 
     fn new_run(id: &str, integration: &str) -> NewRun {
         NewRun {
@@ -330,7 +438,7 @@ mod tests {
     #[test]
     fn records_a_run_from_start_to_finish() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
         let lease = store.begin_run(&new_run("0001-run", "sync")).unwrap();
         let runs = store
             .runs(&RunQuery {
@@ -367,7 +475,7 @@ mod tests {
     #[test]
     fn a_run_whose_lease_is_gone_is_interrupted() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
         drop(store.begin_run(&new_run("0002-run", "sync")).unwrap());
         let last = store.last_runs().unwrap();
         assert_eq!(last["sync"].status, RunStatus::Interrupted);
@@ -376,7 +484,7 @@ mod tests {
     #[test]
     fn overlap_lock_is_exclusive_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
         let held = store.lock("sync", false).unwrap();
         assert!(held.is_some());
         assert!(store.lock("sync", false).unwrap().is_none());
@@ -388,7 +496,7 @@ mod tests {
     #[test]
     fn watermarks_move_forward_when_set() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
         assert_eq!(store.watermark("sync").unwrap(), None);
         let first = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         let second = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
@@ -400,11 +508,42 @@ mod tests {
     #[test]
     fn ambiguous_prefixes_are_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
         for id in ["abcd-1", "abcd-2"] {
             drop(store.begin_run(&new_run(id, "sync")).unwrap());
         }
         assert!(matches!(store.run("abcd").unwrap(), RunLookup::Ambiguous(ids) if ids.len() == 2));
         assert!(matches!(store.run("zzzz").unwrap(), RunLookup::NotFound));
+    }
+
+    #[test]
+    fn queued_runs_are_claimed_once_deduplicated_and_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let mut first = new_run("0003-a", "hook");
+        first.trigger = "webhook".into();
+        let trigger = serde_json::json!({"kind": "webhook", "body": {"id": 1}});
+        assert_eq!(
+            store.enqueue(&first, &trigger, Some("evt-1")).unwrap(),
+            Enqueued::New("0003-a".into())
+        );
+        let mut again = new_run("0003-b", "hook");
+        again.trigger = "webhook".into();
+        assert_eq!(
+            store.enqueue(&again, &trigger, Some("evt-1")).unwrap(),
+            Enqueued::Duplicate("0003-a".into())
+        );
+
+        let claimed = store.claim().unwrap().expect("one queued run");
+        assert_eq!(claimed.run.id, "0003-a");
+        assert_eq!(claimed.trigger_data, trigger);
+        assert!(store.claim().unwrap().is_none(), "claimed once");
+        // The worker dies: its lease goes, and the run is queued again.
+        drop(claimed.lease);
+        assert_eq!(store.recover().unwrap(), 1);
+        assert_eq!(
+            store.claim().unwrap().expect("queued again").run.id,
+            "0003-a"
+        );
     }
 }

@@ -23,7 +23,9 @@ use crate::suggest;
 use crate::template::Text;
 
 const STEP_KINDS: &[&str] = &["command", "http", "output"];
-const STEP_ROOTS: &[&str] = &["params", "env", "secrets", "steps", "run", "today", "now"];
+const STEP_ROOTS: &[&str] = &[
+    "params", "env", "secrets", "steps", "run", "trigger", "today", "now",
+];
 /// What a response template (`records`, `paginate`) can read besides the step's own names.
 const RESPONSE_ROOTS: &[&str] = &["body", "headers", "status"];
 const ITEM_ROOTS: &[&str] = &["item", "index"];
@@ -709,7 +711,7 @@ impl Validator<'_> {
 }
 
 /// `when` and `stop_when` are expressions; `{{ … }}` around one is tolerated.
-fn when_expression(source: &str) -> String {
+pub(super) fn when_expression(source: &str) -> String {
     let trimmed = source.trim();
     let inner = trimmed
         .strip_prefix("{{")

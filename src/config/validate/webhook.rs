@@ -1,0 +1,177 @@
+//! Validating an integration's `webhook`: its path, how the sender authenticates, and how the
+//! request maps to params.
+
+use toml::Spanned;
+use toml::de::DeValue;
+
+use super::{Scope, Validator};
+use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, Webhook};
+use crate::config::raw::{RawHmacAlgorithm, RawSignatureEncoding, RawWebhook};
+
+/// What the auth secrets may read.
+const SECRET_ROOTS: &[&str] = &["secrets", "env"];
+/// What the params mapping, `dedupe` and `when` may read.
+const TRIGGER_ROOTS: &[&str] = &["trigger", "env", "secrets", "today", "now"];
+
+impl Validator<'_> {
+    pub(super) fn webhook(
+        &mut self,
+        integration: &str,
+        value: Spanned<DeValue<'_>>,
+        params: &[String],
+        secrets: &[String],
+    ) -> Option<Webhook> {
+        let span = value.span();
+        let raw: RawWebhook = self.de(value)?;
+        let path = format!("integration.{integration}.webhook");
+        let hook_path = raw.path.get_ref().trim_matches('/').to_owned();
+        let path_ok = !hook_path.is_empty()
+            && hook_path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'));
+        if !path_ok {
+            self.error(
+                format!(
+                    "invalid webhook path `{}`: use letters, digits, `-`, `_`, `.` and `/`",
+                    raw.path.get_ref()
+                ),
+                raw.path.span(),
+            );
+        }
+        let scope_of = |roots: &[&'static str]| Scope {
+            roots: roots.to_vec(),
+            params: params.iter().map(String::as_str).collect(),
+            secrets: secrets.iter().map(String::as_str).collect(),
+            earlier_steps: Vec::new(),
+            later_steps: Vec::new(),
+        };
+        let secret_scope = scope_of(SECRET_ROOTS);
+        let trigger_scope = scope_of(TRIGGER_ROOTS);
+        // The listener reads these secrets, not a run: keep them out of the run's list.
+        let used_by_steps = std::mem::take(&mut self.secrets_used);
+        let auth = match raw.auth {
+            None => {
+                self.error_with_hint(
+                    format!("webhook of `{integration}` has no `auth`"),
+                    span.clone(),
+                    Some("say how the sender proves who it is (`auth.token`, `auth.hmac`, …), or declare `auth.none = true`".into()),
+                );
+                None
+            }
+            Some(auth) => self.hook_auth(&path, auth, &secret_scope),
+        };
+        self.secrets_used = used_by_steps;
+        let mut mapped = Vec::new();
+        for (name, text) in &raw.params {
+            if !params.contains(name) {
+                self.error(
+                    format!("webhook maps param `{name}`, which `{integration}` does not declare"),
+                    text.span(),
+                );
+                continue;
+            }
+            if let Some(text) =
+                self.template(&format!("{path}.params.{name}"), text, &trigger_scope)
+            {
+                mapped.push((name.clone(), text));
+            }
+        }
+        let dedupe = raw
+            .dedupe
+            .and_then(|d| self.template(&format!("{path}.dedupe"), &d, &trigger_scope));
+        let when = raw.when.and_then(|w| {
+            let expression = Spanned::new(w.span(), super::steps::when_expression(w.get_ref()));
+            self.template(&format!("{path}.when"), &expression, &trigger_scope)
+        });
+        Some(Webhook {
+            path: hook_path,
+            auth: auth?,
+            params: mapped,
+            dedupe,
+            when,
+        })
+    }
+
+    fn hook_auth(
+        &mut self,
+        path: &str,
+        raw: Spanned<crate::config::raw::RawHookAuth>,
+        scope: &Scope<'_>,
+    ) -> Option<HookAuth> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let given = [
+            raw.token.is_some(),
+            raw.bearer.is_some(),
+            raw.basic.is_some(),
+            raw.hmac.is_some(),
+            raw.none == Some(true),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            self.error(
+                "`auth` needs exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`",
+                span,
+            );
+            return None;
+        }
+        if let Some(token) = raw.token {
+            let secret =
+                self.template(&format!("{path}.auth.token.secret"), &token.secret, scope)?;
+            return Some(HookAuth::Token {
+                header: token.header,
+                secret,
+            });
+        }
+        if let Some(bearer) = raw.bearer {
+            let secret =
+                self.template(&format!("{path}.auth.bearer.secret"), &bearer.secret, scope)?;
+            return Some(HookAuth::Bearer { secret });
+        }
+        if let Some(basic) = raw.basic {
+            let user = self.template(&format!("{path}.auth.basic.user"), &basic.user, scope);
+            let password = self.template(
+                &format!("{path}.auth.basic.password"),
+                &basic.password,
+                scope,
+            );
+            return Some(HookAuth::Basic {
+                user: user?,
+                password: password?,
+            });
+        }
+        if let Some(hmac) = raw.hmac {
+            let mut sources: Vec<Spanned<String>> = hmac.secrets.unwrap_or_default();
+            sources.extend(hmac.secret);
+            if sources.is_empty() {
+                self.error(
+                    "`auth.hmac` needs a `secret` (or `secrets`, for rotation)",
+                    span,
+                );
+                return None;
+            }
+            let mut secrets = Vec::new();
+            for (i, source) in sources.iter().enumerate() {
+                secrets.push(self.template(
+                    &format!("{path}.auth.hmac.secrets[{i}]"),
+                    source,
+                    scope,
+                ));
+            }
+            return Some(HookAuth::Hmac {
+                header: hmac.header,
+                prefix: hmac.prefix.unwrap_or_default(),
+                algorithm: match hmac.algorithm.unwrap_or(RawHmacAlgorithm::Sha256) {
+                    RawHmacAlgorithm::Sha1 => HmacAlgorithm::Sha1,
+                    RawHmacAlgorithm::Sha256 => HmacAlgorithm::Sha256,
+                    RawHmacAlgorithm::Sha512 => HmacAlgorithm::Sha512,
+                },
+                encoding: match hmac.encoding.unwrap_or(RawSignatureEncoding::Hex) {
+                    RawSignatureEncoding::Hex => SignatureEncoding::Hex,
+                    RawSignatureEncoding::Base64 => SignatureEncoding::Base64,
+                },
+                secrets: secrets.into_iter().collect::<Option<Vec<_>>>()?,
+            });
+        }
+        Some(HookAuth::None)
+    }
+}
