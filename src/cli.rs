@@ -81,6 +81,7 @@ pub enum Command {
     Check(CheckArgs),
     History(HistoryArgs),
     Logs(LogsArgs),
+    ServeHook(ServeHookArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -181,4 +182,29 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+/// Listen for webhooks and run the integrations they name
+///
+/// Each integration with a `webhook` gets `POST /hooks/<path>`. An accepted event is stored
+/// durably before the answer (202 with the run id), then run by a worker; a crash or restart
+/// loses nothing that was accepted. `GET /healthz` answers 200 while serving. SIGTERM or SIGINT:
+/// stop accepting, let running integrations finish within `--grace`, keep the rest queued.
+#[derive(Debug, Args)]
+pub struct ServeHookArgs {
+    /// Where to listen; `0.0.0.0:PORT` to accept other machines, port 0 for any free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// How many runs at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub workers: usize,
+
+    /// The largest request body accepted, in bytes (larger ones get 413)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+
+    /// How long running integrations may take to finish on SIGTERM
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub grace: std::time::Duration,
 }

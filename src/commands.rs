@@ -5,6 +5,7 @@ pub mod history;
 pub mod list;
 pub mod logs;
 pub mod run;
+pub mod serve_hook;
 
 use std::path::Path;
 
@@ -22,11 +23,12 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::check(global, &args, printer),
         Command::History(args) => history::history(global, &args, printer),
         Command::Logs(args) => logs::logs(global, &args, printer),
+        Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
     }
 }
 
 /// Finds and loads the integrations file; every command that needs it fails the same way.
-fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     let path = config::locate(global.config.as_deref())?;
     config::load(&path)
 }

@@ -21,6 +21,7 @@ pub mod steps;
 pub mod store;
 pub mod suggest;
 pub mod template;
+pub mod trigger;
 pub mod usage;
 
 use std::ffi::OsString;

@@ -195,23 +195,55 @@ pub fn resolve(
         let value = match &param.default {
             Some(ParamDefault::Value(value)) => value.clone(),
             Some(ParamDefault::Template { source, text }) => {
-                let computed = templates
-                    .render_value(text, default_context)
-                    .map_err(|err| {
-                        UsageError::new(format!(
-                            "failed to compute the default of param `{}`: {err:#}",
-                            param.name
-                        ))
-                    })?;
-                param.kind.coerce(&computed).ok_or_else(|| {
-                    UsageError::new(format!(
-                        "the default of param `{}` (`{source}`) gave {computed}, expected {}",
-                        param.name,
-                        param.kind.expected()
-                    ))
-                })?
+                computed_default(param, source, text, templates, default_context)?
             }
             None => ask(param, prompt)?,
+        };
+        values.insert(param.name.clone(), value);
+    }
+    Ok(values)
+}
+
+/// Gathers a run's params from typed values (a webhook's mapping): each checked against its
+/// param's type, defaults for the rest; a missing required param is an error.
+pub fn resolve_values(
+    integration: &Integration,
+    given: BTreeMap<String, Value>,
+    templates: &Templates,
+    default_context: &minijinja::Value,
+) -> Result<BTreeMap<String, Value>, UsageError> {
+    let mut values = BTreeMap::new();
+    for (name, value) in given {
+        let Some(param) = integration.param(&name) else {
+            return Err(UsageError::new(format!(
+                "integration `{}` has no param `{name}`",
+                integration.name
+            )));
+        };
+        let checked = param.kind.coerce(&value).ok_or_else(|| {
+            UsageError::new(format!(
+                "invalid value {value} for param `{name}`: expected {}",
+                param.kind.expected()
+            ))
+        })?;
+        values.insert(name, checked);
+    }
+    for param in &integration.params {
+        if values.contains_key(&param.name) {
+            continue;
+        }
+        let value = match &param.default {
+            Some(ParamDefault::Value(value)) => value.clone(),
+            Some(ParamDefault::Template { source, text }) => {
+                computed_default(param, source, text, templates, default_context)?
+            }
+            None => {
+                return Err(UsageError::new(format!(
+                    "missing required param `{}` ({})",
+                    param.name,
+                    param.kind.expected()
+                )));
+            }
         };
         values.insert(param.name.clone(), value);
     }
@@ -237,6 +269,31 @@ fn ask(param: &Param, prompt: &dyn Prompt) -> Result<Value, UsageError> {
             _ => continue,
         }
     }
+}
+
+/// A default computed per run (`{{ today | start_of_month }}`), checked against its type.
+fn computed_default(
+    param: &Param,
+    source: &str,
+    text: &crate::template::Text,
+    templates: &Templates,
+    default_context: &minijinja::Value,
+) -> Result<Value, UsageError> {
+    let computed = templates
+        .render_value(text, default_context)
+        .map_err(|err| {
+            UsageError::new(format!(
+                "failed to compute the default of param `{}`: {err:#}",
+                param.name
+            ))
+        })?;
+    param.kind.coerce(&computed).ok_or_else(|| {
+        UsageError::new(format!(
+            "the default of param `{}` (`{source}`) gave {computed}, expected {}",
+            param.name,
+            param.kind.expected()
+        ))
+    })
 }
 
 fn invalid_value(param: &Param, text: &str) -> UsageError {

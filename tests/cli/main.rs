@@ -9,4 +9,5 @@ mod list;
 mod locks;
 mod params;
 mod run;
+mod serve_hook;
 mod support;

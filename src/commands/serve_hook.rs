@@ -1,0 +1,49 @@
+//! `integ serve-hook`: load the file, read every secret, open the store for durable writes, and
+//! hand over to the listener.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::cli::{GlobalArgs, ServeHookArgs};
+use crate::commands::load_config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+use crate::store::{self, Durability};
+use crate::trigger::webhook::{self, Listener};
+use crate::usage::UsageError;
+
+pub fn serve_hook(
+    global: &GlobalArgs,
+    args: &ServeHookArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let config = load_config(global)?;
+    if !config.integrations.iter().any(|i| i.webhook.is_some()) {
+        return Err(
+            UsageError::new("no integration has a `webhook`: there is nothing to serve")
+                .with_hint(
+                    "add `[integration.NAME.webhook]` with a `path` and an `auth`".to_owned(),
+                )
+                .into(),
+        );
+    }
+    // Every secret up front: a listener that starts must be able to check every sender and
+    // run every integration.
+    let secrets: BTreeMap<String, String> = crate::secrets::read(&config, config.secrets.keys())
+        .map_err(|problems| UsageError::new(format!("cannot serve: {}", problems.join("; "))))?;
+    let dir = store::state_dir(global.state_dir.as_deref())?;
+    let store = store::open(&dir, Durability::Full)?;
+    let listener = Listener {
+        config: Arc::new(config),
+        secrets: Arc::new(secrets),
+        store: Arc::from(store),
+        workers: args.workers.max(1),
+        max_body: args.max_body,
+        grace: args.grace,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(webhook::serve(listener, args.listen, printer))?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,417 @@
+//! The webhook listener: `POST /hooks/<path>` authenticates the sender, maps the request to the
+//! integration's params, stores the event durably, answers at once (202 and the run id), and a
+//! bounded pool of workers runs the queued events. Nothing that was answered 202 is lost: the
+//! queue is in the store, and a crashed run goes back to it.
+
+mod auth;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use chrono::{Local, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+use crate::config::model::{Config, Integration};
+use crate::engine::{self, RunContext, TriggerKind};
+use crate::observer::{Observer, Stream};
+use crate::output::Printer;
+use crate::params;
+use crate::run_log::RunLog;
+use crate::steps::http::truthy;
+use crate::store::{Claimed, Enqueued, NewRun, RunStatus, Store};
+use crate::template::context;
+use auth::Verifier;
+
+/// Everything the listener needs, shared by the server and the workers.
+pub struct Listener {
+    pub config: Arc<Config>,
+    pub secrets: Arc<BTreeMap<String, String>>,
+    pub store: Arc<dyn Store>,
+    pub workers: usize,
+    pub max_body: usize,
+    pub grace: Duration,
+}
+
+struct Shared {
+    listener: Listener,
+    /// Integration name by webhook path.
+    routes: HashMap<String, String>,
+    /// Each hook's sender check, by integration name.
+    verifiers: HashMap<String, Verifier>,
+    env: BTreeMap<String, String>,
+    /// Wakes an idle worker when an event is queued.
+    queued: Notify,
+}
+
+/// Serves until SIGTERM or SIGINT, then drains.
+pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> anyhow::Result<()> {
+    let mut routes = HashMap::new();
+    let mut verifiers = HashMap::new();
+    for integration in &listener.config.integrations {
+        if let Some(hook) = &integration.webhook {
+            routes.insert(hook.path.clone(), integration.name.clone());
+            let verifier = Verifier::new(
+                &hook.auth,
+                &listener.config.templates,
+                &secret_context(&listener.secrets),
+            )
+            .with_context(|| {
+                format!(
+                    "failed to prepare the webhook auth of `{}`",
+                    integration.name
+                )
+            })?;
+            verifiers.insert(integration.name.clone(), verifier);
+        }
+    }
+    let store = Arc::clone(&listener.store);
+    let waiting = tokio::task::spawn_blocking(move || store.recover()).await??;
+    let shared = Arc::new(Shared {
+        routes,
+        verifiers,
+        env: std::env::vars().collect(),
+        queued: Notify::new(),
+        listener,
+    });
+
+    let app = Router::new()
+        .route("/hooks/{*path}", any(hook))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(shared.listener.max_body))
+        .with_state(Arc::clone(&shared));
+    let socket = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("failed to listen on {addr}"))?;
+    let bound = socket.local_addr()?;
+    // The address goes to stdout (port 0 picks a free one; scripts and tests read it there).
+    printer.data(&format!("integ serve-hook listening on http://{bound}"));
+    if waiting > 0 {
+        tracing::warn!("{waiting} accepted events are waiting from before; running them now");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers: Vec<_> = (0..shared.listener.workers)
+        .map(|n| tokio::spawn(worker(n, Arc::clone(&shared), stop_rx.clone())))
+        .collect();
+
+    axum::serve(socket, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the listener failed")?;
+
+    // Stop taking new events; let the running ones finish within the grace period. What is
+    // still queued stays queued for the next start.
+    let _ = stop_tx.send(true);
+    shared.queued.notify_waiters();
+    let drained = tokio::time::timeout(
+        shared.listener.grace,
+        futures_util::future::join_all(workers),
+    )
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "runs still going after {}: they run again at the next start",
+            humantime::format_duration(shared.listener.grace)
+        );
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM can be handled");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT can be handled");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+}
+
+fn secret_context(secrets: &BTreeMap<String, String>) -> minijinja::Value {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    context(&json!({ "secrets": secrets, "env": env }))
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// `POST /hooks/<path>`.
+async fn hook(
+    State(shared): State<Arc<Shared>>,
+    Path(path): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let path = path.trim_matches('/');
+    let Some(name) = shared.routes.get(path) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("no webhook at /hooks/{path}")}),
+        );
+    };
+    if method != Method::POST {
+        let mut response = answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"error": "webhooks take POST"}),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let integration = shared
+        .listener
+        .config
+        .integration(name)
+        .expect("routes name integrations of the file");
+    if let Err(reason) = shared.verifiers[name].verify(&headers, &body) {
+        tracing::warn!("refused a webhook for `{name}`: {reason}");
+        return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
+    }
+    match accept(&shared, integration, &headers, &query, &body).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!("failed to accept a webhook for `{name}`: {err:#}");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "the event could not be stored"}),
+            )
+        }
+    }
+}
+
+/// Checks and stores an authenticated event.
+async fn accept(
+    shared: &Arc<Shared>,
+    integration: &Integration,
+    headers: &HeaderMap,
+    query: &BTreeMap<String, String>,
+    body: &Bytes,
+) -> anyhow::Result<Response> {
+    let hook = integration
+        .webhook
+        .as_ref()
+        .expect("routed integrations have a webhook");
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(value) => value,
+            Err(err) => {
+                return Ok(answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": format!("malformed JSON: {err}")}),
+                ));
+            }
+        }
+    };
+    let header_map: BTreeMap<String, String> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let trigger = json!({ "kind": "webhook", "body": body, "headers": header_map, "query": query });
+    let now = Local::now();
+    let ctx = context(&json!({
+        "trigger": trigger,
+        "env": shared.env,
+        "secrets": *shared.listener.secrets,
+        "today": now.format("%Y-%m-%d").to_string(),
+        "now": now.to_rfc3339(),
+    }));
+    let templates = &shared.listener.config.templates;
+
+    if let Some(when) = &hook.when {
+        match templates.render_value(when, &ctx) {
+            Ok(value) if truthy(&value) => {}
+            Ok(_) => {
+                return Ok(answer(
+                    StatusCode::OK,
+                    json!({"status": "ignored", "reason": "`when` is false"}),
+                ));
+            }
+            Err(err) => {
+                return Ok(answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": format!("`when` failed: {err:#}")}),
+                ));
+            }
+        }
+    }
+    let mut mapped = BTreeMap::new();
+    for (name, text) in &hook.params {
+        match templates.render_value(text, &ctx) {
+            Ok(value) => {
+                mapped.insert(name.clone(), value);
+            }
+            Err(err) => {
+                return Ok(answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": format!("param `{name}` cannot be taken from the request: {err:#}")}),
+                ));
+            }
+        }
+    }
+    let params = match params::resolve_values(integration, mapped, templates, &ctx) {
+        Ok(params) => params,
+        Err(err) => {
+            return Ok(answer(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": err.to_string()}),
+            ));
+        }
+    };
+    let dedupe = match &hook.dedupe {
+        Some(text) => match templates.render_str(text, &ctx) {
+            Ok(key) if !key.is_empty() => Some(key),
+            Ok(_) => None,
+            Err(err) => {
+                return Ok(answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": format!("`dedupe` failed: {err:#}")}),
+                ));
+            }
+        },
+        None => None,
+    };
+
+    let run = NewRun {
+        id: uuid::Uuid::now_v7().to_string(),
+        integration: integration.name.clone(),
+        trigger: TriggerKind::Webhook.as_str().to_owned(),
+        params: serde_json::to_value(&params)?,
+        started_at: Utc::now(),
+    };
+    let store = Arc::clone(&shared.listener.store);
+    let enqueued =
+        tokio::task::spawn_blocking(move || store.enqueue(&run, &trigger, dedupe.as_deref()))
+            .await??;
+    Ok(match enqueued {
+        Enqueued::New(id) => {
+            shared.queued.notify_one();
+            answer(
+                StatusCode::ACCEPTED,
+                json!({"run_id": id, "status": "queued"}),
+            )
+        }
+        Enqueued::Duplicate(id) => {
+            answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"}))
+        }
+    })
+}
+
+/// Takes queued events one at a time and runs them, until told to stop.
+async fn worker(number: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let store = Arc::clone(&shared.listener.store);
+        let claimed = match tokio::task::spawn_blocking(move || store.claim()).await {
+            Ok(Ok(claimed)) => claimed,
+            Ok(Err(err)) => {
+                tracing::error!("worker {number}: failed to take an event: {err:#}");
+                None
+            }
+            Err(err) => {
+                tracing::error!("worker {number}: {err}");
+                None
+            }
+        };
+        match claimed {
+            Some(claimed) => run_claimed(&shared, claimed).await,
+            None => {
+                // Woken by a new event, else a look now and then (another listener's events).
+                tokio::select! {
+                    _ = shared.queued.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_claimed(shared: &Shared, claimed: Claimed) {
+    let Claimed {
+        run: record,
+        trigger_data,
+        lease,
+    } = claimed;
+    let config = &shared.listener.config;
+    let Ok(integration) = config.integration(&record.integration) else {
+        let error = format!(
+            "integration `{}` is no longer in the file",
+            record.integration
+        );
+        tracing::error!("run {}: {error}", record.id);
+        let _ = shared
+            .listener
+            .store
+            .finish_run(&record.id, RunStatus::Failed, Some(&error), "");
+        drop(lease);
+        return;
+    };
+    let params: BTreeMap<String, Value> = match &record.params {
+        Value::Object(map) => map.clone().into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    let run = RunContext {
+        id: record.id.clone(),
+        started_at: Local::now(),
+        trigger: TriggerKind::Webhook,
+        params,
+        secrets: (*shared.listener.secrets).clone(),
+        env: shared.env.clone(),
+        dry_run: false,
+        trigger_data,
+    };
+    let log = RunLog::new(&run.secrets);
+    tracing::info!("run {} of `{}` started", run.id, integration.name);
+    let result = engine::execute(config, integration, &run, &log, &LogObserver).await;
+    let (status, error) = match &result {
+        Ok(()) => (RunStatus::Succeeded, None),
+        Err(error) => (RunStatus::Failed, Some(error.as_str())),
+    };
+    match error {
+        None => tracing::info!("run {} of `{}` succeeded", run.id, integration.name),
+        Some(error) => tracing::warn!("run {} of `{}` failed: {error}", run.id, integration.name),
+    }
+    if let Err(err) = shared
+        .listener
+        .store
+        .finish_run(&run.id, status, error, &log.text())
+    {
+        tracing::error!("run {}: failed to record its end: {err:#}", run.id);
+    }
+    drop(lease);
+}
+
+/// Runs started by webhooks have nobody watching: their steps are logged at debug level.
+struct LogObserver;
+
+impl Observer for LogObserver {
+    fn step_started(&self, label: &str, what: &str) {
+        tracing::debug!("{label}: {what}");
+    }
+
+    fn output(&self, _stream: Stream, _line: &str) {}
+
+    fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
+
+    fn data(&self, _text: &str) {}
+
+    fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
+}
