@@ -82,6 +82,7 @@ pub enum Command {
     History(HistoryArgs),
     Logs(LogsArgs),
     ServeHook(ServeHookArgs),
+    Retry(RetryArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -207,4 +208,20 @@ pub struct ServeHookArgs {
     /// How long running integrations may take to finish on SIGTERM
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub grace: std::time::Duration,
+}
+
+/// Queue failed webhook runs again, for `integ serve-hook` to run
+///
+/// A webhook run that failed its last attempt stays in the store as failed; `integ history
+/// --failed` lists them.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true))]
+pub struct RetryArgs {
+    /// The run's id, or a unique start of it
+    #[arg(value_name = "RUN_ID", group = "which")]
+    pub run_id: Option<String>,
+
+    /// Every failed webhook run of this integration
+    #[arg(long, value_name = "NAME", group = "which")]
+    pub all_failed: Option<String>,
 }

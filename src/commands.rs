@@ -4,6 +4,7 @@ pub mod check;
 pub mod history;
 pub mod list;
 pub mod logs;
+pub mod retry;
 pub mod run;
 pub mod serve_hook;
 
@@ -24,6 +25,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::History(args) => history::history(global, &args, printer),
         Command::Logs(args) => logs::logs(global, &args, printer),
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
+        Command::Retry(args) => retry::retry(global, &args, printer),
     }
 }
 

@@ -158,6 +158,22 @@ pub trait Store: Send + Sync {
     /// Takes the oldest queued run and marks it running; the lease keeps it alive.
     fn claim(&self) -> anyhow::Result<Option<Claimed>>;
 
+    /// Puts a failed queued run back in the queue, to be tried again at `at`.
+    fn retry_later(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+        log: &str,
+    ) -> anyhow::Result<()>;
+
+    /// Queues a failed or interrupted webhook run again (`integ retry`); false when the run is
+    /// not one.
+    fn requeue(&self, id: &str) -> anyhow::Result<bool>;
+
+    /// Queues every failed or interrupted webhook run of an integration again.
+    fn requeue_failed(&self, integration: &str) -> anyhow::Result<u64>;
+
     /// Puts the queued runs of processes that died back in the queue; returns how many runs
     /// are waiting.
     fn recover(&self) -> anyhow::Result<u64>;
@@ -175,6 +191,8 @@ pub enum Enqueued {
 pub struct Claimed {
     pub run: RunRecord,
     pub trigger_data: serde_json::Value,
+    /// 1 for the first attempt.
+    pub attempt: u32,
     pub lease: Lease,
 }
 

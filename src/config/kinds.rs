@@ -194,6 +194,11 @@ pub struct Webhook {
     pub dedupe: Option<Text>,
     /// Events for which this is false are answered 200 and dropped.
     pub when: Option<Text>,
+    /// Further attempts after a failed run; after the last one the run stays failed (and
+    /// `integ retry` queues it again).
+    pub retries: u32,
+    /// The wait before the first retry; it doubles with each.
+    pub backoff: Duration,
 }
 
 /// How a webhook's sender proves who it is.

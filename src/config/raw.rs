@@ -242,6 +242,10 @@ pub struct RawWebhook {
     pub params: IndexMap<String, Spanned<String>>,
     pub dedupe: Option<Spanned<String>>,
     pub when: Option<Spanned<String>>,
+    /// Further attempts after a failed run (default 3).
+    pub retries: Option<u32>,
+    /// The wait before the first retry, doubling with each (default 30s).
+    pub backoff: Option<Spanned<String>>,
 }
 
 /// Exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`.

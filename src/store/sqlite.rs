@@ -17,7 +17,7 @@ use crate::store::{
     Claimed, Durability, Enqueued, Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store,
 };
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -44,6 +44,11 @@ const SCHEMA_V2: &str = "
 ALTER TABLE runs ADD COLUMN trigger_data TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE runs ADD COLUMN dedupe_key TEXT;
 CREATE UNIQUE INDEX IF NOT EXISTS runs_by_dedupe_key ON runs (integration, dedupe_key) WHERE dedupe_key IS NOT NULL;
+";
+/// Version 3: queued runs are tried again after a failure, later each time.
+const SCHEMA_V3: &str = "
+ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN next_attempt_at TEXT;
 ";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
@@ -142,6 +147,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     }
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)?;
+    }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
@@ -341,14 +349,21 @@ impl Store for SqliteStore {
         let next = tx
             .query_row(
                 &format!(
-                    "SELECT {COLUMNS}, trigger_data FROM runs WHERE status = 'queued'
-                     ORDER BY started_at, id LIMIT 1"
+                    "SELECT {COLUMNS}, trigger_data, attempts FROM runs
+                     WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                     ORDER BY coalesce(next_attempt_at, started_at), id LIMIT 1"
                 ),
-                [],
-                |row| Ok((record(row)?, row.get::<_, String>(8)?)),
+                params![timestamp(Utc::now())],
+                |row| {
+                    Ok((
+                        record(row)?,
+                        row.get::<_, String>(8)?,
+                        row.get::<_, u32>(9)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((mut run, trigger_data)) = next else {
+        let Some((mut run, trigger_data, attempts)) = next else {
             return Ok(None);
         };
         // Lock first, mark running second, as in `begin_run`.
@@ -358,7 +373,7 @@ impl Store for SqliteStore {
         file.lock()
             .with_context(|| format!("failed to lock `{}`", path.display()))?;
         tx.execute(
-            "UPDATE runs SET status = 'running' WHERE id = ?1",
+            "UPDATE runs SET status = 'running', attempts = attempts + 1 WHERE id = ?1",
             params![run.id],
         )?;
         tx.commit()?;
@@ -366,8 +381,41 @@ impl Store for SqliteStore {
         Ok(Some(Claimed {
             run,
             trigger_data: serde_json::from_str(&trigger_data)?,
+            attempt: attempts + 1,
             lease: Lease::new(RunningLock { _file: file, path }),
         }))
+    }
+
+    fn retry_later(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+        log: &str,
+    ) -> anyhow::Result<()> {
+        self.db().execute(
+            "UPDATE runs SET status = 'queued', next_attempt_at = ?2, error = ?3, log = ?4 WHERE id = ?1",
+            params![id, timestamp(at), error, log],
+        )?;
+        Ok(())
+    }
+
+    fn requeue(&self, id: &str) -> anyhow::Result<bool> {
+        let changed = self.db().execute(
+            "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
+             WHERE id = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')",
+            params![id],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn requeue_failed(&self, integration: &str) -> anyhow::Result<u64> {
+        let changed = self.db().execute(
+            "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
+             WHERE integration = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')",
+            params![integration],
+        )?;
+        Ok(changed as u64)
     }
 
     fn recover(&self) -> anyhow::Result<u64> {

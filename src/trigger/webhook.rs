@@ -348,6 +348,7 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
     let Claimed {
         run: record,
         trigger_data,
+        attempt,
         lease,
     } = claimed;
     let config = &shared.listener.config;
@@ -379,21 +380,62 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
         trigger_data,
     };
     let log = RunLog::new(&run.secrets);
+    // One run of an integration at a time, as for `integ run`, across processes: an event
+    // waits for the lock rather than being skipped, since it was promised to run.
+    let store = Arc::clone(&shared.listener.store);
+    let name = integration.name.clone();
+    let _overlap = match tokio::task::spawn_blocking(move || store.lock(&name, true)).await {
+        Ok(Ok(lock)) => lock,
+        Ok(Err(err)) => {
+            tracing::error!(
+                "run {}: failed to take the lock of `{}`: {err:#}",
+                run.id,
+                integration.name
+            );
+            None
+        }
+        Err(err) => {
+            tracing::error!("run {}: {err}", run.id);
+            None
+        }
+    };
     tracing::info!("run {} of `{}` started", run.id, integration.name);
     let result = engine::execute(config, integration, &run, &log, &LogObserver).await;
     let (status, error) = match &result {
         Ok(()) => (RunStatus::Succeeded, None),
         Err(error) => (RunStatus::Failed, Some(error.as_str())),
     };
-    match error {
-        None => tracing::info!("run {} of `{}` succeeded", run.id, integration.name),
-        Some(error) => tracing::warn!("run {} of `{}` failed: {error}", run.id, integration.name),
-    }
-    if let Err(err) = shared
-        .listener
-        .store
-        .finish_run(&run.id, status, error, &log.text())
-    {
+    let hook = integration.webhook.as_ref();
+    let retries = hook.map_or(0, |h| h.retries);
+    let store = &shared.listener.store;
+    let recorded = match error {
+        None => {
+            tracing::info!("run {} of `{}` succeeded", run.id, integration.name);
+            store.finish_run(&run.id, status, None, &log.text())
+        }
+        Some(error) if attempt <= retries => {
+            let backoff = hook.map_or(Duration::from_secs(30), |h| h.backoff);
+            let wait = backoff.saturating_mul(1 << (attempt - 1).min(16));
+            tracing::warn!(
+                "run {} of `{}` failed (attempt {attempt} of {}), trying again in {}: {error}",
+                run.id,
+                integration.name,
+                retries + 1,
+                humantime::format_duration(wait)
+            );
+            let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            store.retry_later(&run.id, at, error, &log.text())
+        }
+        Some(error) => {
+            tracing::warn!(
+                "run {} of `{}` failed after {attempt} attempts: {error}",
+                run.id,
+                integration.name
+            );
+            store.finish_run(&run.id, status, Some(error), &log.text())
+        }
+    };
+    if let Err(err) = recorded {
         tracing::error!("run {}: failed to record its end: {err:#}", run.id);
     }
     drop(lease);

@@ -371,3 +371,80 @@ fn sigterm_lets_the_running_event_finish_and_exits_0() {
     );
     assert_eq!(test.history()[0]["status"], "succeeded");
 }
+
+#[test]
+fn failed_runs_are_retried_then_kept_failed_until_integ_retry() {
+    let test = Test::new().config(
+        r#"
+[integration.flaky]
+[integration.flaky.webhook]
+path = "flaky"
+auth.none = true
+retries = 2
+backoff = "50ms"
+[[integration.flaky.steps]]
+command.argv = ["sh", "-c", "echo try >> tries.txt; test -f ok"]
+
+[integration.manual]
+[[integration.manual.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let (status, answer) = listener.post("/hooks/flaky", &[], "{}");
+    assert_eq!(status, 202);
+    let id = answer["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        wait_for_lines(&test, "tries.txt", 3).len(),
+        3,
+        "the first try and two retries"
+    );
+    let status_of = |test: &Test| -> String {
+        let failed = test.run(&["history", "--json"]).json();
+        failed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_of(&test) != "failed" {
+        assert!(
+            Instant::now() < deadline,
+            "never failed: {}",
+            status_of(&test)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        wait_for_lines(&test, "tries.txt", 3).len(),
+        3,
+        "no fourth try on its own"
+    );
+
+    std::fs::write(test.state_dir().parent().unwrap().join("ok"), "").unwrap();
+    test.run(&["retry", &id[..18]])
+        .success()
+        .stderr_has("queued run");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status_of(&test) != "succeeded" {
+        assert!(
+            Instant::now() < deadline,
+            "the retried run did not succeed: {}",
+            status_of(&test)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    test.run(&["run", "manual"]).success();
+    let manual = test.history()[0]["id"].as_str().unwrap().to_owned();
+    test.run(&["retry", &manual])
+        .code(2)
+        .stderr_has("only failed webhook runs are queued again");
+    test.run(&["retry", "--all-failed", "flaky"])
+        .success()
+        .stderr_has("queued 0 failed runs");
+}

@@ -83,12 +83,18 @@ impl Validator<'_> {
             let expression = Spanned::new(w.span(), super::steps::when_expression(w.get_ref()));
             self.template(&format!("{path}.when"), &expression, &trigger_scope)
         });
+        let backoff = match raw.backoff {
+            Some(backoff) => self.duration(&backoff)?,
+            None => std::time::Duration::from_secs(30),
+        };
         Some(Webhook {
             path: hook_path,
             auth: auth?,
             params: mapped,
             dedupe,
             when,
+            retries: raw.retries.unwrap_or(3),
+            backoff,
         })
     }
 
