@@ -205,6 +205,10 @@ pub struct ServeHookArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_body: usize,
 
+    /// How long a request may take to arrive whole; slower senders get 408
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub read_timeout: std::time::Duration,
+
     /// How long running integrations may take to finish on SIGTERM
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub grace: std::time::Duration,

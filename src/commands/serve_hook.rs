@@ -39,6 +39,7 @@ pub fn serve_hook(
         store: Arc::from(store),
         workers: args.workers.max(1),
         max_body: args.max_body,
+        read_timeout: args.read_timeout,
         grace: args.grace,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

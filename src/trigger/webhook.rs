@@ -7,7 +7,7 @@ mod auth;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use chrono::{Local, Utc};
 use serde_json::{Value, json};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Notify, watch};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::config::model::{Config, Integration};
 use crate::engine::{self, RunContext, TriggerKind};
@@ -39,46 +41,71 @@ pub struct Listener {
     pub store: Arc<dyn Store>,
     pub workers: usize,
     pub max_body: usize,
+    /// A request that has not arrived whole by then is answered 408: slow senders cannot hold
+    /// connections (and memory) for long.
+    pub read_timeout: Duration,
     pub grace: Duration,
 }
 
 struct Shared {
     listener: Listener,
-    /// Integration name by webhook path.
-    routes: HashMap<String, String>,
-    /// Each hook's sender check, by integration name.
-    verifiers: HashMap<String, Verifier>,
+    /// What is served now; SIGHUP replaces it with a fresh load of the file.
+    current: RwLock<Arc<Served>>,
     env: BTreeMap<String, String>,
     /// Wakes an idle worker when an event is queued.
     queued: Notify,
 }
 
+impl Shared {
+    fn current(&self) -> Arc<Served> {
+        Arc::clone(&self.current.read().expect("served lock is never poisoned"))
+    }
+}
+
+/// One loaded file, ready to serve.
+struct Served {
+    config: Arc<Config>,
+    secrets: Arc<BTreeMap<String, String>>,
+    /// Integration name by webhook path.
+    routes: HashMap<String, String>,
+    /// Each hook's sender check, by integration name.
+    verifiers: HashMap<String, Verifier>,
+}
+
+impl Served {
+    fn new(config: Arc<Config>, secrets: Arc<BTreeMap<String, String>>) -> anyhow::Result<Served> {
+        let mut routes = HashMap::new();
+        let mut verifiers = HashMap::new();
+        for integration in &config.integrations {
+            if let Some(hook) = &integration.webhook {
+                routes.insert(hook.path.clone(), integration.name.clone());
+                let verifier =
+                    Verifier::new(&hook.auth, &config.templates, &secret_context(&secrets))
+                        .with_context(|| {
+                            format!(
+                                "failed to prepare the webhook auth of `{}`",
+                                integration.name
+                            )
+                        })?;
+                verifiers.insert(integration.name.clone(), verifier);
+            }
+        }
+        Ok(Served {
+            config,
+            secrets,
+            routes,
+            verifiers,
+        })
+    }
+}
+
 /// Serves until SIGTERM or SIGINT, then drains.
 pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> anyhow::Result<()> {
-    let mut routes = HashMap::new();
-    let mut verifiers = HashMap::new();
-    for integration in &listener.config.integrations {
-        if let Some(hook) = &integration.webhook {
-            routes.insert(hook.path.clone(), integration.name.clone());
-            let verifier = Verifier::new(
-                &hook.auth,
-                &listener.config.templates,
-                &secret_context(&listener.secrets),
-            )
-            .with_context(|| {
-                format!(
-                    "failed to prepare the webhook auth of `{}`",
-                    integration.name
-                )
-            })?;
-            verifiers.insert(integration.name.clone(), verifier);
-        }
-    }
+    let served = Served::new(Arc::clone(&listener.config), Arc::clone(&listener.secrets))?;
     let store = Arc::clone(&listener.store);
     let waiting = tokio::task::spawn_blocking(move || store.recover()).await??;
     let shared = Arc::new(Shared {
-        routes,
-        verifiers,
+        current: RwLock::new(Arc::new(served)),
         env: std::env::vars().collect(),
         queued: Notify::new(),
         listener,
@@ -87,8 +114,16 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     let app = Router::new()
         .route("/hooks/{*path}", any(hook))
         .route("/healthz", get(|| async { "ok\n" }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            shared.listener.read_timeout,
+        ))
         .layer(DefaultBodyLimit::max(shared.listener.max_body))
         .with_state(Arc::clone(&shared));
+    // Signals are caught from before the address is printed: whoever reads it may signal at once.
+    let hangup = signal(SignalKind::hangup()).context("failed to catch SIGHUP")?;
+    let terminate = signal(SignalKind::terminate()).context("failed to catch SIGTERM")?;
+    let interrupt = signal(SignalKind::interrupt()).context("failed to catch SIGINT")?;
     let socket = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("failed to listen on {addr}"))?;
@@ -99,13 +134,14 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
         tracing::warn!("{waiting} accepted events are waiting from before; running them now");
     }
 
+    tokio::spawn(reload_on_sighup(Arc::clone(&shared), hangup));
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers: Vec<_> = (0..shared.listener.workers)
         .map(|n| tokio::spawn(worker(n, Arc::clone(&shared), stop_rx.clone())))
         .collect();
 
     axum::serve(socket, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(terminate, interrupt))
         .await
         .context("the listener failed")?;
 
@@ -127,10 +163,34 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     Ok(())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM can be handled");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT can be handled");
+/// SIGHUP: load the file again. An invalid file is refused, its problems logged, and the old
+/// one keeps serving; runs already queued keep the params they were accepted with.
+async fn reload_on_sighup(shared: Arc<Shared>, mut hangup: Signal) {
+    while hangup.recv().await.is_some() {
+        let path = shared.current().config.path.clone();
+        let loaded = crate::config::load(&path).and_then(|config| {
+            let secrets = crate::secrets::read(&config, config.secrets.keys())
+                .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
+            Served::new(Arc::new(config), Arc::new(secrets))
+        });
+        match loaded {
+            Ok(served) => {
+                let hooks = served.routes.len();
+                *shared
+                    .current
+                    .write()
+                    .expect("served lock is never poisoned") = Arc::new(served);
+                tracing::warn!("reloaded `{}`: {hooks} webhooks", path.display());
+            }
+            Err(err) => tracing::error!(
+                "refused to reload `{}`, still serving the previous version: {err:#}",
+                path.display()
+            ),
+        }
+    }
+}
+
+async fn shutdown_signal(mut terminate: Signal, mut interrupt: Signal) {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
@@ -156,7 +216,8 @@ async fn hook(
     body: Bytes,
 ) -> Response {
     let path = path.trim_matches('/');
-    let Some(name) = shared.routes.get(path) else {
+    let served = shared.current();
+    let Some(name) = served.routes.get(path) else {
         return answer(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no webhook at /hooks/{path}")}),
@@ -172,16 +233,15 @@ async fn hook(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    let integration = shared
-        .listener
+    let integration = served
         .config
         .integration(name)
         .expect("routes name integrations of the file");
-    if let Err(reason) = shared.verifiers[name].verify(&headers, &body) {
+    if let Err(reason) = served.verifiers[name].verify(&headers, &body) {
         tracing::warn!("refused a webhook for `{name}`: {reason}");
         return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
     }
-    match accept(&shared, integration, &headers, &query, &body).await {
+    match accept(&shared, &served, integration, &headers, &query, &body).await {
         Ok(response) => response,
         Err(err) => {
             tracing::error!("failed to accept a webhook for `{name}`: {err:#}");
@@ -196,6 +256,7 @@ async fn hook(
 /// Checks and stores an authenticated event.
 async fn accept(
     shared: &Arc<Shared>,
+    served: &Served,
     integration: &Integration,
     headers: &HeaderMap,
     query: &BTreeMap<String, String>,
@@ -227,11 +288,11 @@ async fn accept(
     let ctx = context(&json!({
         "trigger": trigger,
         "env": shared.env,
-        "secrets": *shared.listener.secrets,
+        "secrets": *served.secrets,
         "today": now.format("%Y-%m-%d").to_string(),
         "now": now.to_rfc3339(),
     }));
-    let templates = &shared.listener.config.templates;
+    let templates = &served.config.templates;
 
     if let Some(when) = &hook.when {
         match templates.render_value(when, &ctx) {
@@ -351,7 +412,8 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
         attempt,
         lease,
     } = claimed;
-    let config = &shared.listener.config;
+    let served = shared.current();
+    let config = &served.config;
     let Ok(integration) = config.integration(&record.integration) else {
         let error = format!(
             "integration `{}` is no longer in the file",
@@ -374,7 +436,7 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
         started_at: Local::now(),
         trigger: TriggerKind::Webhook,
         params,
-        secrets: (*shared.listener.secrets).clone(),
+        secrets: (*served.secrets).clone(),
         env: shared.env.clone(),
         dry_run: false,
         trigger_data,

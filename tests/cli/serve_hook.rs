@@ -448,3 +448,56 @@ command.argv = ["true"]
         .success()
         .stderr_has("queued 0 failed runs");
 }
+
+#[test]
+fn a_slow_sender_is_cut_off() {
+    let test = hooks();
+    let listener = Listener::start(&test, &["--read-timeout", "300ms"]);
+    let mut stream = TcpStream::connect(&listener.addr).unwrap();
+    // Promises 100 bytes, sends 10, then nothing.
+    let head = "POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\nX-RAYNETCRM-Token: raynet-secret\r\nContent-Length: 100\r\n\r\n{\"eventId\"";
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+    // The listener still serves others.
+    let (status, _) = listener.post(
+        "/hooks/raynet/deal",
+        &[TOKEN],
+        &raynet_event("s-1", 1, "web"),
+    );
+    assert_eq!(status, 202);
+}
+
+#[test]
+fn sighup_reloads_the_file_and_a_broken_one_keeps_the_old_serving() {
+    let test = hooks();
+    let listener = Listener::start(&test, &[]);
+    let config_path = test.state_dir().parent().unwrap().join("integrations.toml");
+
+    std::fs::write(&config_path, "[integration.broken\n").unwrap();
+    listener.signal(Signal::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, _) = listener.post(
+        "/hooks/raynet/deal",
+        &[TOKEN],
+        &raynet_event("h-1", 1, "web"),
+    );
+    assert_eq!(status, 202, "the old file still serves");
+    let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
+    assert!(log.contains("refused to reload"), "{log}");
+
+    let added = format!(
+        "{HOOKS}\n[integration.new]\n[integration.new.webhook]\npath = \"new\"\nauth.none = true\n[[integration.new.steps]]\ncommand.argv = [\"true\"]\n"
+    );
+    std::fs::write(&config_path, added).unwrap();
+    listener.signal(Signal::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listener.post("/hooks/new", &[], "{}").0 != 202 {
+        assert!(Instant::now() < deadline, "the new hook never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
