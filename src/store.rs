@@ -177,6 +177,9 @@ pub trait Store: Send + Sync {
     /// Puts the queued runs of processes that died back in the queue; returns how many runs
     /// are waiting.
     fn recover(&self) -> anyhow::Result<u64>;
+
+    /// How many runs wait in the queue.
+    fn count_queued(&self) -> anyhow::Result<u64>;
 }
 
 /// What `enqueue` did.

@@ -419,9 +419,12 @@ impl Store for SqliteStore {
     }
 
     fn recover(&self) -> anyhow::Result<u64> {
-        let db = self.db();
-        self.reap(&db)?;
-        let queued: i64 = db.query_row(
+        self.reap(&self.db())?;
+        self.count_queued()
+    }
+
+    fn count_queued(&self) -> anyhow::Result<u64> {
+        let queued: i64 = self.db().query_row(
             "SELECT count(*) FROM runs WHERE status = 'queued'",
             [],
             |row| row.get(0),

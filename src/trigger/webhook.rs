@@ -4,6 +4,7 @@
 //! queue is in the store, and a crashed run goes back to it.
 
 mod auth;
+mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -33,6 +34,7 @@ use crate::steps::http::truthy;
 use crate::store::{Claimed, Enqueued, NewRun, RunStatus, Store};
 use crate::template::context;
 use auth::Verifier;
+use metrics::Metrics;
 
 /// Everything the listener needs, shared by the server and the workers.
 pub struct Listener {
@@ -54,6 +56,7 @@ struct Shared {
     env: BTreeMap<String, String>,
     /// Wakes an idle worker when an event is queued.
     queued: Notify,
+    metrics: Metrics,
 }
 
 impl Shared {
@@ -108,12 +111,14 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
         current: RwLock::new(Arc::new(served)),
         env: std::env::vars().collect(),
         queued: Notify::new(),
+        metrics: Metrics::new(),
         listener,
     });
 
     let app = Router::new()
         .route("/hooks/{*path}", any(hook))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             shared.listener.read_timeout,
@@ -133,6 +138,8 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     if waiting > 0 {
         tracing::warn!("{waiting} accepted events are waiting from before; running them now");
     }
+    // Under systemd `Type=notify`; nothing happens without NOTIFY_SOCKET.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 
     tokio::spawn(reload_on_sighup(Arc::clone(&shared), hangup));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -147,6 +154,7 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
 
     // Stop taking new events; let the running ones finish within the grace period. What is
     // still queued stays queued for the next start.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = stop_tx.send(true);
     shared.queued.notify_waiters();
     let drained = tokio::time::timeout(
@@ -206,7 +214,7 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `POST /hooks/<path>`.
+/// `POST /hooks/<path>`, timed.
 async fn hook(
     State(shared): State<Arc<Shared>>,
     Path(path): Path<String>,
@@ -215,15 +223,53 @@ async fn hook(
     Query(query): Query<BTreeMap<String, String>>,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
+    let response = hook_inner(&shared, &path, method, headers, query, body).await;
+    shared
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let store = Arc::clone(&shared.listener.store);
+    if let Ok(Ok(queued)) = tokio::task::spawn_blocking(move || store.count_queued()).await {
+        shared
+            .metrics
+            .queued
+            .set(i64::try_from(queued).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn hook_inner(
+    shared: &Arc<Shared>,
+    path: &str,
+    method: Method,
+    headers: HeaderMap,
+    query: BTreeMap<String, String>,
+    body: Bytes,
+) -> Response {
     let path = path.trim_matches('/');
     let served = shared.current();
     let Some(name) = served.routes.get(path) else {
+        shared.metrics.reject("unknown_path");
         return answer(
             StatusCode::NOT_FOUND,
             json!({"error": format!("no webhook at /hooks/{path}")}),
         );
     };
     if method != Method::POST {
+        shared.metrics.reject("method");
         let mut response = answer(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "webhooks take POST"}),
@@ -239,11 +285,23 @@ async fn hook(
         .expect("routes name integrations of the file");
     if let Err(reason) = served.verifiers[name].verify(&headers, &body) {
         tracing::warn!("refused a webhook for `{name}`: {reason}");
+        shared.metrics.reject("auth");
         return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
     }
-    match accept(&shared, &served, integration, &headers, &query, &body).await {
-        Ok(response) => response,
+    match accept(shared, &served, integration, &headers, &query, &body).await {
+        Ok(response) => {
+            match response.status() {
+                StatusCode::ACCEPTED => {
+                    shared.metrics.accepted.inc();
+                }
+                StatusCode::BAD_REQUEST => shared.metrics.reject("malformed"),
+                StatusCode::UNPROCESSABLE_ENTITY => shared.metrics.reject("invalid"),
+                _ => {}
+            }
+            response
+        }
         Err(err) => {
+            shared.metrics.reject("store");
             tracing::error!("failed to accept a webhook for `{name}`: {err:#}");
             answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -298,6 +356,7 @@ async fn accept(
         match templates.render_value(when, &ctx) {
             Ok(value) if truthy(&value) => {}
             Ok(_) => {
+                shared.metrics.ignored.inc();
                 return Ok(answer(
                     StatusCode::OK,
                     json!({"status": "ignored", "reason": "`when` is false"}),
@@ -368,6 +427,7 @@ async fn accept(
             )
         }
         Enqueued::Duplicate(id) => {
+            shared.metrics.deduplicated.inc();
             answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"}))
         }
     })
@@ -462,7 +522,9 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
         }
     };
     tracing::info!("run {} of `{}` started", run.id, integration.name);
+    shared.metrics.running.inc();
     let result = engine::execute(config, integration, &run, &log, &LogObserver).await;
+    shared.metrics.running.dec();
     let (status, error) = match &result {
         Ok(()) => (RunStatus::Succeeded, None),
         Err(error) => (RunStatus::Failed, Some(error.as_str())),
@@ -472,10 +534,12 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
     let store = &shared.listener.store;
     let recorded = match error {
         None => {
+            shared.metrics.succeeded.inc();
             tracing::info!("run {} of `{}` succeeded", run.id, integration.name);
             store.finish_run(&run.id, status, None, &log.text())
         }
         Some(error) if attempt <= retries => {
+            shared.metrics.retries.inc();
             let backoff = hook.map_or(Duration::from_secs(30), |h| h.backoff);
             let wait = backoff.saturating_mul(1 << (attempt - 1).min(16));
             tracing::warn!(
@@ -489,6 +553,7 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
             store.retry_later(&run.id, at, error, &log.text())
         }
         Some(error) => {
+            shared.metrics.failed.inc();
             tracing::warn!(
                 "run {} of `{}` failed after {attempt} attempts: {error}",
                 run.id,

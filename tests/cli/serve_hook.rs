@@ -294,6 +294,23 @@ fn bad_requests_get_their_own_statuses() {
     assert_eq!((status, answer["status"].as_str()), (200, Some("ignored")));
     assert_eq!(request(&listener.addr, "GET", "/healthz", &[], b"").0, 200);
     assert!(test.history().is_empty(), "none of these was accepted");
+    let (status, metrics) = request(&listener.addr, "GET", "/metrics", &[], b"");
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert_eq!(status, 200);
+    for line in [
+        r#"integ_webhook_events_rejected_total{reason="unknown_path"} 1"#,
+        r#"integ_webhook_events_rejected_total{reason="method"} 1"#,
+        r#"integ_webhook_events_rejected_total{reason="malformed"} 1"#,
+        r#"integ_webhook_events_rejected_total{reason="invalid"} 1"#,
+        "integ_webhook_events_ignored_total 1",
+        "integ_webhook_events_accepted_total 0",
+        "integ_webhook_runs_queued 0",
+    ] {
+        assert!(
+            metrics.contains(line),
+            "/metrics lacks {line:?}:\n{metrics}"
+        );
+    }
 }
 
 #[test]
@@ -306,6 +323,16 @@ fn a_redelivered_event_is_a_duplicate_and_runs_once() {
     assert_eq!((first, again), (202, 200));
     assert_eq!(duplicate["status"], "duplicate");
     assert_eq!(duplicate["run_id"], accepted["run_id"]);
+    let (_, metrics) = request(&listener.addr, "GET", "/metrics", &[], b"");
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(
+        metrics.contains("integ_webhook_events_deduplicated_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("integ_webhook_events_accepted_total 1"),
+        "{metrics}"
+    );
     wait_for_lines(&test, "ran.txt", 1);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(wait_for_lines(&test, "ran.txt", 1).len(), 1, "ran once");

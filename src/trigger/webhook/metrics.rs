@@ -1,0 +1,106 @@
+//! The listener's counters, served as Prometheus text at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+pub(super) struct Metrics {
+    registry: Registry,
+    pub(super) accepted: Counter,
+    rejected: Family<Labels, Counter>,
+    pub(super) deduplicated: Counter,
+    pub(super) ignored: Counter,
+    pub(super) queued: Gauge,
+    pub(super) running: Gauge,
+    pub(super) succeeded: Counter,
+    pub(super) failed: Counter,
+    pub(super) retries: Counter,
+    pub(super) latency: Histogram,
+}
+
+impl Metrics {
+    pub(super) fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("integ_webhook");
+        let metrics = Metrics {
+            accepted: Counter::default(),
+            rejected: Family::default(),
+            deduplicated: Counter::default(),
+            ignored: Counter::default(),
+            queued: Gauge::default(),
+            running: Gauge::default(),
+            succeeded: Counter::default(),
+            failed: Counter::default(),
+            retries: Counter::default(),
+            // 0.5 ms to about 4 s.
+            latency: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "events_accepted",
+            "Events stored and answered 202",
+            metrics.accepted.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Events refused, by reason",
+            metrics.rejected.clone(),
+        );
+        registry.register(
+            "events_deduplicated",
+            "Re-deliveries answered with the earlier run",
+            metrics.deduplicated.clone(),
+        );
+        registry.register(
+            "events_ignored",
+            "Events dropped by `when`",
+            metrics.ignored.clone(),
+        );
+        registry.register(
+            "runs_queued",
+            "Runs waiting for a worker",
+            metrics.queued.clone(),
+        );
+        registry.register("runs_running", "Runs in progress", metrics.running.clone());
+        registry.register(
+            "runs_succeeded",
+            "Runs that succeeded",
+            metrics.succeeded.clone(),
+        );
+        registry.register(
+            "runs_failed",
+            "Runs that failed their last attempt",
+            metrics.failed.clone(),
+        );
+        registry.register(
+            "runs_retried",
+            "Failed runs queued for another attempt",
+            metrics.retries.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a webhook request",
+            metrics.latency.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    pub(super) fn reject(&self, reason: &str) {
+        self.rejected
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc();
+    }
+
+    pub(super) fn render(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
