@@ -5,6 +5,9 @@
 //!
 //!   cargo run --example demo_server                 # listens on 127.0.0.1:8088
 //!   cargo run --example demo_server -- 127.0.0.1:0  # any free port; the address is printed
+//!
+//! As the CRM it also sends Raynet-style webhooks (ids only, the token in a header):
+//!   curl -X POST 'http://127.0.0.1:8088/crm/simulate/deal/42?to=http://127.0.0.1:8090/hooks/raynet/deal&token=demo-token'
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +40,7 @@ async fn main() {
         .route("/crm/api/v2/company/", get(companies))
         .route("/crm/api/v2/businessCase/", get(deals))
         .route("/crm/api/v2/businessCase/{id}/", get(deal))
+        .route("/crm/simulate/deal/{id}", post(simulate_change))
         .route(
             "/accounting/invoices",
             post(create_invoice).get(list_invoices),
@@ -183,6 +187,47 @@ async fn deal(headers: HeaderMap, Path(id): Path<u64>) -> Response {
             .into_response();
     }
     Json(json!({"success": true, "data": deal_record(id)})).into_response()
+}
+
+/// Plays the CRM noticing a change of deal `id`: sends the webhook Raynet would send.
+async fn simulate_change(
+    Path(id): Path<u64>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let (Some(to), Some(token)) = (params.get("to"), params.get("token")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "pass ?to=<webhook URL>&token=<X-RAYNETCRM-Token>",
+        )
+            .into_response();
+    };
+    static EVENTS: AtomicU64 = AtomicU64::new(1);
+    let event = json!({
+        "eventId": format!("evt-{}", EVENTS.fetch_add(1, Ordering::Relaxed)),
+        "createdAt": "2026-11-28T10:00:00Z",
+        "type": "record.updated",
+        "source": {"name": "web", "description": "a salesperson"},
+        "data": {"entityName": "BusinessCase", "entityId": id, "extIds": []},
+    });
+    match reqwest::Client::new()
+        .post(to)
+        .header("X-RAYNETCRM-Token", token)
+        .json(&event)
+        .send()
+        .await
+    {
+        Ok(answer) => {
+            let status = answer.status().as_u16();
+            let body = answer.text().await.unwrap_or_default();
+            println!("crm: sent the webhook for deal {id}, got {status} {body}");
+            (
+                StatusCode::OK,
+                Json(json!({"sent": event, "status": status, "answer": body})),
+            )
+                .into_response()
+        }
+        Err(err) => (StatusCode::BAD_GATEWAY, format!("could not send: {err}")).into_response(),
+    }
 }
 
 async fn create_invoice(State(demo): State<Arc<Demo>>, Json(invoice): Json<Value>) -> Response {

@@ -65,11 +65,12 @@ fn example_files() -> Vec<PathBuf> {
 #[test]
 fn every_example_passes_check() {
     let files = example_files();
-    assert!(files.len() >= 3, "{files:?}");
+    assert!(files.len() >= 4, "{files:?}");
     for file in files {
         let test = Test::new()
             .config(&std::fs::read_to_string(&file).unwrap())
-            .env("CRM_API_KEY", "demo");
+            .env("CRM_API_KEY", "demo")
+            .env("RAYNET_TOKEN", "demo-token");
         let out = test.run(&["check"]);
         assert_eq!(
             out.code,
@@ -186,4 +187,46 @@ fn the_examples_run_end_to_end_against_the_demo_server() {
         .run(&["run", "deal-to-invoice", "-p", "deal_id=42"])
         .code(1)
         .stderr_has("answered 401 Unauthorized");
+}
+
+#[test]
+fn the_raynet_webhook_example_invoices_a_deal_end_to_end() {
+    use crate::serve_hook::{Listener, request};
+    let server = DemoServer::start();
+    let test = example("raynet-webhook.toml", &server).env("RAYNET_TOKEN", "demo-token");
+    let listener = Listener::start(&test, &[]);
+    let crm = server.url.trim_start_matches("http://").to_owned();
+    let hook = format!("http://{}/hooks/raynet/deal", listener.addr);
+    let (status, answer) = request(
+        &crm,
+        "POST",
+        &format!("/crm/simulate/deal/42?to={hook}&token=demo-token"),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        (status, answer["status"].as_u64()),
+        (200, Some(202)),
+        "{answer}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, invoices) = request(&crm, "GET", "/accounting/invoices", &[], b"");
+        if let Some(invoice) = invoices.as_array().and_then(|all| all.first()) {
+            assert_eq!(invoice["customer"], "Company 0042 s.r.o.");
+            assert_eq!(invoice["amount"], 6754);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no invoice arrived");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A wrong token from the "CRM" is refused.
+    let (_, refused) = request(
+        &crm,
+        "POST",
+        &format!("/crm/simulate/deal/42?to={hook}&token=wrong"),
+        &[],
+        b"",
+    );
+    assert_eq!(refused["status"].as_u64(), Some(401), "{refused}");
 }

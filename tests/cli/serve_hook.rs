@@ -36,13 +36,13 @@ auth.hmac = { header = "X-Hub-Signature-256", prefix = "sha256=", secrets = ["{{
 command.argv = ["sh", "-c", "echo deploy >> deployed.txt"]
 "#;
 
-struct Listener {
+pub(crate) struct Listener {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Listener {
-    fn start(test: &Test, extra: &[&str]) -> Listener {
+    pub(crate) fn start(test: &Test, extra: &[&str]) -> Listener {
         let log = std::fs::File::create(test.state_dir().with_extension("log")).unwrap();
         let mut args = vec!["serve-hook", "--listen", "127.0.0.1:0", "--workers", "2"];
         args.extend_from_slice(extra);
@@ -81,7 +81,7 @@ impl Drop for Listener {
 }
 
 /// One HTTP/1.1 request over a fresh connection; the status and the JSON answer.
-fn request(
+pub(crate) fn request(
     addr: &str,
     method: &str,
     path: &str,
