@@ -39,6 +39,8 @@ fn every_toml_block_in_the_readme_passes_check() {
         let test = Test::new()
             .config(toml)
             .env("CRM_API_KEY", "test-key")
+            .env("RAYNET_TOKEN", "test-token")
+            .env("GH_WEBHOOK_SECRET", "test-secret")
             .write("accounting.key", "test-key\n");
         let out = test.run(&["check"]);
         assert_eq!(
