@@ -226,6 +226,25 @@ pub enum HookAuth {
         encoding: SignatureEncoding,
         secrets: Vec<Text>,
     },
+    /// A timestamped HMAC in one of the common schemes; requests older (or newer) than
+    /// `tolerance` are refused as replays.
+    Signed {
+        style: SignedStyle,
+        secrets: Vec<Text>,
+        tolerance: Duration,
+    },
+}
+
+/// Timestamped signature schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedStyle {
+    /// `Stripe-Signature: t=…,v1=<hex HMAC-SHA256 of "t.body">`.
+    Stripe,
+    /// `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:t:body">`.
+    Slack,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+    /// HMAC-SHA256 of "id.t.body">`, the secret `whsec_<base64>`.
+    Standard,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -256,7 +256,26 @@ pub struct RawHookAuth {
     pub bearer: Option<RawBearerAuth>,
     pub basic: Option<RawBasic>,
     pub hmac: Option<RawHmac>,
+    pub signed: Option<RawSigned>,
     pub none: Option<bool>,
+}
+
+/// `auth.signed = { style = "stripe", secret = "…", tolerance = "5m" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigned {
+    pub style: RawSignedStyle,
+    pub secret: Option<Spanned<String>>,
+    pub secrets: Option<Vec<Spanned<String>>>,
+    pub tolerance: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSignedStyle {
+    Stripe,
+    Slack,
+    Standard,
 }
 
 #[derive(Debug, Deserialize)]

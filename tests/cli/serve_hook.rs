@@ -528,3 +528,156 @@ fn sighup_reloads_the_file_and_a_broken_one_keeps_the_old_serving() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+fn hmac_sha256(key: &[u8], message: &str) -> Vec<u8> {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+#[test]
+fn timestamped_signatures_refuse_wrong_missing_and_replayed_requests() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b"standard-key-bytes";
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+stripe = { env = "STRIPE_SECRET" }
+slack = { env = "SLACK_SECRET" }
+standard = { env = "STANDARD_SECRET" }
+
+[integration.stripe]
+[integration.stripe.webhook]
+path = "stripe"
+auth.signed = { style = "stripe", secret = "{{ secrets.stripe }}" }
+[[integration.stripe.steps]]
+command.argv = ["true"]
+
+[integration.slack]
+[integration.slack.webhook]
+path = "slack"
+auth.signed = { style = "slack", secret = "{{ secrets.slack }}", tolerance = "2m" }
+[[integration.slack.steps]]
+command.argv = ["true"]
+
+[integration.standard]
+[integration.standard.webhook]
+path = "standard"
+auth.signed = { style = "standard", secret = "{{ secrets.standard }}" }
+[[integration.standard.steps]]
+command.argv = ["true"]
+"#,
+        )
+        .env("STRIPE_SECRET", "whsec_stripe")
+        .env("SLACK_SECRET", "slack-secret")
+        .env("STANDARD_SECRET", &format!("whsec_{}", b64.encode(key)));
+    let listener = Listener::start(&test, &[]);
+    let body = r#"{"id": "evt_1"}"#;
+    let now = chrono::Utc::now().timestamp();
+    let stale = now - 600;
+
+    let stripe = |t: i64, secret: &str| {
+        format!(
+            "t={t},v1={}",
+            hex::encode(hmac_sha256(secret.as_bytes(), &format!("{t}.{body}")))
+        )
+    };
+    let post = |path: &str, headers: &[(&str, &str)]| listener.post(path, headers, body).0;
+    assert_eq!(
+        post(
+            "/hooks/stripe",
+            &[("Stripe-Signature", &stripe(now, "whsec_stripe"))]
+        ),
+        202
+    );
+    assert_eq!(
+        post(
+            "/hooks/stripe",
+            &[("Stripe-Signature", &stripe(now, "whsec_other"))]
+        ),
+        401
+    );
+    assert_eq!(post("/hooks/stripe", &[]), 401);
+    assert_eq!(
+        post(
+            "/hooks/stripe",
+            &[("Stripe-Signature", &stripe(stale, "whsec_stripe"))]
+        ),
+        401,
+        "replayed"
+    );
+
+    let slack = |t: i64, secret: &str| {
+        format!(
+            "v0={}",
+            hex::encode(hmac_sha256(secret.as_bytes(), &format!("v0:{t}:{body}")))
+        )
+    };
+    let (ts_now, ts_stale) = (now.to_string(), stale.to_string());
+    assert_eq!(
+        post(
+            "/hooks/slack",
+            &[
+                ("X-Slack-Request-Timestamp", &ts_now),
+                ("X-Slack-Signature", &slack(now, "slack-secret"))
+            ]
+        ),
+        202
+    );
+    assert_eq!(
+        post(
+            "/hooks/slack",
+            &[
+                ("X-Slack-Request-Timestamp", &ts_now),
+                ("X-Slack-Signature", &slack(now, "wrong"))
+            ]
+        ),
+        401
+    );
+    assert_eq!(
+        post("/hooks/slack", &[("X-Slack-Request-Timestamp", &ts_now)]),
+        401
+    );
+    assert_eq!(
+        post(
+            "/hooks/slack",
+            &[
+                ("X-Slack-Request-Timestamp", &ts_stale),
+                ("X-Slack-Signature", &slack(stale, "slack-secret"))
+            ]
+        ),
+        401,
+        "replayed"
+    );
+
+    let standard = |t: i64, key: &[u8]| {
+        format!(
+            "v1,{}",
+            b64.encode(hmac_sha256(key, &format!("msg_1.{t}.{body}")))
+        )
+    };
+    let headers = |t: &str, signature: &str| -> Vec<(String, String)> {
+        vec![
+            ("webhook-id".into(), "msg_1".into()),
+            ("webhook-timestamp".into(), t.into()),
+            ("webhook-signature".into(), signature.into()),
+        ]
+    };
+    let post_owned = |headers: Vec<(String, String)>| {
+        let borrowed: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        listener.post("/hooks/standard", &borrowed, body).0
+    };
+    assert_eq!(post_owned(headers(&ts_now, &standard(now, key))), 202);
+    assert_eq!(post_owned(headers(&ts_now, &standard(now, b"other"))), 401);
+    assert_eq!(post_owned(vec![]), 401);
+    assert_eq!(
+        post_owned(headers(&ts_stale, &standard(stale, key))),
+        401,
+        "replayed"
+    );
+}

@@ -5,8 +5,8 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::{Scope, Validator};
-use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, Webhook};
-use crate::config::raw::{RawHmacAlgorithm, RawSignatureEncoding, RawWebhook};
+use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedStyle, Webhook};
+use crate::config::raw::{RawHmacAlgorithm, RawSignatureEncoding, RawSignedStyle, RawWebhook};
 
 /// What the auth secrets may read.
 const SECRET_ROOTS: &[&str] = &["secrets", "env"];
@@ -111,14 +111,47 @@ impl Validator<'_> {
             raw.bearer.is_some(),
             raw.basic.is_some(),
             raw.hmac.is_some(),
+            raw.signed.is_some(),
             raw.none == Some(true),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             self.error(
-                "`auth` needs exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`",
+                "`auth` needs exactly one of `token`, `bearer`, `basic`, `hmac`, `signed` or `none = true`",
                 span,
             );
             return None;
+        }
+        if let Some(signed) = raw.signed {
+            let mut sources: Vec<Spanned<String>> = signed.secrets.unwrap_or_default();
+            sources.extend(signed.secret);
+            if sources.is_empty() {
+                self.error(
+                    "`auth.signed` needs a `secret` (or `secrets`, for rotation)",
+                    span,
+                );
+                return None;
+            }
+            let mut secrets = Vec::new();
+            for (i, source) in sources.iter().enumerate() {
+                secrets.push(self.template(
+                    &format!("{path}.auth.signed.secrets[{i}]"),
+                    source,
+                    scope,
+                ));
+            }
+            let tolerance = match signed.tolerance {
+                Some(t) => self.duration(&t)?,
+                None => std::time::Duration::from_secs(300),
+            };
+            return Some(HookAuth::Signed {
+                style: match signed.style {
+                    RawSignedStyle::Stripe => SignedStyle::Stripe,
+                    RawSignedStyle::Slack => SignedStyle::Slack,
+                    RawSignedStyle::Standard => SignedStyle::Standard,
+                },
+                secrets: secrets.into_iter().collect::<Option<Vec<_>>>()?,
+                tolerance,
+            });
         }
         if let Some(token) = raw.token {
             let secret =

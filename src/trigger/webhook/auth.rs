@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use base64::Engine as _;
 use subtle::ConstantTimeEq as _;
 
-use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding};
+use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedStyle};
 use crate::template::Templates;
 
 /// A hook's auth with its secrets rendered.
@@ -24,6 +24,12 @@ pub(super) enum Verifier {
         algorithm: HmacAlgorithm,
         encoding: SignatureEncoding,
         secrets: Vec<String>,
+    },
+    Signed {
+        style: SignedStyle,
+        /// The HMAC keys (for Standard Webhooks, decoded from `whsec_<base64>`).
+        keys: Vec<Vec<u8>>,
+        tolerance: std::time::Duration,
     },
 }
 
@@ -60,6 +66,30 @@ impl Verifier {
                 algorithm: *algorithm,
                 encoding: *encoding,
                 secrets: secrets.iter().map(render).collect::<anyhow::Result<_>>()?,
+            },
+            HookAuth::Signed {
+                style,
+                secrets,
+                tolerance,
+            } => Verifier::Signed {
+                style: *style,
+                keys: secrets
+                    .iter()
+                    .map(|secret| {
+                        let secret = render(secret)?;
+                        Ok(match (style, secret.strip_prefix("whsec_")) {
+                            (SignedStyle::Standard, Some(encoded)) => {
+                                base64::engine::general_purpose::STANDARD
+                                    .decode(encoded)
+                                    .map_err(|_| {
+                                        anyhow::anyhow!("a `whsec_` secret must be base64")
+                                    })?
+                            }
+                            _ => secret.into_bytes(),
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                tolerance: *tolerance,
             },
         })
     }
@@ -111,8 +141,80 @@ impl Verifier {
                     .any(|secret| hmac_matches(*algorithm, secret.as_bytes(), body, &signature));
                 matched.then_some(()).ok_or("wrong signature")
             }
+            Verifier::Signed {
+                style,
+                keys,
+                tolerance,
+            } => verify_signed(*style, keys, *tolerance, headers, body),
         }
     }
+}
+
+/// A timestamped signature: the timestamp must be recent, and the HMAC of the scheme's
+/// signing string must match one of the keys.
+fn verify_signed(
+    style: SignedStyle,
+    keys: &[Vec<u8>],
+    tolerance: std::time::Duration,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), &'static str> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // (timestamp, signing string prefix, candidate signatures as bytes)
+    let (timestamp, prefix, candidates): (&str, String, Vec<Vec<u8>>) = match style {
+        SignedStyle::Stripe => {
+            let header = text("stripe-signature").ok_or("the signature header is missing")?;
+            let mut timestamp = None;
+            let mut signatures = Vec::new();
+            for part in header.split(',') {
+                match part.trim().split_once('=') {
+                    Some(("t", t)) => timestamp = Some(t),
+                    Some(("v1", signature)) => signatures.extend(hex::decode(signature).ok()),
+                    _ => {}
+                }
+            }
+            let timestamp = timestamp.ok_or("the signature has no timestamp")?;
+            (timestamp, format!("{timestamp}."), signatures)
+        }
+        SignedStyle::Slack => {
+            let timestamp =
+                text("x-slack-request-timestamp").ok_or("the timestamp header is missing")?;
+            let signature = text("x-slack-signature").ok_or("the signature header is missing")?;
+            let signature = signature
+                .strip_prefix("v0=")
+                .ok_or("the signature lacks its prefix")?;
+            let signature = hex::decode(signature).map_err(|_| "the signature is not hex")?;
+            (timestamp, format!("v0:{timestamp}:"), vec![signature])
+        }
+        SignedStyle::Standard => {
+            let id = text("webhook-id").ok_or("the webhook-id header is missing")?;
+            let timestamp = text("webhook-timestamp").ok_or("the timestamp header is missing")?;
+            let header = text("webhook-signature").ok_or("the signature header is missing")?;
+            let signatures = header
+                .split_whitespace()
+                .filter_map(|s| s.strip_prefix("v1,"))
+                .filter_map(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .collect();
+            (timestamp, format!("{id}.{timestamp}."), signatures)
+        }
+    };
+    let sent: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| "the timestamp is not a number")?;
+    let now = chrono::Utc::now().timestamp();
+    let tolerance = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
+    if (now - sent).abs() > tolerance {
+        return Err("the timestamp is outside the replay window (a replay, or a wrong clock)");
+    }
+    let mut signed = prefix.into_bytes();
+    signed.extend_from_slice(body);
+    let matched = keys.iter().any(|key| {
+        candidates
+            .iter()
+            .any(|candidate| hmac_matches(HmacAlgorithm::Sha256, key, &signed, candidate))
+    });
+    matched.then_some(()).ok_or("wrong signature")
 }
 
 fn equal(given: &[u8], expected: &[u8]) -> bool {
