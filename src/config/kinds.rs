@@ -199,6 +199,8 @@ pub struct Webhook {
     pub retries: u32,
     /// The wait before the first retry; it doubles with each.
     pub backoff: Duration,
+    /// Wait this long for the run and answer with its output; `None`: answer 202 at once.
+    pub respond_with_output: Option<Duration>,
 }
 
 /// How a webhook's sender proves who it is.

@@ -246,6 +246,17 @@ pub struct RawWebhook {
     pub retries: Option<u32>,
     /// The wait before the first retry, doubling with each (default 30s).
     pub backoff: Option<Spanned<String>>,
+    /// `"output"`: wait for the run and answer with its output (default: answer at once).
+    pub respond: Option<RawRespond>,
+    /// How long a `respond = "output"` answer waits for the run (default 10s).
+    pub respond_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawRespond {
+    Queued,
+    Output,
 }
 
 /// Exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`.

@@ -8,7 +8,7 @@ mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -21,7 +21,7 @@ use axum::routing::{any, get};
 use chrono::{Local, Utc};
 use serde_json::{Value, json};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::model::{Config, Integration};
@@ -57,6 +57,14 @@ struct Shared {
     /// Wakes an idle worker when an event is queued.
     queued: Notify,
     metrics: Metrics,
+    /// Requests of `respond = "output"` hooks waiting for their run, by run id.
+    waiters: Mutex<HashMap<String, oneshot::Sender<Finished>>>,
+}
+
+/// How a run that a request waits for ended.
+struct Finished {
+    error: Option<String>,
+    output: String,
 }
 
 impl Shared {
@@ -112,6 +120,7 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
         env: std::env::vars().collect(),
         queued: Notify::new(),
         metrics: Metrics::new(),
+        waiters: Mutex::new(HashMap::new()),
         listener,
     });
 
@@ -291,9 +300,6 @@ async fn hook_inner(
     match accept(shared, &served, integration, &headers, &query, &body).await {
         Ok(response) => {
             match response.status() {
-                StatusCode::ACCEPTED => {
-                    shared.metrics.accepted.inc();
-                }
                 StatusCode::BAD_REQUEST => shared.metrics.reject("malformed"),
                 StatusCode::UNPROCESSABLE_ENTITY => shared.metrics.reject("invalid"),
                 _ => {}
@@ -414,23 +420,89 @@ async fn accept(
         params: serde_json::to_value(&params)?,
         started_at: Utc::now(),
     };
+    // A request that waits for its run registers before the run can start.
+    let waiter = hook.respond_with_output.map(|limit| {
+        let (sender, receiver) = oneshot::channel();
+        shared
+            .waiters
+            .lock()
+            .expect("waiters lock is never poisoned")
+            .insert(run.id.clone(), sender);
+        (receiver, limit)
+    });
+    let run_id = run.id.clone();
     let store = Arc::clone(&shared.listener.store);
     let enqueued =
-        tokio::task::spawn_blocking(move || store.enqueue(&run, &trigger, dedupe.as_deref()))
-            .await??;
-    Ok(match enqueued {
+        tokio::task::spawn_blocking(move || store.enqueue(&run, &trigger, dedupe.as_deref())).await;
+    if waiter.is_some() && !matches!(enqueued, Ok(Ok(Enqueued::New(_)))) {
+        shared
+            .waiters
+            .lock()
+            .expect("waiters lock is never poisoned")
+            .remove(&run_id);
+    }
+    Ok(match enqueued?? {
         Enqueued::New(id) => {
+            shared.metrics.accepted.inc();
             shared.queued.notify_one();
-            answer(
-                StatusCode::ACCEPTED,
-                json!({"run_id": id, "status": "queued"}),
-            )
+            match waiter {
+                None => answer(
+                    StatusCode::ACCEPTED,
+                    json!({"run_id": id, "status": "queued"}),
+                ),
+                Some((receiver, limit)) => wait_for_output(shared, &id, receiver, limit).await,
+            }
         }
         Enqueued::Duplicate(id) => {
             shared.metrics.deduplicated.inc();
             answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"}))
         }
     })
+}
+
+/// `respond = "output"`: the run's output as the answer, or 202 when it takes too long (the
+/// run goes on; its id is in the answer).
+async fn wait_for_output(
+    shared: &Shared,
+    id: &str,
+    receiver: oneshot::Receiver<Finished>,
+    limit: Duration,
+) -> Response {
+    match tokio::time::timeout(limit, receiver).await {
+        Ok(Ok(Finished {
+            error: None,
+            output,
+        })) => {
+            let content_type = if serde_json::from_str::<Value>(&output).is_ok() {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, content_type)],
+                output,
+            )
+                .into_response()
+        }
+        Ok(Ok(Finished {
+            error: Some(error), ..
+        })) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"run_id": id, "status": "failed", "error": error}),
+        ),
+        _ => {
+            shared
+                .waiters
+                .lock()
+                .expect("waiters lock is never poisoned")
+                .remove(id);
+            answer(
+                StatusCode::ACCEPTED,
+                json!({"run_id": id, "status": "running", "reason": "it did not finish in time"}),
+            )
+        }
+    }
 }
 
 /// Takes queued events one at a time and runs them, until told to stop.
@@ -523,8 +595,24 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
     };
     tracing::info!("run {} of `{}` started", run.id, integration.name);
     shared.metrics.running.inc();
-    let result = engine::execute(config, integration, &run, &log, &LogObserver).await;
+    let waiter = shared
+        .waiters
+        .lock()
+        .expect("waiters lock is never poisoned")
+        .remove(&run.id);
+    let observer = LogObserver::default();
+    let result = engine::execute(config, integration, &run, &log, &observer).await;
     shared.metrics.running.dec();
+    if let Some(waiter) = waiter {
+        let output = observer
+            .output
+            .into_inner()
+            .expect("output lock is never poisoned");
+        let _ = waiter.send(Finished {
+            error: result.as_ref().err().cloned(),
+            output,
+        });
+    }
     let (status, error) = match &result {
         Ok(()) => (RunStatus::Succeeded, None),
         Err(error) => (RunStatus::Failed, Some(error.as_str())),
@@ -568,19 +656,40 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
     drop(lease);
 }
 
-/// Runs started by webhooks have nobody watching: their steps are logged at debug level.
-struct LogObserver;
+/// Runs started by webhooks have nobody watching: their steps are logged at debug level, and
+/// their output (what a terminal would show on stdout) is kept for `respond = "output"`.
+#[derive(Default)]
+struct LogObserver {
+    output: Mutex<String>,
+}
+
+impl LogObserver {
+    fn keep(&self, text: &str) {
+        let mut output = self.output.lock().expect("output lock is never poisoned");
+        // An answer is not a place for megabytes; the log has everything.
+        if output.len() < 1 << 20 {
+            output.push_str(text);
+        }
+    }
+}
 
 impl Observer for LogObserver {
     fn step_started(&self, label: &str, what: &str) {
         tracing::debug!("{label}: {what}");
     }
 
-    fn output(&self, _stream: Stream, _line: &str) {}
+    fn output(&self, stream: Stream, line: &str) {
+        if stream == Stream::Stdout {
+            self.keep(line);
+            self.keep("\n");
+        }
+    }
 
     fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
 
-    fn data(&self, _text: &str) {}
+    fn data(&self, text: &str) {
+        self.keep(text);
+    }
 
     fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
 }

@@ -681,3 +681,58 @@ command.argv = ["true"]
         "replayed"
     );
 }
+
+#[test]
+fn respond_output_answers_with_the_runs_output_or_202_when_slow() {
+    let test = Test::new().config(
+        r#"
+[integration.quote]
+params.n = { type = "integer" }
+[integration.quote.webhook]
+path = "quote"
+auth.none = true
+respond = "output"
+params.n = "{{ trigger.body.n }}"
+[[integration.quote.steps]]
+output = { format = "json", value = "{{ {'n': params.n, 'double': params.n * 2} }}" }
+
+[integration.slow]
+[integration.slow.webhook]
+path = "slow"
+auth.none = true
+respond = "output"
+respond_timeout = "200ms"
+[[integration.slow.steps]]
+command.argv = ["sh", "-c", "sleep 1; echo late"]
+
+[integration.broken]
+[integration.broken.webhook]
+path = "broken"
+auth.none = true
+respond = "output"
+[[integration.broken.steps]]
+command.argv = ["sh", "-c", "exit 3"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let (status, answer) = listener.post("/hooks/quote", &[], r#"{"n": 21}"#);
+    assert_eq!(
+        (status, answer),
+        (200, serde_json::json!({"n": 21, "double": 42}))
+    );
+    let (status, answer) = listener.post("/hooks/slow", &[], "{}");
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (202, Some("running")),
+        "{answer}"
+    );
+    let (status, answer) = listener.post("/hooks/broken", &[], "{}");
+    assert_eq!(status, 500, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 3"),
+        "{answer}"
+    );
+}

@@ -6,7 +6,9 @@ use toml::de::DeValue;
 
 use super::{Scope, Validator};
 use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedStyle, Webhook};
-use crate::config::raw::{RawHmacAlgorithm, RawSignatureEncoding, RawSignedStyle, RawWebhook};
+use crate::config::raw::{
+    RawHmacAlgorithm, RawRespond, RawSignatureEncoding, RawSignedStyle, RawWebhook,
+};
 
 /// What the auth secrets may read.
 const SECRET_ROOTS: &[&str] = &["secrets", "env"];
@@ -95,6 +97,13 @@ impl Validator<'_> {
             when,
             retries: raw.retries.unwrap_or(3),
             backoff,
+            respond_with_output: match raw.respond {
+                Some(RawRespond::Output) => Some(match raw.respond_timeout {
+                    Some(t) => self.duration(&t)?,
+                    None => std::time::Duration::from_secs(10),
+                }),
+                _ => None,
+            },
         })
     }
 
