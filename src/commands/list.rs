@@ -79,6 +79,9 @@ fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> V
             next.unwrap_or_default()
         ));
     }
+    if let Some(hook) = &integration.webhook {
+        triggers.push(format!("webhook POST /hooks/{}", hook.path));
+    }
     triggers
 }
 
@@ -156,7 +159,11 @@ fn to_json<'a>(
         "name": integration.name,
         "description": integration.description,
         "params": params,
-        "triggers": { "manual": true, "schedule": schedule },
+        "triggers": {
+            "manual": true,
+            "schedule": schedule,
+            "webhook": integration.webhook.as_ref().map(|hook| json!({ "path": format!("/hooks/{}", hook.path) })),
+        },
         "overlap": integration.overlap.as_str(),
         "timeout_secs": integration.timeout.map(|t| t.as_secs_f64()),
         "last_run": last_run.map(|run| json!({

@@ -196,6 +196,11 @@ fn a_wrong_or_missing_token_is_refused_and_nothing_runs() {
     );
     assert_eq!(listener.post("/hooks/raynet/deal", &[], &body).0, 401);
     assert!(test.history().is_empty(), "nothing was accepted");
+    let list = test.run(&["list", "--json"]).json();
+    assert_eq!(list[0]["triggers"]["webhook"]["path"], "/hooks/raynet/deal");
+    test.run(&["list"])
+        .success()
+        .stdout_has("webhook POST /hooks/raynet/deal");
     let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
     assert!(
         log.contains("wrong token") && !log.contains("raynet-secret"),
