@@ -188,20 +188,9 @@ pub fn resolve(
             }
         }
     }
-    for param in &integration.params {
-        if values.contains_key(&param.name) {
-            continue;
-        }
-        let value = match &param.default {
-            Some(ParamDefault::Value(value)) => value.clone(),
-            Some(ParamDefault::Template { source, text }) => {
-                computed_default(param, source, text, templates, default_context)?
-            }
-            None => ask(param, prompt)?,
-        };
-        values.insert(param.name.clone(), value);
-    }
-    Ok(values)
+    fill_defaults(integration, values, templates, default_context, |param| {
+        ask(param, prompt)
+    })
 }
 
 /// Gathers a run's params from typed values (a webhook's mapping): each checked against its
@@ -228,6 +217,24 @@ pub fn resolve_values(
         })?;
         values.insert(name, checked);
     }
+    fill_defaults(integration, values, templates, default_context, |param| {
+        Err(UsageError::new(format!(
+            "missing required param `{}` ({})",
+            param.name,
+            param.kind.expected()
+        )))
+    })
+}
+
+/// Completes `values` with each missing param's default; `required` decides about a missing
+/// param without one (ask, or refuse).
+fn fill_defaults(
+    integration: &Integration,
+    mut values: BTreeMap<String, Value>,
+    templates: &Templates,
+    default_context: &minijinja::Value,
+    required: impl Fn(&Param) -> Result<Value, UsageError>,
+) -> Result<BTreeMap<String, Value>, UsageError> {
     for param in &integration.params {
         if values.contains_key(&param.name) {
             continue;
@@ -237,13 +244,7 @@ pub fn resolve_values(
             Some(ParamDefault::Template { source, text }) => {
                 computed_default(param, source, text, templates, default_context)?
             }
-            None => {
-                return Err(UsageError::new(format!(
-                    "missing required param `{}` ({})",
-                    param.name,
-                    param.kind.expected()
-                )));
-            }
+            None => required(param)?,
         };
         values.insert(param.name.clone(), value);
     }
