@@ -145,15 +145,17 @@ pub trait Store: Send + Sync {
 
     fn set_watermark(&self, integration: &str, covered_until: DateTime<Utc>) -> anyhow::Result<()>;
 
-    /// Queues a run, durably: when this returns, the run survives a crash of the process or
-    /// the machine. A run whose integration saw `dedupe_key` before is not queued again; the
-    /// earlier run's id comes back instead.
-    fn enqueue(
-        &self,
-        run: &NewRun,
-        trigger_data: &serde_json::Value,
-        dedupe_key: Option<&str>,
-    ) -> anyhow::Result<Enqueued>;
+    /// Queues runs in one transaction (one sync to disk for all: group commit), durably: when
+    /// this returns, they survive a crash of the process or the machine. A run whose
+    /// integration saw its dedupe key before (or earlier in the same batch) is not queued; the
+    /// earlier run's id comes back instead. One answer per event, in order.
+    fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>>;
+
+    /// Queues one run; see [`Store::enqueue_all`].
+    fn enqueue(&self, event: Event) -> anyhow::Result<Enqueued> {
+        let mut answers = self.enqueue_all(std::slice::from_ref(&event))?;
+        Ok(answers.pop().expect("one answer per event"))
+    }
 
     /// Takes the oldest queued run and marks it running; the lease keeps it alive.
     fn claim(&self) -> anyhow::Result<Option<Claimed>>;
@@ -180,6 +182,14 @@ pub trait Store: Send + Sync {
 
     /// How many runs wait in the queue.
     fn count_queued(&self) -> anyhow::Result<u64>;
+}
+
+/// A run to queue, with what started it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub run: NewRun,
+    pub trigger_data: serde_json::Value,
+    pub dedupe_key: Option<String>,
 }
 
 /// What `enqueue` did.

@@ -14,7 +14,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
 use crate::store::{
-    Claimed, Durability, Enqueued, Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus, Store,
+    Claimed, Durability, Enqueued, Event, Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus,
+    Store,
 };
 
 const SCHEMA_VERSION: i64 = 3;
@@ -306,41 +307,46 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn enqueue(
-        &self,
-        run: &NewRun,
-        trigger_data: &serde_json::Value,
-        dedupe_key: Option<&str>,
-    ) -> anyhow::Result<Enqueued> {
+    fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(key) = dedupe_key {
-            let earlier: Option<String> = tx
-                .query_row(
-                    "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
-                    params![run.integration, key],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if let Some(id) = earlier {
-                return Ok(Enqueued::Duplicate(id));
+        let mut answers = Vec::with_capacity(events.len());
+        for Event {
+            run,
+            trigger_data,
+            dedupe_key,
+        } in events
+        {
+            if let Some(key) = dedupe_key {
+                let earlier: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
+                        params![run.integration, key],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = earlier {
+                    answers.push(Enqueued::Duplicate(id));
+                    continue;
+                }
             }
+            tx.execute(
+                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                params![
+                    run.id,
+                    run.integration,
+                    run.trigger,
+                    run.params.to_string(),
+                    timestamp(run.started_at),
+                    trigger_data.to_string(),
+                    dedupe_key
+                ],
+            )?;
+            answers.push(Enqueued::New(run.id.clone()));
         }
-        tx.execute(
-            "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
-            params![
-                run.id,
-                run.integration,
-                run.trigger,
-                run.params.to_string(),
-                timestamp(run.started_at),
-                trigger_data.to_string(),
-                dedupe_key
-            ],
-        )?;
         tx.commit()?;
-        Ok(Enqueued::New(run.id.clone()))
+        Ok(answers)
     }
 
     fn claim(&self) -> anyhow::Result<Option<Claimed>> {
@@ -474,7 +480,9 @@ mod tests {
     use chrono::{TimeZone as _, Utc};
 
     use super::SqliteStore;
-    use crate::store::{Durability, Enqueued, NewRun, RunLookup, RunQuery, RunStatus, Store};
+    use crate::store::{
+        Durability, Enqueued, Event, NewRun, RunLookup, RunQuery, RunStatus, Store,
+    };
 
     fn new_run(id: &str, integration: &str) -> NewRun {
         NewRun {
@@ -574,21 +582,42 @@ mod tests {
         let mut first = new_run("0003-a", "hook");
         first.trigger = "webhook".into();
         let trigger = serde_json::json!({"kind": "webhook", "body": {"id": 1}});
+        let event = |run: NewRun, key: &str| Event {
+            run,
+            trigger_data: trigger.clone(),
+            dedupe_key: Some(key.into()),
+        };
         assert_eq!(
-            store.enqueue(&first, &trigger, Some("evt-1")).unwrap(),
+            store.enqueue(event(first, "evt-1")).unwrap(),
             Enqueued::New("0003-a".into())
         );
         let mut again = new_run("0003-b", "hook");
         again.trigger = "webhook".into();
         assert_eq!(
-            store.enqueue(&again, &trigger, Some("evt-1")).unwrap(),
+            store.enqueue(event(again.clone(), "evt-1")).unwrap(),
             Enqueued::Duplicate("0003-a".into())
+        );
+        // Within one batch too: the second of two events with one key is a duplicate.
+        let mut third = new_run("0003-c", "hook");
+        third.trigger = "webhook".into();
+        let mut fourth = new_run("0003-d", "hook");
+        fourth.trigger = "webhook".into();
+        assert_eq!(
+            store
+                .enqueue_all(&[event(third, "evt-2"), event(fourth, "evt-2")])
+                .unwrap(),
+            [
+                Enqueued::New("0003-c".into()),
+                Enqueued::Duplicate("0003-c".into())
+            ]
         );
 
         let claimed = store.claim().unwrap().expect("one queued run");
         assert_eq!(claimed.run.id, "0003-a");
         assert_eq!(claimed.trigger_data, trigger);
-        assert!(store.claim().unwrap().is_none(), "claimed once");
+        let other = store.claim().unwrap().expect("the batch's run");
+        assert_eq!(other.run.id, "0003-c");
+        assert!(store.claim().unwrap().is_none(), "each claimed once");
         // The worker dies: its lease goes, and the run is queued again.
         drop(claimed.lease);
         assert_eq!(store.recover().unwrap(), 1);

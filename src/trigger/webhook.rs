@@ -21,7 +21,7 @@ use axum::routing::{any, get};
 use chrono::{Local, Utc};
 use serde_json::{Value, json};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::model::{Config, Integration};
@@ -31,7 +31,7 @@ use crate::output::Printer;
 use crate::params;
 use crate::run_log::RunLog;
 use crate::steps::http::truthy;
-use crate::store::{Claimed, Enqueued, NewRun, RunStatus, Store};
+use crate::store::{Claimed, Enqueued, Event, NewRun, RunStatus, Store};
 use crate::template::context;
 use auth::Verifier;
 use metrics::Metrics;
@@ -59,6 +59,48 @@ struct Shared {
     metrics: Metrics,
     /// Requests of `respond = "output"` hooks waiting for their run, by run id.
     waiters: Mutex<HashMap<String, oneshot::Sender<Finished>>>,
+    /// Events on their way into the store; see [`intake`].
+    intake: mpsc::Sender<Ticket>,
+}
+
+/// An event to store, and where to say how it went.
+type Ticket = (Event, oneshot::Sender<Result<Enqueued, String>>);
+
+/// The most events one commit takes.
+const MAX_BATCH: usize = 512;
+
+/// Stores events as they come, all the events that arrived during one commit in the next:
+/// group commit. One sync to disk serves many requests, and each still gets its answer only
+/// once its event is on disk.
+async fn intake(store: Arc<dyn Store>, mut tickets: mpsc::Receiver<Ticket>) {
+    while let Some(first) = tickets.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match tickets.try_recv() {
+                Ok(ticket) => batch.push(ticket),
+                Err(_) => break,
+            }
+        }
+        let (events, replies): (Vec<Event>, Vec<_>) = batch.into_iter().unzip();
+        let store = Arc::clone(&store);
+        let answers = match tokio::task::spawn_blocking(move || store.enqueue_all(&events)).await {
+            Ok(Ok(answers)) => Ok(answers),
+            Ok(Err(err)) => Err(format!("{err:#}")),
+            Err(err) => Err(err.to_string()),
+        };
+        match answers {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// How a run that a request waits for ended.
@@ -115,12 +157,15 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     let served = Served::new(Arc::clone(&listener.config), Arc::clone(&listener.secrets))?;
     let store = Arc::clone(&listener.store);
     let waiting = tokio::task::spawn_blocking(move || store.recover()).await??;
+    let (tickets, arrivals) = mpsc::channel(4 * MAX_BATCH);
+    tokio::spawn(intake(Arc::clone(&listener.store), arrivals));
     let shared = Arc::new(Shared {
         current: RwLock::new(Arc::new(served)),
         env: std::env::vars().collect(),
         queued: Notify::new(),
         metrics: Metrics::new(),
         waiters: Mutex::new(HashMap::new()),
+        intake: tickets,
         listener,
     });
 
@@ -431,17 +476,26 @@ async fn accept(
         (receiver, limit)
     });
     let run_id = run.id.clone();
-    let store = Arc::clone(&shared.listener.store);
-    let enqueued =
-        tokio::task::spawn_blocking(move || store.enqueue(&run, &trigger, dedupe.as_deref())).await;
-    if waiter.is_some() && !matches!(enqueued, Ok(Ok(Enqueued::New(_)))) {
+    let event = Event {
+        run,
+        trigger_data: trigger,
+        dedupe_key: dedupe,
+    };
+    let (reply, answered) = oneshot::channel();
+    let enqueued = match shared.intake.send((event, reply)).await {
+        Ok(()) => answered
+            .await
+            .unwrap_or_else(|_| Err("the intake stopped".to_owned())),
+        Err(_) => Err("the intake stopped".to_owned()),
+    };
+    if waiter.is_some() && !matches!(enqueued, Ok(Enqueued::New(_))) {
         shared
             .waiters
             .lock()
             .expect("waiters lock is never poisoned")
             .remove(&run_id);
     }
-    Ok(match enqueued?? {
+    Ok(match enqueued.map_err(anyhow::Error::msg)? {
         Enqueued::New(id) => {
             shared.metrics.accepted.inc();
             shared.queued.notify_one();
