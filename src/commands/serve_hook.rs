@@ -32,7 +32,9 @@ pub fn serve_hook(
     let secrets: BTreeMap<String, String> = crate::secrets::read(&config, config.secrets.keys())
         .map_err(|problems| UsageError::new(format!("cannot serve: {}", problems.join("; "))))?;
     let dir = store::state_dir(global.state_dir.as_deref())?;
-    let store = store::open(&dir, Durability::Full)?;
+    // Queued events are always synced fully (see `Store::enqueue_all`); claims and results
+    // may be redone after a power cut, so they need not wait for the disk.
+    let store = store::open(&dir, Durability::Normal)?;
     let listener = Listener {
         config: Arc::new(config),
         secrets: Arc::new(secrets),

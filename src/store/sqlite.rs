@@ -56,6 +56,8 @@ const COLUMNS: &str = "id, integration, trigger, params, status, started_at, end
 pub struct SqliteStore {
     dir: PathBuf,
     db: Mutex<Connection>,
+    /// The connection's `synchronous` level for everything but queued events.
+    synchronous: &'static str,
 }
 
 impl SqliteStore {
@@ -88,6 +90,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             dir: dir.to_owned(),
             db: Mutex::new(db),
+            synchronous,
         })
     }
 
@@ -97,6 +100,48 @@ impl SqliteStore {
 
     fn running_lock(&self, id: &str) -> PathBuf {
         self.dir.join("running").join(format!("{id}.lock"))
+    }
+
+    /// Inserts a batch of events in one transaction; see [`Store::enqueue_all`].
+    fn insert_events(db: &mut Connection, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut answers = Vec::with_capacity(events.len());
+        for Event {
+            run,
+            trigger_data,
+            dedupe_key,
+        } in events
+        {
+            if let Some(key) = dedupe_key {
+                let earlier: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
+                        params![run.integration, key],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = earlier {
+                    answers.push(Enqueued::Duplicate(id));
+                    continue;
+                }
+            }
+            tx.execute(
+                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                params![
+                    run.id,
+                    run.integration,
+                    run.trigger,
+                    run.params.to_string(),
+                    timestamp(run.started_at),
+                    trigger_data.to_string(),
+                    dedupe_key
+                ],
+            )?;
+            answers.push(Enqueued::New(run.id.clone()));
+        }
+        tx.commit()?;
+        Ok(answers)
     }
 
     /// Marks every "running" run whose process is gone as interrupted.
@@ -309,44 +354,12 @@ impl Store for SqliteStore {
 
     fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
         let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut answers = Vec::with_capacity(events.len());
-        for Event {
-            run,
-            trigger_data,
-            dedupe_key,
-        } in events
-        {
-            if let Some(key) = dedupe_key {
-                let earlier: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
-                        params![run.integration, key],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                if let Some(id) = earlier {
-                    answers.push(Enqueued::Duplicate(id));
-                    continue;
-                }
-            }
-            tx.execute(
-                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
-                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
-                params![
-                    run.id,
-                    run.integration,
-                    run.trigger,
-                    run.params.to_string(),
-                    timestamp(run.started_at),
-                    trigger_data.to_string(),
-                    dedupe_key
-                ],
-            )?;
-            answers.push(Enqueued::New(run.id.clone()));
-        }
-        tx.commit()?;
-        Ok(answers)
+        // An acknowledged event must survive power loss, whatever the connection's level for
+        // other writes: claims and results may be lost and redone (at least once), this not.
+        db.pragma_update(None, "synchronous", "FULL")?;
+        let stored = Self::insert_events(&mut db, events);
+        db.pragma_update(None, "synchronous", self.synchronous)?;
+        stored
     }
 
     fn claim(&self) -> anyhow::Result<Option<Claimed>> {
