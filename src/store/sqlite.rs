@@ -144,6 +144,18 @@ impl SqliteStore {
         Ok(answers)
     }
 
+    /// Queues again the failed or interrupted webhook runs whose `column` is `value`.
+    fn requeue_where(&self, column: &'static str, value: &str) -> anyhow::Result<u64> {
+        let changed = self.db().execute(
+            &format!(
+                "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
+                 WHERE {column} = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')"
+            ),
+            params![value],
+        )?;
+        Ok(changed as u64)
+    }
+
     /// Marks every "running" run whose process is gone as interrupted.
     fn reap(&self, db: &Connection) -> anyhow::Result<()> {
         let mut statement = db.prepare_cached("SELECT id FROM runs WHERE status = 'running'")?;
@@ -420,21 +432,11 @@ impl Store for SqliteStore {
     }
 
     fn requeue(&self, id: &str) -> anyhow::Result<bool> {
-        let changed = self.db().execute(
-            "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
-             WHERE id = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')",
-            params![id],
-        )?;
-        Ok(changed == 1)
+        Ok(self.requeue_where("id", id)? == 1)
     }
 
     fn requeue_failed(&self, integration: &str) -> anyhow::Result<u64> {
-        let changed = self.db().execute(
-            "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
-             WHERE integration = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')",
-            params![integration],
-        )?;
-        Ok(changed as u64)
+        self.requeue_where("integration", integration)
     }
 
     fn recover(&self) -> anyhow::Result<u64> {
