@@ -92,15 +92,17 @@ fn crm_auth(headers: &HeaderMap) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A number from the query string, or `default` when it is missing or not a number.
+fn number(params: &HashMap<String, String>, name: &str, default: u64) -> u64 {
+    params
+        .get(name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn page(params: &HashMap<String, String>, total: u64) -> Result<(u64, u64), Refusal> {
-    let offset = params
-        .get("offset")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let limit: u64 = params
-        .get("limit")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
+    let offset = number(params, "offset", 0);
+    let limit = number(params, "limit", 100);
     if limit > 1000 {
         return Err((
             StatusCode::BAD_REQUEST,
@@ -254,18 +256,9 @@ async fn list_invoices(State(demo): State<Arc<Demo>>) -> Json<Value> {
 
 /// `total` generated records, `offset`/`limit` paged, for the benchmark.
 async fn bench_records(Query(params): Query<HashMap<String, String>>) -> Response {
-    let total = params
-        .get("total")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let offset: u64 = params
-        .get("offset")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let limit: u64 = params
-        .get("limit")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let total = number(&params, "total", 100_000);
+    let offset = number(&params, "offset", 0);
+    let limit = number(&params, "limit", 1000);
     let to = (offset + limit).min(total);
     let data: Vec<Value> = (offset.min(to)..to)
         .map(|id| json!({"id": id, "name": format!("record {id}"), "amount": id % 1000}))

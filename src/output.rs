@@ -29,6 +29,7 @@ pub struct Printer {
     color: bool,
     /// stderr is a terminal: spinners may draw.
     interactive: bool,
+    stderr_terminal: bool,
     stdin_terminal: bool,
 }
 
@@ -44,6 +45,7 @@ impl Printer {
             verbosity,
             color: use_color(color, stderr_terminal),
             interactive: stderr_terminal && verbosity == Verbosity::Normal,
+            stderr_terminal,
             stdin_terminal: std::io::stdin().is_terminal(),
         }
     }
@@ -56,9 +58,15 @@ impl Printer {
         self.color
     }
 
+    /// Whether a person watches stderr (a terminal, and not `-q`): the place for status lines
+    /// that a script or cron would not want.
+    pub fn watched(&self) -> bool {
+        self.verbosity != Verbosity::Quiet && self.stderr_terminal
+    }
+
     /// Whether a person is there to answer questions.
     pub fn can_prompt(&self) -> bool {
-        self.stdin_terminal && std::io::stderr().is_terminal()
+        self.stdin_terminal && self.stderr_terminal
     }
 
     /// Data for stdout, printed whatever the verbosity (the caller asked for it).

@@ -102,9 +102,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
 
     match error {
         None => {
-            if printer.verbosity() != Verbosity::Quiet
-                && std::io::IsTerminal::is_terminal(&std::io::stderr())
-            {
+            if printer.watched() {
                 let summary = log
                     .stats
                     .summary()

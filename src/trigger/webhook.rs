@@ -126,20 +126,24 @@ struct Served {
 }
 
 impl Served {
-    fn new(config: Arc<Config>, secrets: Arc<BTreeMap<String, String>>) -> anyhow::Result<Served> {
+    fn new(
+        config: Arc<Config>,
+        secrets: Arc<BTreeMap<String, String>>,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Served> {
         let mut routes = HashMap::new();
         let mut verifiers = HashMap::new();
+        let secret_scope = secret_context(&secrets, env);
         for integration in &config.integrations {
             if let Some(hook) = &integration.webhook {
                 routes.insert(hook.path.clone(), integration.name.clone());
-                let verifier =
-                    Verifier::new(&hook.auth, &config.templates, &secret_context(&secrets))
-                        .with_context(|| {
-                            format!(
-                                "failed to prepare the webhook auth of `{}`",
-                                integration.name
-                            )
-                        })?;
+                let verifier = Verifier::new(&hook.auth, &config.templates, &secret_scope)
+                    .with_context(|| {
+                        format!(
+                            "failed to prepare the webhook auth of `{}`",
+                            integration.name
+                        )
+                    })?;
                 verifiers.insert(integration.name.clone(), verifier);
             }
         }
@@ -154,14 +158,19 @@ impl Served {
 
 /// Serves until SIGTERM or SIGINT, then drains.
 pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> anyhow::Result<()> {
-    let served = Served::new(Arc::clone(&listener.config), Arc::clone(&listener.secrets))?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let served = Served::new(
+        Arc::clone(&listener.config),
+        Arc::clone(&listener.secrets),
+        &env,
+    )?;
     let store = Arc::clone(&listener.store);
     let waiting = tokio::task::spawn_blocking(move || store.recover()).await??;
     let (tickets, arrivals) = mpsc::channel(4 * MAX_BATCH);
     tokio::spawn(intake(Arc::clone(&listener.store), arrivals));
     let shared = Arc::new(Shared {
         current: RwLock::new(Arc::new(served)),
-        env: std::env::vars().collect(),
+        env,
         queued: Notify::new(),
         metrics: Metrics::new(),
         waiters: Mutex::new(HashMap::new()),
@@ -233,7 +242,7 @@ async fn reload_on_sighup(shared: Arc<Shared>, mut hangup: Signal) {
         let loaded = crate::config::load(&path).and_then(|config| {
             let secrets = crate::secrets::read(&config, config.secrets.keys())
                 .map_err(|problems| anyhow::anyhow!("{}", problems.join("; ")))?;
-            Served::new(Arc::new(config), Arc::new(secrets))
+            Served::new(Arc::new(config), Arc::new(secrets), &shared.env)
         });
         match loaded {
             Ok(served) => {
@@ -259,8 +268,10 @@ async fn shutdown_signal(mut terminate: Signal, mut interrupt: Signal) {
     }
 }
 
-fn secret_context(secrets: &BTreeMap<String, String>) -> minijinja::Value {
-    let env: BTreeMap<String, String> = std::env::vars().collect();
+fn secret_context(
+    secrets: &BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+) -> minijinja::Value {
     context(&json!({ "secrets": secrets, "env": env }))
 }
 

@@ -187,7 +187,8 @@ http.backoff = "10ms"
         .stderr_has("/items answered 503 Service Unavailable: down for maintenance");
     assert_eq!(server.requests().len(), 3, "the first try and two retries");
     let log = test.run(&["logs", test.history()[0]["id"].as_str().unwrap()]);
-    log.stdout_has("(retry 2)");
+    log.stdout_has("(retry 2)")
+        .stdout_has("run > 3 requests (2 retries)");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::{Test, finish, process_is_gone, wait_until_gone};
+use crate::support::{Test, finish, wait_until_gone};
 
 const HELLO: &str = r#"
 [integration.hello]
@@ -288,7 +288,6 @@ command.argv = ["sh", "-c", "echo $$ > child.pid; sleep 300"]
     // The killed `integ` could not clean up; do it here.
     let step: i32 = test.read("child.pid").trim().parse().unwrap();
     let _ = kill(Pid::from_raw(step), Signal::SIGKILL);
-    assert!(wait_until_gone(step) || process_is_gone(step));
 }
 
 #[test]
