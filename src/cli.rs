@@ -197,7 +197,8 @@ pub struct ServeHookArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
 
-    /// How many runs at once
+    /// How many runs at once, across integrations (each also keeps to its `concurrency`);
+    /// 0 only stores events, to run at a later start
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub workers: usize,
 

@@ -136,9 +136,10 @@ pub trait Store: Send + Sync {
     /// The newest finished-or-running (not skipped) run of each integration.
     fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>>;
 
-    /// The integration's overlap lock: `None` when another process holds it and `wait` is
-    /// false; with `wait`, blocks until it is free.
-    fn lock(&self, integration: &str, wait: bool) -> anyhow::Result<Option<Lease>>;
+    /// One of the integration's `slots` run slots (its concurrency), across processes: `None`
+    /// when other runs hold all of them and `wait` is false; with `wait`, blocks until one is
+    /// free.
+    fn lock(&self, integration: &str, slots: usize, wait: bool) -> anyhow::Result<Option<Lease>>;
 
     /// The end of the last period the integration covered successfully.
     fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>>;
@@ -157,8 +158,9 @@ pub trait Store: Send + Sync {
         Ok(answers.pop().expect("one answer per event"))
     }
 
-    /// Takes the oldest queued run and marks it running; the lease keeps it alive.
-    fn claim(&self) -> anyhow::Result<Option<Claimed>>;
+    /// Takes the queued run that has waited longest among the integrations that are `ready`
+    /// for one more, and marks it running; the lease keeps it alive.
+    fn claim(&self, ready: &dyn Fn(&str) -> bool) -> anyhow::Result<Option<Claimed>>;
 
     /// Puts a failed queued run back in the queue, to be tried again at `at`.
     fn retry_later(
@@ -180,8 +182,8 @@ pub trait Store: Send + Sync {
     /// are waiting.
     fn recover(&self) -> anyhow::Result<u64>;
 
-    /// How many runs wait in the queue.
-    fn count_queued(&self) -> anyhow::Result<u64>;
+    /// How many runs wait in the queue, by integration.
+    fn queued(&self) -> anyhow::Result<BTreeMap<String, u64>>;
 }
 
 /// A run to queue, with what started it.

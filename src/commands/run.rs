@@ -69,7 +69,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
     };
     let log = RunLog::new(&run.secrets);
     let wait = args.wait || integration.overlap == Overlap::Wait;
-    let Some(_lock) = store.lock(&integration.name, wait)? else {
+    let Some(_lock) = store.lock(&integration.name, integration.concurrency, wait)? else {
         return skipped(store.as_ref(), integration, &run, &log, printer);
     };
 

@@ -39,12 +39,15 @@ pub fn serve_hook(
         config: Arc::new(config),
         secrets: Arc::new(secrets),
         store: Arc::from(store),
-        workers: args.workers.max(1),
+        workers: args.workers,
         max_body: args.max_body,
         read_timeout: args.read_timeout,
         grace: args.grace,
     };
+    // Store calls run on the blocking pool and take turns on one connection: a few threads
+    // serve any load, and the thread count stays flat however many runs are going.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(8)
         .enable_all()
         .build()?;
     runtime.block_on(webhook::serve(listener, args.listen, printer))?;

@@ -85,6 +85,9 @@ pub struct Integration {
     /// The whole run's time limit.
     pub timeout: Option<Duration>,
     pub overlap: Overlap,
+    /// How many runs of it may go at once, across processes (default 1); `overlap` says what
+    /// one more does.
+    pub concurrency: usize,
     pub schedule: Option<Schedule>,
     /// How `integ serve-hook` starts it, if it does.
     pub webhook: Option<Webhook>,

@@ -24,6 +24,7 @@ pub struct RawIntegration {
     pub description: Option<String>,
     pub timeout: Option<Spanned<String>>,
     pub overlap: Option<RawOverlap>,
+    pub concurrency: Option<Spanned<u32>>,
     pub schedule: Option<Spanned<String>>,
 }
 
@@ -32,6 +33,7 @@ pub const INTEGRATION_KEYS: &[&str] = &[
     "description",
     "timeout",
     "overlap",
+    "concurrency",
     "schedule",
     "params",
     "steps",

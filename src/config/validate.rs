@@ -273,6 +273,7 @@ impl<'s> Validator<'s> {
                 "description" => raw.description = self.de(value),
                 "timeout" => raw.timeout = self.de(value),
                 "overlap" => raw.overlap = self.de(value),
+                "concurrency" => raw.concurrency = self.de(value),
                 "schedule" => raw.schedule = self.de(value),
                 "params" => params_value = Some(value),
                 "steps" => steps_value = Some(value),
@@ -301,6 +302,14 @@ impl<'s> Validator<'s> {
             }
         };
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
+        let concurrency = match raw.concurrency {
+            Some(n) if *n.get_ref() == 0 => {
+                self.error("`concurrency` must be at least 1", n.span());
+                1
+            }
+            Some(n) => n.into_inner() as usize,
+            None => 1,
+        };
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
         let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
         let secrets_used = std::mem::take(&mut self.secrets_used);
@@ -315,6 +324,7 @@ impl<'s> Validator<'s> {
                 Some(RawOverlap::Wait) => Overlap::Wait,
                 Some(RawOverlap::Fail) => Overlap::Fail,
             },
+            concurrency,
             schedule,
             webhook,
             secrets_used,

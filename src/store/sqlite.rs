@@ -18,7 +18,7 @@ use crate::store::{
     Store,
 };
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -51,12 +51,17 @@ const SCHEMA_V3: &str = "
 ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN next_attempt_at TEXT;
 ";
+/// Version 4: each integration's queue in the order it is taken, so taking the next event costs
+/// the same with ten events waiting as with a hundred thousand.
+const SCHEMA_V4: &str = "
+CREATE INDEX IF NOT EXISTS runs_queue ON runs (integration, coalesce(next_attempt_at, started_at), id) WHERE status = 'queued';
+";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
 pub struct SqliteStore {
     dir: PathBuf,
     db: Mutex<Connection>,
-    /// The connection's `synchronous` level for everything but queued events.
+    /// Sets the connection's `synchronous` level for everything but queued events.
     synchronous: &'static str,
 }
 
@@ -75,16 +80,19 @@ impl SqliteStore {
         // In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the
         // last commits, which for run history is the right trade for not waiting on fsync.
         let synchronous = match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
+            Durability::Normal => "PRAGMA synchronous = NORMAL",
+            Durability::Full => "PRAGMA synchronous = FULL",
         };
-        db.pragma_update(None, "synchronous", synchronous)?;
+        db.execute_batch(synchronous)?;
         // Keep the WAL and its index between processes: each `integ run` is a short process,
         // usually the last to close the database, and deleting and re-creating both files on
         // every run costs more than the run's own writes.
         db.file_control(Some("main"), FileControl::PersistWal(&mut 1))?;
-        // ...but empty: a WAL left with content makes the next process replay it on open.
-        db.pragma_update(None, "journal_size_limit", 0)?;
+        // With a size limit set, the last process to close empties it (a WAL left with content
+        // makes the next process replay it on open). While a long-lived listener writes, the WAL
+        // is reused from its start after each checkpoint rather than cut to nothing: writing
+        // over blocks the file already has makes each sync to disk about twice as fast.
+        db.pragma_update(None, "journal_size_limit", 64 << 20)?;
         migrate(&mut db)
             .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {
@@ -114,21 +122,21 @@ impl SqliteStore {
         {
             if let Some(key) = dedupe_key {
                 let earlier: Option<String> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
-                        params![run.integration, key],
-                        |row| row.get(0),
-                    )
+                    )?
+                    .query_row(params![run.integration, key], |row| row.get(0))
                     .optional()?;
                 if let Some(id) = earlier {
                     answers.push(Enqueued::Duplicate(id));
                     continue;
                 }
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
                  VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
-                params![
+            )?
+            .execute(params![
                     run.id,
                     run.integration,
                     run.trigger,
@@ -136,8 +144,7 @@ impl SqliteStore {
                     timestamp(run.started_at),
                     trigger_data.to_string(),
                     dedupe_key
-                ],
-            )?;
+            ])?;
             answers.push(Enqueued::New(run.id.clone()));
         }
         tx.commit()?;
@@ -209,6 +216,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     if version < 3 {
         tx.execute_batch(SCHEMA_V3)?;
     }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -255,10 +265,17 @@ impl Store for SqliteStore {
         error: Option<&str>,
         log: &str,
     ) -> anyhow::Result<()> {
-        self.db().execute(
-            "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5 WHERE id = ?1",
-            params![id, status.as_str(), timestamp(Utc::now()), error, log],
-        )?;
+        self.db()
+            .prepare_cached(
+                "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                status.as_str(),
+                timestamp(Utc::now()),
+                error,
+                log
+            ])?;
         Ok(())
     }
 
@@ -319,27 +336,50 @@ impl Store for SqliteStore {
         Ok(last)
     }
 
-    fn lock(&self, integration: &str, wait: bool) -> anyhow::Result<Option<Lease>> {
-        let path = self.dir.join("locks").join(format!("{integration}.lock"));
+    fn lock(&self, integration: &str, slots: usize, wait: bool) -> anyhow::Result<Option<Lease>> {
+        // One file per slot: `NAME.lock`, then `NAME.2.lock`, …; a run holds any one of them.
         // Lock files are never deleted: removing one while another process waits on it would
-        // let two runs hold "the" lock at once.
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
-        if wait {
-            file.lock()
-                .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
-            return Ok(Some(Lease::new(file)));
-        }
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Lease::new(file))),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(err)) => {
-                Err(err).with_context(|| format!("failed to take the lock `{}`", path.display()))
+        // let two runs hold the same slot.
+        let mut files = (1..=slots.max(1))
+            .map(|slot| {
+                let file_name = match slot {
+                    1 => format!("{integration}.lock"),
+                    n => format!("{integration}.{n}.lock"),
+                };
+                let path = self.dir.join("locks").join(file_name);
+                let file = OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
+                Ok((file, path))
+            })
+            .collect::<anyhow::Result<Vec<(File, PathBuf)>>>()?;
+        loop {
+            for index in 0..files.len() {
+                match files[index].0.try_lock() {
+                    Ok(()) => return Ok(Some(Lease::new(files.swap_remove(index).0))),
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(err)) => {
+                        let path = files[index].1.display();
+                        return Err(err)
+                            .with_context(|| format!("failed to take the lock `{path}`"));
+                    }
+                }
             }
+            if !wait {
+                return Ok(None);
+            }
+            // One slot: the kernel wakes the waiter the moment it is free. Several: look again
+            // shortly, since a process can wait on only one file at a time.
+            if files.len() == 1 {
+                let (file, path) = files.pop().expect("one slot");
+                file.lock()
+                    .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
+                return Ok(Some(Lease::new(file)));
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -368,31 +408,53 @@ impl Store for SqliteStore {
         let mut db = self.db();
         // An acknowledged event must survive power loss, whatever the connection's level for
         // other writes: claims and results may be lost and redone (at least once), this not.
-        db.pragma_update(None, "synchronous", "FULL")?;
+        db.prepare_cached("PRAGMA synchronous = FULL")?
+            .execute([])?;
         let stored = Self::insert_events(&mut db, events);
-        db.pragma_update(None, "synchronous", self.synchronous)?;
+        db.prepare_cached(self.synchronous)?.execute([])?;
         stored
     }
 
-    fn claim(&self) -> anyhow::Result<Option<Claimed>> {
+    fn claim(&self, ready: &dyn Fn(&str) -> bool) -> anyhow::Result<Option<Claimed>> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The head of each ready integration's queue, then the oldest of those: the cost grows
+        // with the number of integrations, not with the number of events waiting. "Due" is a
+        // range of the index: a queued event's `started_at` is when it was accepted, never in
+        // the future.
+        let waiting = waiting_integrations(&tx)?;
+        let now = timestamp(Utc::now());
+        let mut first: Option<(String, String)> = None;
+        for integration in waiting.iter().filter(|name| ready(name)) {
+            let head: Option<(String, String)> = tx
+                .prepare_cached(
+                    "SELECT coalesce(next_attempt_at, started_at), id FROM runs INDEXED BY runs_queue
+                     WHERE status = 'queued' AND integration = ?1
+                       AND coalesce(next_attempt_at, started_at) <= ?2
+                     ORDER BY coalesce(next_attempt_at, started_at), id LIMIT 1",
+                )?
+                .query_row(params![integration, now], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            if let Some(head) = head
+                && first.as_ref().is_none_or(|first| head < *first)
+            {
+                first = Some(head);
+            }
+        }
+        let Some((_, id)) = first else {
+            return Ok(None);
+        };
         let next = tx
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS}, trigger_data, attempts FROM runs
-                     WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
-                     ORDER BY coalesce(next_attempt_at, started_at), id LIMIT 1"
-                ),
-                params![timestamp(Utc::now())],
-                |row| {
-                    Ok((
-                        record(row)?,
-                        row.get::<_, String>(8)?,
-                        row.get::<_, u32>(9)?,
-                    ))
-                },
-            )
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS}, trigger_data, attempts FROM runs WHERE id = ?1"
+            ))?
+            .query_row(params![id], |row| {
+                Ok((
+                    record(row)?,
+                    row.get::<_, String>(8)?,
+                    row.get::<_, u32>(9)?,
+                ))
+            })
             .optional()?;
         let Some((mut run, trigger_data, attempts)) = next else {
             return Ok(None);
@@ -403,10 +465,10 @@ impl Store for SqliteStore {
             .with_context(|| format!("failed to create `{}`", path.display()))?;
         file.lock()
             .with_context(|| format!("failed to lock `{}`", path.display()))?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE runs SET status = 'running', attempts = attempts + 1 WHERE id = ?1",
-            params![run.id],
-        )?;
+        )?
+        .execute(params![run.id])?;
         tx.commit()?;
         run.status = RunStatus::Running;
         Ok(Some(Claimed {
@@ -441,17 +503,39 @@ impl Store for SqliteStore {
 
     fn recover(&self) -> anyhow::Result<u64> {
         self.reap(&self.db())?;
-        self.count_queued()
+        Ok(self.queued()?.values().sum())
     }
 
-    fn count_queued(&self) -> anyhow::Result<u64> {
-        let queued: i64 = self.db().query_row(
-            "SELECT count(*) FROM runs WHERE status = 'queued'",
-            [],
-            |row| row.get(0),
-        )?;
-        Ok(queued as u64)
+    fn queued(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let db = self.db();
+        let mut queued = BTreeMap::new();
+        for integration in waiting_integrations(&db)? {
+            let count: i64 = db
+                .prepare_cached(
+                    "SELECT count(*) FROM runs INDEXED BY runs_queue
+                     WHERE status = 'queued' AND integration = ?1",
+                )?
+                .query_row(params![integration], |row| row.get(0))?;
+            queued.insert(integration, count.unsigned_abs());
+        }
+        Ok(queued)
     }
+}
+
+/// The integrations with something queued, one index seek each (a loose index scan).
+fn waiting_integrations(db: &Connection) -> rusqlite::Result<Vec<String>> {
+    db.prepare_cached(
+        "WITH RECURSIVE waiting(name) AS (
+             SELECT min(integration) FROM runs INDEXED BY runs_queue WHERE status = 'queued'
+             UNION ALL
+             SELECT (SELECT min(integration) FROM runs INDEXED BY runs_queue
+                     WHERE status = 'queued' AND integration > name)
+             FROM waiting WHERE name IS NOT NULL
+         )
+         SELECT name FROM waiting WHERE name IS NOT NULL",
+    )?
+    .query_map([], |row| row.get(0))?
+    .collect()
 }
 
 fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -559,12 +643,12 @@ mod tests {
     fn overlap_lock_is_exclusive_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        let held = store.lock("sync", false).unwrap();
+        let held = store.lock("sync", 1, false).unwrap();
         assert!(held.is_some());
-        assert!(store.lock("sync", false).unwrap().is_none());
-        assert!(store.lock("other", false).unwrap().is_some());
+        assert!(store.lock("sync", 1, false).unwrap().is_none());
+        assert!(store.lock("other", 1, false).unwrap().is_some());
         drop(held);
-        assert!(store.lock("sync", false).unwrap().is_some());
+        assert!(store.lock("sync", 1, false).unwrap().is_some());
     }
 
     #[test]
@@ -627,18 +711,61 @@ mod tests {
             ]
         );
 
-        let claimed = store.claim().unwrap().expect("one queued run");
+        let claimed = store.claim(&|_| true).unwrap().expect("one queued run");
         assert_eq!(claimed.run.id, "0003-a");
         assert_eq!(claimed.trigger_data, trigger);
-        let other = store.claim().unwrap().expect("the batch's run");
+        let other = store.claim(&|_| true).unwrap().expect("the batch's run");
         assert_eq!(other.run.id, "0003-c");
-        assert!(store.claim().unwrap().is_none(), "each claimed once");
+        assert!(
+            store.claim(&|_| true).unwrap().is_none(),
+            "each claimed once"
+        );
         // The worker dies: its lease goes, and the run is queued again.
         drop(claimed.lease);
         assert_eq!(store.recover().unwrap(), 1);
         assert_eq!(
-            store.claim().unwrap().expect("queued again").run.id,
+            store
+                .claim(&|_| true)
+                .unwrap()
+                .expect("queued again")
+                .run
+                .id,
             "0003-a"
         );
+    }
+
+    #[test]
+    fn claims_take_the_oldest_event_of_a_ready_integration_and_retries_when_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let at = |seconds: i64| Utc::now() - chrono::Duration::seconds(seconds);
+        let events: Vec<Event> = [("e1", "busy", 30), ("e2", "idle", 20), ("e3", "idle", 10)]
+            .into_iter()
+            .map(|(id, integration, age)| {
+                let mut run = new_run(id, integration);
+                run.trigger = "webhook".into();
+                run.started_at = at(age);
+                Event {
+                    run,
+                    trigger_data: serde_json::json!({}),
+                    dedupe_key: None,
+                }
+            })
+            .collect();
+        store.enqueue_all(&events).unwrap();
+        assert_eq!(
+            store.queued().unwrap(),
+            std::collections::BTreeMap::from([("busy".to_owned(), 1), ("idle".to_owned(), 2)])
+        );
+        let not_busy = |name: &str| name != "busy";
+        let claimed = store.claim(&not_busy).unwrap().expect("an idle event");
+        assert_eq!(claimed.run.id, "e2", "the oldest of the ready ones");
+        // A retry later is not due yet: the next one comes first, then nothing.
+        let later = Utc::now() + chrono::Duration::hours(1);
+        store.retry_later("e2", later, "failed", "").unwrap();
+        drop(claimed.lease);
+        assert_eq!(store.claim(&not_busy).unwrap().expect("e3").run.id, "e3");
+        assert!(store.claim(&not_busy).unwrap().is_none());
+        assert_eq!(store.claim(&|_| true).unwrap().expect("e1").run.id, "e1");
     }
 }

@@ -4,6 +4,7 @@
 //! queue is in the store, and a crashed run goes back to it.
 
 mod auth;
+mod dispatch;
 mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,13 +26,11 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::model::{Config, Integration};
-use crate::engine::{self, RunContext, TriggerKind};
-use crate::observer::{Observer, Stream};
+use crate::engine::TriggerKind;
 use crate::output::Printer;
 use crate::params;
-use crate::run_log::RunLog;
 use crate::steps::http::truthy;
-use crate::store::{Claimed, Enqueued, Event, NewRun, RunStatus, Store};
+use crate::store::{Enqueued, Event, NewRun, Store};
 use crate::template::context;
 use auth::Verifier;
 use metrics::Metrics;
@@ -54,13 +53,25 @@ struct Shared {
     /// What is served now; SIGHUP replaces it with a fresh load of the file.
     current: RwLock<Arc<Served>>,
     env: BTreeMap<String, String>,
-    /// Wakes an idle worker when an event is queued.
+    /// Wakes the dispatcher: an event was queued, or a run ended.
     queued: Notify,
+    running: dispatch::Running,
     metrics: Metrics,
     /// Requests of `respond = "output"` hooks waiting for their run, by run id.
     waiters: Mutex<HashMap<String, oneshot::Sender<Finished>>>,
     /// Events on their way into the store; see [`intake`].
     intake: mpsc::Sender<Ticket>,
+}
+
+/// Runs a store call on the blocking pool: the store waits on the disk and on other writers.
+async fn in_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    job: impl FnOnce(&dyn Store) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || job(store.as_ref()))
+        .await
+        .context("a store task failed")?
 }
 
 /// An event to store, and where to say how it went.
@@ -82,19 +93,14 @@ async fn intake(store: Arc<dyn Store>, mut tickets: mpsc::Receiver<Ticket>) {
             }
         }
         let (events, replies): (Vec<Event>, Vec<_>) = batch.into_iter().unzip();
-        let store = Arc::clone(&store);
-        let answers = match tokio::task::spawn_blocking(move || store.enqueue_all(&events)).await {
-            Ok(Ok(answers)) => Ok(answers),
-            Ok(Err(err)) => Err(format!("{err:#}")),
-            Err(err) => Err(err.to_string()),
-        };
-        match answers {
+        match in_store(&store, move |store| store.enqueue_all(&events)).await {
             Ok(answers) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     let _ = reply.send(Ok(answer));
                 }
             }
             Err(error) => {
+                let error = format!("{error:#}");
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -123,6 +129,8 @@ struct Served {
     routes: HashMap<String, String>,
     /// Each hook's sender check, by integration name.
     verifiers: HashMap<String, Verifier>,
+    /// `secrets` and `env` for templates, converted once per load rather than per request.
+    scope: minijinja::Value,
 }
 
 impl Served {
@@ -133,12 +141,12 @@ impl Served {
     ) -> anyhow::Result<Served> {
         let mut routes = HashMap::new();
         let mut verifiers = HashMap::new();
-        let secret_scope = secret_context(&secrets, env);
+        let scope = secret_context(&secrets, env);
         for integration in &config.integrations {
             if let Some(hook) = &integration.webhook {
                 routes.insert(hook.path.clone(), integration.name.clone());
-                let verifier = Verifier::new(&hook.auth, &config.templates, &secret_scope)
-                    .with_context(|| {
+                let verifier =
+                    Verifier::new(&hook.auth, &config.templates, &scope).with_context(|| {
                         format!(
                             "failed to prepare the webhook auth of `{}`",
                             integration.name
@@ -152,6 +160,7 @@ impl Served {
             secrets,
             routes,
             verifiers,
+            scope,
         })
     }
 }
@@ -164,14 +173,14 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
         Arc::clone(&listener.secrets),
         &env,
     )?;
-    let store = Arc::clone(&listener.store);
-    let waiting = tokio::task::spawn_blocking(move || store.recover()).await??;
+    let waiting = in_store(&listener.store, |store| store.recover()).await?;
     let (tickets, arrivals) = mpsc::channel(4 * MAX_BATCH);
     tokio::spawn(intake(Arc::clone(&listener.store), arrivals));
     let shared = Arc::new(Shared {
         current: RwLock::new(Arc::new(served)),
         env,
         queued: Notify::new(),
+        running: dispatch::Running::default(),
         metrics: Metrics::new(),
         waiters: Mutex::new(HashMap::new()),
         intake: tickets,
@@ -204,34 +213,40 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     // Under systemd `Type=notify`; nothing happens without NOTIFY_SOCKET.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
 
+    warn_unserved(&shared).await;
     tokio::spawn(reload_on_sighup(Arc::clone(&shared), hangup));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let workers: Vec<_> = (0..shared.listener.workers)
-        .map(|n| tokio::spawn(worker(n, Arc::clone(&shared), stop_rx.clone())))
-        .collect();
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = tokio::spawn(dispatch::dispatch(Arc::clone(&shared), stopped));
 
     axum::serve(socket, app)
         .with_graceful_shutdown(shutdown_signal(terminate, interrupt))
         .await
         .context("the listener failed")?;
 
-    // Stop taking new events; let the running ones finish within the grace period. What is
-    // still queued stays queued for the next start.
+    // Stop taking new events; the dispatcher lets the running ones finish within the grace
+    // period.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-    let _ = stop_tx.send(true);
-    shared.queued.notify_waiters();
-    let drained = tokio::time::timeout(
-        shared.listener.grace,
-        futures_util::future::join_all(workers),
-    )
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            "runs still going after {}: they run again at the next start",
-            humantime::format_duration(shared.listener.grace)
-        );
-    }
+    let _ = stop.send(true);
+    dispatcher.await.context("the dispatcher failed")?;
     Ok(())
+}
+
+/// Queued events of integrations the file no longer has wait for them to come back; say so
+/// rather than leave them waiting in silence.
+async fn warn_unserved(shared: &Shared) {
+    let config = Arc::clone(&shared.current().config);
+    match in_store(&shared.listener.store, |store| store.queued()).await {
+        Ok(queued) => {
+            for (name, count) in queued {
+                if config.integration(&name).is_err() {
+                    tracing::warn!(
+                        "{count} queued events of `{name}` wait: the file has no such integration"
+                    );
+                }
+            }
+        }
+        Err(err) => tracing::error!("failed to read the queue: {err:#}"),
+    }
 }
 
 /// SIGHUP: load the file again. An invalid file is refused, its problems logged, and the old
@@ -252,6 +267,9 @@ async fn reload_on_sighup(shared: Arc<Shared>, mut hangup: Signal) {
                     .write()
                     .expect("served lock is never poisoned") = Arc::new(served);
                 tracing::warn!("reloaded `{}`: {hooks} webhooks", path.display());
+                warn_unserved(&shared).await;
+                // Integrations may have come back or gained room.
+                shared.queued.notify_one();
             }
             Err(err) => tracing::error!(
                 "refused to reload `{}`, still serving the previous version: {err:#}",
@@ -299,12 +317,12 @@ async fn hook(
 
 /// `GET /metrics`: Prometheus text.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let store = Arc::clone(&shared.listener.store);
-    if let Ok(Ok(queued)) = tokio::task::spawn_blocking(move || store.count_queued()).await {
+    if let Ok(queued) = in_store(&shared.listener.store, |store| store.queued()).await {
+        let total: u64 = queued.values().sum();
         shared
             .metrics
             .queued
-            .set(i64::try_from(queued).unwrap_or(i64::MAX));
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
     }
     (
         [(
@@ -405,13 +423,12 @@ async fn accept(
         .collect();
     let trigger = json!({ "kind": "webhook", "body": body, "headers": header_map, "query": query });
     let now = Local::now();
-    let ctx = context(&json!({
-        "trigger": trigger,
-        "env": shared.env,
-        "secrets": *served.secrets,
-        "today": now.format("%Y-%m-%d").to_string(),
-        "now": now.to_rfc3339(),
-    }));
+    let ctx = minijinja::context! {
+        trigger => context(&trigger),
+        today => now.format("%Y-%m-%d").to_string(),
+        now => now.to_rfc3339(),
+        ..served.scope.clone()
+    };
     let templates = &served.config.templates;
 
     if let Some(when) = &hook.when {
@@ -568,193 +585,4 @@ async fn wait_for_output(
             )
         }
     }
-}
-
-/// Takes queued events one at a time and runs them, until told to stop.
-async fn worker(number: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let store = Arc::clone(&shared.listener.store);
-        let claimed = match tokio::task::spawn_blocking(move || store.claim()).await {
-            Ok(Ok(claimed)) => claimed,
-            Ok(Err(err)) => {
-                tracing::error!("worker {number}: failed to take an event: {err:#}");
-                None
-            }
-            Err(err) => {
-                tracing::error!("worker {number}: {err}");
-                None
-            }
-        };
-        match claimed {
-            Some(claimed) => run_claimed(&shared, claimed).await,
-            None => {
-                // Woken by a new event, else a look now and then (another listener's events).
-                tokio::select! {
-                    _ = shared.queued.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.changed() => {}
-                }
-            }
-        }
-    }
-}
-
-async fn run_claimed(shared: &Shared, claimed: Claimed) {
-    let Claimed {
-        run: record,
-        trigger_data,
-        attempt,
-        lease,
-    } = claimed;
-    let served = shared.current();
-    let config = &served.config;
-    let Ok(integration) = config.integration(&record.integration) else {
-        let error = format!(
-            "integration `{}` is no longer in the file",
-            record.integration
-        );
-        tracing::error!("run {}: {error}", record.id);
-        let _ = shared
-            .listener
-            .store
-            .finish_run(&record.id, RunStatus::Failed, Some(&error), "");
-        drop(lease);
-        return;
-    };
-    let params: BTreeMap<String, Value> = match &record.params {
-        Value::Object(map) => map.clone().into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
-    let run = RunContext {
-        id: record.id.clone(),
-        started_at: Local::now(),
-        trigger: TriggerKind::Webhook,
-        params,
-        secrets: (*served.secrets).clone(),
-        env: shared.env.clone(),
-        dry_run: false,
-        trigger_data,
-    };
-    let log = RunLog::new(&run.secrets);
-    // One run of an integration at a time, as for `integ run`, across processes: an event
-    // waits for the lock rather than being skipped, since it was promised to run.
-    let store = Arc::clone(&shared.listener.store);
-    let name = integration.name.clone();
-    let _overlap = match tokio::task::spawn_blocking(move || store.lock(&name, true)).await {
-        Ok(Ok(lock)) => lock,
-        Ok(Err(err)) => {
-            tracing::error!(
-                "run {}: failed to take the lock of `{}`: {err:#}",
-                run.id,
-                integration.name
-            );
-            None
-        }
-        Err(err) => {
-            tracing::error!("run {}: {err}", run.id);
-            None
-        }
-    };
-    tracing::info!("run {} of `{}` started", run.id, integration.name);
-    shared.metrics.running.inc();
-    let waiter = shared
-        .waiters
-        .lock()
-        .expect("waiters lock is never poisoned")
-        .remove(&run.id);
-    let observer = LogObserver::default();
-    let result = engine::execute(config, integration, &run, &log, &observer).await;
-    shared.metrics.running.dec();
-    if let Some(waiter) = waiter {
-        let output = observer
-            .output
-            .into_inner()
-            .expect("output lock is never poisoned");
-        let _ = waiter.send(Finished {
-            error: result.as_ref().err().cloned(),
-            output,
-        });
-    }
-    let (status, error) = match &result {
-        Ok(()) => (RunStatus::Succeeded, None),
-        Err(error) => (RunStatus::Failed, Some(error.as_str())),
-    };
-    let hook = integration.webhook.as_ref();
-    let retries = hook.map_or(0, |h| h.retries);
-    let store = &shared.listener.store;
-    let recorded = match error {
-        None => {
-            shared.metrics.succeeded.inc();
-            tracing::info!("run {} of `{}` succeeded", run.id, integration.name);
-            store.finish_run(&run.id, status, None, &log.text())
-        }
-        Some(error) if attempt <= retries => {
-            shared.metrics.retries.inc();
-            let backoff = hook.map_or(Duration::from_secs(30), |h| h.backoff);
-            let wait = backoff.saturating_mul(1 << (attempt - 1).min(16));
-            tracing::warn!(
-                "run {} of `{}` failed (attempt {attempt} of {}), trying again in {}: {error}",
-                run.id,
-                integration.name,
-                retries + 1,
-                humantime::format_duration(wait)
-            );
-            let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-            store.retry_later(&run.id, at, error, &log.text())
-        }
-        Some(error) => {
-            shared.metrics.failed.inc();
-            tracing::warn!(
-                "run {} of `{}` failed after {attempt} attempts: {error}",
-                run.id,
-                integration.name
-            );
-            store.finish_run(&run.id, status, Some(error), &log.text())
-        }
-    };
-    if let Err(err) = recorded {
-        tracing::error!("run {}: failed to record its end: {err:#}", run.id);
-    }
-    drop(lease);
-}
-
-/// Runs started by webhooks have nobody watching: their steps are logged at debug level, and
-/// their output (what a terminal would show on stdout) is kept for `respond = "output"`.
-#[derive(Default)]
-struct LogObserver {
-    output: Mutex<String>,
-}
-
-impl LogObserver {
-    fn keep(&self, text: &str) {
-        let mut output = self.output.lock().expect("output lock is never poisoned");
-        // An answer is not a place for megabytes; the log has everything.
-        if output.len() < 1 << 20 {
-            output.push_str(text);
-        }
-    }
-}
-
-impl Observer for LogObserver {
-    fn step_started(&self, label: &str, what: &str) {
-        tracing::debug!("{label}: {what}");
-    }
-
-    fn output(&self, stream: Stream, line: &str) {
-        if stream == Stream::Stdout {
-            self.keep(line);
-            self.keep("\n");
-        }
-    }
-
-    fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
-
-    fn data(&self, text: &str) {
-        self.keep(text);
-    }
-
-    fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
 }

@@ -1,6 +1,7 @@
 //! Binary-level tests: the real `integ` process, a fresh temp dir per test, never the network.
 
 mod check;
+mod concurrency;
 mod examples;
 mod history;
 mod http;

@@ -44,7 +44,10 @@ pub(crate) struct Listener {
 impl Listener {
     pub(crate) fn start(test: &Test, extra: &[&str]) -> Listener {
         let log = std::fs::File::create(test.state_dir().with_extension("log")).unwrap();
-        let mut args = vec!["serve-hook", "--listen", "127.0.0.1:0", "--workers", "2"];
+        let mut args = vec!["serve-hook", "--listen", "127.0.0.1:0"];
+        if !extra.contains(&"--workers") {
+            args.extend(["--workers", "2"]);
+        }
         args.extend_from_slice(extra);
         let mut child = test
             .command(&args)
@@ -135,7 +138,7 @@ fn hooks() -> Test {
 }
 
 /// Waits until `path` has `lines` lines; returns them.
-fn wait_for_lines(test: &Test, path: &str, lines: usize) -> Vec<String> {
+pub(crate) fn wait_for_lines(test: &Test, path: &str, lines: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let text = std::fs::read_to_string(test.state_dir().parent().unwrap().join(path))
