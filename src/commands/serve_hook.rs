@@ -41,6 +41,7 @@ pub fn serve_hook(
         store: Arc::from(store),
         workers: args.workers,
         max_body: args.max_body,
+        max_connections: args.max_connections,
         read_timeout: args.read_timeout,
         grace: args.grace,
     };

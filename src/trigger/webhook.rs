@@ -4,6 +4,7 @@
 //! queue is in the store, and a crashed run goes back to it.
 
 mod auth;
+mod connections;
 mod dispatch;
 mod metrics;
 
@@ -42,6 +43,7 @@ pub struct Listener {
     pub store: Arc<dyn Store>,
     pub workers: usize,
     pub max_body: usize,
+    pub max_connections: usize,
     /// A request that has not arrived whole by then is answered 408: slow senders cannot hold
     /// connections (and memory) for long.
     pub read_timeout: Duration,
@@ -218,10 +220,12 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
     let (stop, stopped) = watch::channel(false);
     let dispatcher = tokio::spawn(dispatch::dispatch(Arc::clone(&shared), stopped));
 
-    axum::serve(socket, app)
-        .with_graceful_shutdown(shutdown_signal(terminate, interrupt))
-        .await
-        .context("the listener failed")?;
+    let limits = connections::Limits {
+        max_connections: shared.listener.max_connections,
+        header_timeout: shared.listener.read_timeout,
+        grace: shared.listener.grace,
+    };
+    connections::serve(socket, app, limits, shutdown_signal(terminate, interrupt)).await;
 
     // Stop taking new events; the dispatcher lets the running ones finish within the grace
     // period.

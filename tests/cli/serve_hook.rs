@@ -488,16 +488,27 @@ command.argv = ["true"]
 fn a_slow_sender_is_cut_off() {
     let test = hooks();
     let listener = Listener::start(&test, &["--read-timeout", "300ms"]);
-    let mut stream = TcpStream::connect(&listener.addr).unwrap();
-    // Promises 100 bytes, sends 10, then nothing.
-    let head = "POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\nX-RAYNETCRM-Token: raynet-secret\r\nContent-Length: 100\r\n\r\n{\"eventId\"";
-    stream.write_all(head.as_bytes()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
+    let slow = |sent: &str| {
+        let mut stream = TcpStream::connect(&listener.addr).unwrap();
+        stream.write_all(sent.as_bytes()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut response = String::new();
+        // The listener ends the connection: no wait for the client's own timeout.
+        stream
+            .read_to_string(&mut response)
+            .expect("the listener closes the connection");
+        response
+    };
+    // Promises 100 bytes of body, sends 10, then nothing: 408.
+    let response = slow(
+        "POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\nX-RAYNETCRM-Token: raynet-secret\r\nContent-Length: 100\r\n\r\n{\"eventId\"",
+    );
     assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+    // Half the headers, then nothing; or nothing at all: closed.
+    assert_eq!(slow("POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\n"), "");
+    assert_eq!(slow(""), "");
     // The listener still serves others.
     let (status, _) = listener.post(
         "/hooks/raynet/deal",
@@ -505,6 +516,40 @@ fn a_slow_sender_is_cut_off() {
         &raynet_event("s-1", 1, "web"),
     );
     assert_eq!(status, 202);
+}
+
+#[test]
+fn connections_over_the_cap_wait_until_one_closes() {
+    let test = hooks();
+    let listener = Listener::start(&test, &["--max-connections", "2"]);
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(&listener.addr).unwrap())
+        .collect();
+    let mut third = TcpStream::connect(&listener.addr).unwrap();
+    let body = raynet_event("cap-1", 1, "web");
+    let head = format!(
+        "POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-RAYNETCRM-Token: raynet-secret\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    third.write_all(head.as_bytes()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = third.read(&mut byte);
+    assert!(
+        early
+            .as_ref()
+            .is_err_and(|err| err.kind() == std::io::ErrorKind::WouldBlock),
+        "the third connection was served while two were open: {early:?}"
+    );
+    drop(idle);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut response = String::new();
+    third.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response:?}");
 }
 
 #[test]
