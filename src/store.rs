@@ -148,8 +148,8 @@ pub trait Store: Send + Sync {
 
     /// Queues runs in one transaction (one sync to disk for all: group commit), durably: when
     /// this returns, they survive a crash of the process or the machine. A run whose
-    /// integration saw its dedupe key before (or earlier in the same batch) is not queued; the
-    /// earlier run's id comes back instead. One answer per event, in order.
+    /// integration saw its dedupe key since the key's `since` (or earlier in the same batch) is
+    /// not queued; the earlier run's id comes back instead. One answer per event, in order.
     fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>>;
 
     /// Queues one run; see [`Store::enqueue_all`].
@@ -191,7 +191,16 @@ pub trait Store: Send + Sync {
 pub struct Event {
     pub run: NewRun,
     pub trigger_data: serde_json::Value,
-    pub dedupe_key: Option<String>,
+    pub dedupe: Option<DedupeKey>,
+}
+
+/// What makes a re-delivered event a duplicate.
+#[derive(Debug, Clone)]
+pub struct DedupeKey {
+    pub key: String,
+    /// An earlier run with the key counts only if it was accepted after this; an older one
+    /// gives the key up.
+    pub since: DateTime<Utc>,
 }
 
 /// What `enqueue` did.

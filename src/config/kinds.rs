@@ -192,6 +192,8 @@ pub struct Webhook {
     pub params: Vec<(String, Text)>,
     /// A key that makes a re-delivered event a duplicate (`{{ trigger.body.eventId }}`).
     pub dedupe: Option<Text>,
+    /// How long a key makes a re-delivery a duplicate; after that it runs again.
+    pub dedupe_for: Duration,
     /// Events for which this is false are answered 200 and dropped.
     pub when: Option<Text>,
     /// Further attempts after a failed run; after the last one the run stays failed (and

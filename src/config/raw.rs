@@ -243,6 +243,8 @@ pub struct RawWebhook {
     #[serde(default)]
     pub params: IndexMap<String, Spanned<String>>,
     pub dedupe: Option<Spanned<String>>,
+    /// How long a dedupe key is remembered (default 30d).
+    pub dedupe_for: Option<Spanned<String>>,
     pub when: Option<Spanned<String>>,
     /// Further attempts after a failed run (default 3).
     pub retries: Option<u32>,

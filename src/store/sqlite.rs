@@ -14,8 +14,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
 use crate::store::{
-    Claimed, Durability, Enqueued, Event, Lease, NewRun, RunLookup, RunQuery, RunRecord, RunStatus,
-    Store,
+    Claimed, DedupeKey, Durability, Enqueued, Event, Lease, NewRun, RunLookup, RunQuery, RunRecord,
+    RunStatus, Store,
 };
 
 const SCHEMA_VERSION: i64 = 4;
@@ -117,19 +117,29 @@ impl SqliteStore {
         for Event {
             run,
             trigger_data,
-            dedupe_key,
+            dedupe,
         } in events
         {
-            if let Some(key) = dedupe_key {
-                let earlier: Option<String> = tx
+            if let Some(DedupeKey { key, since }) = dedupe {
+                let earlier: Option<(String, String)> = tx
                     .prepare_cached(
-                        "SELECT id FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
+                        "SELECT id, started_at FROM runs WHERE integration = ?1 AND dedupe_key = ?2",
                     )?
-                    .query_row(params![run.integration, key], |row| row.get(0))
+                    .query_row(params![run.integration, key], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
                     .optional()?;
-                if let Some(id) = earlier {
-                    answers.push(Enqueued::Duplicate(id));
-                    continue;
+                match earlier {
+                    Some((id, accepted)) if parse_timestamp(&accepted)? >= *since => {
+                        answers.push(Enqueued::Duplicate(id));
+                        continue;
+                    }
+                    // Kept long enough: the old run gives the key up to this one.
+                    Some((id, _)) => {
+                        tx.prepare_cached("UPDATE runs SET dedupe_key = NULL WHERE id = ?1")?
+                            .execute(params![id])?;
+                    }
+                    None => {}
                 }
             }
             tx.prepare_cached(
@@ -143,7 +153,7 @@ impl SqliteStore {
                     run.params.to_string(),
                     timestamp(run.started_at),
                     trigger_data.to_string(),
-                    dedupe_key
+                    dedupe.as_ref().map(|d| &d.key)
             ])?;
             answers.push(Enqueued::New(run.id.clone()));
         }
@@ -580,7 +590,7 @@ mod tests {
 
     use super::SqliteStore;
     use crate::store::{
-        Durability, Enqueued, Event, NewRun, RunLookup, RunQuery, RunStatus, Store,
+        DedupeKey, Durability, Enqueued, Event, NewRun, RunLookup, RunQuery, RunStatus, Store,
     };
 
     fn new_run(id: &str, integration: &str) -> NewRun {
@@ -684,7 +694,10 @@ mod tests {
         let event = |run: NewRun, key: &str| Event {
             run,
             trigger_data: trigger.clone(),
-            dedupe_key: Some(key.into()),
+            dedupe: Some(DedupeKey {
+                key: key.into(),
+                since: Utc::now() - chrono::Duration::days(1),
+            }),
         };
         assert_eq!(
             store.enqueue(event(first, "evt-1")).unwrap(),
@@ -748,7 +761,7 @@ mod tests {
                 Event {
                     run,
                     trigger_data: serde_json::json!({}),
-                    dedupe_key: None,
+                    dedupe: None,
                 }
             })
             .collect();
@@ -767,5 +780,38 @@ mod tests {
         assert_eq!(store.claim(&not_busy).unwrap().expect("e3").run.id, "e3");
         assert!(store.claim(&not_busy).unwrap().is_none());
         assert_eq!(store.claim(&|_| true).unwrap().expect("e1").run.id, "e1");
+    }
+
+    #[test]
+    fn a_dedupe_key_older_than_its_keep_time_lets_the_event_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let event = |id: &str, age_hours: i64| {
+            let mut run = new_run(id, "hook");
+            run.trigger = "webhook".into();
+            run.started_at = Utc::now() - chrono::Duration::hours(age_hours);
+            Event {
+                run,
+                trigger_data: serde_json::json!({}),
+                dedupe: Some(DedupeKey {
+                    key: "evt-1".into(),
+                    // Kept for an hour.
+                    since: Utc::now() - chrono::Duration::hours(1),
+                }),
+            }
+        };
+        assert_eq!(
+            store.enqueue(event("old", 2)).unwrap(),
+            Enqueued::New("old".into())
+        );
+        assert_eq!(
+            store.enqueue(event("new", 0)).unwrap(),
+            Enqueued::New("new".into()),
+            "two hours on, the key is free again"
+        );
+        assert_eq!(
+            store.enqueue(event("again", 0)).unwrap(),
+            Enqueued::Duplicate("new".into())
+        );
     }
 }

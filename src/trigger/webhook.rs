@@ -31,7 +31,7 @@ use crate::engine::TriggerKind;
 use crate::output::Printer;
 use crate::params;
 use crate::steps::http::truthy;
-use crate::store::{Enqueued, Event, NewRun, Store};
+use crate::store::{DedupeKey, Enqueued, Event, NewRun, Store};
 use crate::template::context;
 use auth::Verifier;
 use metrics::Metrics;
@@ -490,12 +490,18 @@ async fn accept(
         None => None,
     };
 
+    let accepted_at = Utc::now();
+    let dedupe = dedupe.map(|key| DedupeKey {
+        key,
+        since: accepted_at
+            - chrono::Duration::from_std(hook.dedupe_for).unwrap_or(chrono::Duration::MAX),
+    });
     let run = NewRun {
         id: uuid::Uuid::now_v7().to_string(),
         integration: integration.name.clone(),
         trigger: TriggerKind::Webhook.as_str().to_owned(),
         params: serde_json::to_value(&params)?,
-        started_at: Utc::now(),
+        started_at: accepted_at,
     };
     // A request that waits for its run registers before the run can start.
     let waiter = hook.respond_with_output.map(|limit| {
@@ -511,7 +517,7 @@ async fn accept(
     let event = Event {
         run,
         trigger_data: trigger,
-        dedupe_key: dedupe,
+        dedupe,
     };
     let (reply, answered) = oneshot::channel();
     let enqueued = match shared.intake.send((event, reply)).await {

@@ -187,3 +187,36 @@ fn bad_command_lines_exit_2_and_help_exits_0() {
     version.success();
     assert!(version.stdout.starts_with("integ "), "{}", version.stdout);
 }
+
+#[test]
+fn webhook_mistakes_are_reported_at_once() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[integration.a.webhook]
+path = "has space"
+params.missing = "{{ trigger.body.id }}"
+dedupe_for = "7d"
+[[integration.a.steps]]
+command.argv = ["true"]
+
+[integration.b]
+[integration.b.webhook]
+path = "b"
+auth.none = true
+dedupe = "{{ trigger.body.id }}"
+dedupe_for = "a week"
+[[integration.b.steps]]
+command.argv = ["true"]
+"#,
+    );
+    for expected in [
+        "invalid webhook path `has space`",
+        "webhook of `a` has no `auth`",
+        "webhook maps param `missing`, which `a` does not declare",
+        "`dedupe_for` has no `dedupe` key to keep",
+        "invalid duration `a week`",
+    ] {
+        assert!(stderr.contains(expected), "lacks {expected:?}:\n{stderr}");
+    }
+}

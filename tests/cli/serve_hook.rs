@@ -347,6 +347,41 @@ fn a_redelivered_event_is_a_duplicate_and_runs_once() {
 }
 
 #[test]
+fn a_dedupe_key_is_kept_for_dedupe_for_then_the_event_runs_again() {
+    let test = Test::new().config(
+        r#"
+[integration.hook]
+[integration.hook.webhook]
+path = "hook"
+auth.none = true
+dedupe = "{{ trigger.body.id }}"
+dedupe_for = "1s"
+[[integration.hook.steps]]
+command.argv = ["sh", "-c", "echo ran >> ran.txt"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let post = || {
+        request(
+            &listener.addr,
+            "POST",
+            "/hooks/hook",
+            &[],
+            br#"{"id": "e-1"}"#,
+        )
+    };
+    let (first, accepted) = post();
+    let (again, duplicate) = post();
+    assert_eq!((first, again), (202, 200));
+    assert_eq!(duplicate["run_id"], accepted["run_id"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (later, new_run) = post();
+    assert_eq!(later, 202, "{new_run}");
+    assert_ne!(new_run["run_id"], accepted["run_id"]);
+    assert_eq!(wait_for_lines(&test, "ran.txt", 2).len(), 2);
+}
+
+#[test]
 fn sigkill_with_queued_events_loses_nothing() {
     let test = hooks().env("STEP_SLEEP", "0.3");
     let listener = Listener::start(&test, &[]);

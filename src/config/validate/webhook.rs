@@ -10,6 +10,9 @@ use crate::config::raw::{
     RawHmacAlgorithm, RawRespond, RawSignatureEncoding, RawSignedStyle, RawWebhook,
 };
 
+/// Senders re-deliver for days (Raynet: up to a week); a month covers them with room.
+const DEFAULT_DEDUPE_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// What the auth secrets may read.
 const SECRET_ROOTS: &[&str] = &["secrets", "env"];
 /// What the params mapping, `dedupe` and `when` may read.
@@ -78,6 +81,7 @@ impl Validator<'_> {
                 mapped.push((name.clone(), text));
             }
         }
+        let has_dedupe = raw.dedupe.is_some();
         let dedupe = raw
             .dedupe
             .and_then(|d| self.template(&format!("{path}.dedupe"), &d, &trigger_scope));
@@ -85,6 +89,14 @@ impl Validator<'_> {
             let expression = Spanned::new(w.span(), super::steps::when_expression(w.get_ref()));
             self.template(&format!("{path}.when"), &expression, &trigger_scope)
         });
+        let dedupe_for = match &raw.dedupe_for {
+            Some(keep) if !has_dedupe => {
+                self.error("`dedupe_for` has no `dedupe` key to keep", keep.span());
+                None
+            }
+            Some(keep) => self.duration(keep),
+            None => Some(DEFAULT_DEDUPE_FOR),
+        };
         let backoff = match raw.backoff {
             Some(backoff) => self.duration(&backoff)?,
             None => std::time::Duration::from_secs(30),
@@ -94,6 +106,7 @@ impl Validator<'_> {
             auth: auth?,
             params: mapped,
             dedupe,
+            dedupe_for: dedupe_for?,
             when,
             retries: raw.retries.unwrap_or(3),
             backoff,
