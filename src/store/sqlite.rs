@@ -106,6 +106,24 @@ impl SqliteStore {
         self.db.lock().expect("store lock is never poisoned")
     }
 
+    /// One of an integration's run slots (see [`Store::lock`]): `NAME.lock`, then
+    /// `NAME.2.lock`, …. Lock files are never deleted: removing one while another process waits
+    /// on it would let two runs hold the same slot.
+    fn slot_file(&self, integration: &str, slot: usize) -> anyhow::Result<(File, PathBuf)> {
+        let name = match slot {
+            1 => format!("{integration}.lock"),
+            n => format!("{integration}.{n}.lock"),
+        };
+        let path = self.dir.join("locks").join(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
+        Ok((file, path))
+    }
+
     fn running_lock(&self, id: &str) -> PathBuf {
         self.dir.join("running").join(format!("{id}.lock"))
     }
@@ -347,34 +365,17 @@ impl Store for SqliteStore {
     }
 
     fn lock(&self, integration: &str, slots: usize, wait: bool) -> anyhow::Result<Option<Lease>> {
-        // One file per slot: `NAME.lock`, then `NAME.2.lock`, …; a run holds any one of them.
-        // Lock files are never deleted: removing one while another process waits on it would
-        // let two runs hold the same slot.
-        let mut files = (1..=slots.max(1))
-            .map(|slot| {
-                let file_name = match slot {
-                    1 => format!("{integration}.lock"),
-                    n => format!("{integration}.{n}.lock"),
-                };
-                let path = self.dir.join("locks").join(file_name);
-                let file = OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-                    .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
-                Ok((file, path))
-            })
-            .collect::<anyhow::Result<Vec<(File, PathBuf)>>>()?;
+        let slots = slots.max(1);
         loop {
-            for index in 0..files.len() {
-                match files[index].0.try_lock() {
-                    Ok(()) => return Ok(Some(Lease::new(files.swap_remove(index).0))),
+            for slot in 1..=slots {
+                let (file, path) = self.slot_file(integration, slot)?;
+                match file.try_lock() {
+                    Ok(()) => return Ok(Some(Lease::new(file))),
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(err)) => {
-                        let path = files[index].1.display();
-                        return Err(err)
-                            .with_context(|| format!("failed to take the lock `{path}`"));
+                        return Err(err).with_context(|| {
+                            format!("failed to take the lock `{}`", path.display())
+                        });
                     }
                 }
             }
@@ -383,8 +384,8 @@ impl Store for SqliteStore {
             }
             // One slot: the kernel wakes the waiter the moment it is free. Several: look again
             // shortly, since a process can wait on only one file at a time.
-            if files.len() == 1 {
-                let (file, path) = files.pop().expect("one slot");
+            if slots == 1 {
+                let (file, path) = self.slot_file(integration, 1)?;
                 file.lock()
                     .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
                 return Ok(Some(Lease::new(file)));
