@@ -34,7 +34,7 @@ count() {   # STATE SQL
 
 # integ_part NAME WORKERS SCENARIO: one scenario of the harness against a fresh state directory.
 integ_part() {
-    local name=$1 workers=$2 scenario=$3 state="$work/$1"
+    local name=$1 workers=$2 scenario=$3 state="$work/$1-$3"
     mkdir -p "$state"
     echo "== integ serve-hook: $name, scenario $scenario (--workers $workers)"
     BENCH_SECRET=$secret INTEG_STATE_DIR="$state" DRAIN_MAX_S=${DRAIN_MAX_S:-30} \

@@ -27,7 +27,7 @@ const SLOT_POLL: Duration = Duration::from_millis(250);
 
 /// Runs of each integration going on in this process.
 #[derive(Default)]
-pub(super) struct Running(Mutex<HashMap<String, usize>>);
+pub(super) struct Running(Arc<Mutex<HashMap<String, usize>>>);
 
 impl Running {
     fn count(&self, integration: &str) -> usize {
@@ -35,14 +35,26 @@ impl Running {
         running.get(integration).copied().unwrap_or(0)
     }
 
-    fn start(&self, integration: &str) {
+    /// Counts a run until the returned guard is dropped, however its task ends.
+    fn start(&self, integration: &str) -> RunningGuard {
         let mut running = self.0.lock().expect("running lock is never poisoned");
         *running.entry(integration.to_owned()).or_default() += 1;
+        RunningGuard {
+            running: Arc::clone(&self.0),
+            integration: integration.to_owned(),
+        }
     }
+}
 
-    fn end(&self, integration: &str) {
-        let mut running = self.0.lock().expect("running lock is never poisoned");
-        if let Some(count) = running.get_mut(integration) {
+pub(super) struct RunningGuard {
+    running: Arc<Mutex<HashMap<String, usize>>>,
+    integration: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().expect("running lock is never poisoned");
+        if let Some(count) = running.get_mut(&self.integration) {
             *count = count.saturating_sub(1);
         }
     }
@@ -80,13 +92,11 @@ pub(super) async fn dispatch(shared: Arc<Shared>, mut stop: watch::Receiver<bool
                 _ = stop.changed() => {}
             }
         };
-        let integration = claimed.run.integration.clone();
-        shared.running.start(&integration);
+        let running = shared.running.start(&claimed.run.integration);
         let shared = Arc::clone(&shared);
         runs.spawn(async move {
             run_claimed(&shared, claimed).await;
-            shared.running.end(&integration);
-            drop(worker);
+            drop((running, worker));
             shared.queued.notify_one();
         });
         while runs.try_join_next().is_some() {}
