@@ -210,7 +210,8 @@ pub struct ServeHookArgs {
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
 
-    /// How long a request may take to arrive whole; slower senders get 408
+    /// How long a request may take to arrive whole: slower headers close the connection, a
+    /// slower body gets 408
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub read_timeout: std::time::Duration,
 
