@@ -51,7 +51,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
         (false, _) => Verbosity::Verbose,
     };
     let printer = Printer::new(verbosity, cli.global.color);
-    logging::init(&cli.global, printer.color());
+    let service = matches!(cli.command, cli::Command::ServeHook(_));
+    logging::init(&cli.global, printer.color(), service);
     match commands::dispatch(cli, &printer) {
         Ok(status) => status,
         Err(err) => report(&printer, &err),

@@ -5,12 +5,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
 
-pub fn init(args: &GlobalArgs, color: bool) {
-    let default = match (args.quiet, args.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
+/// `service`: a long-lived listener, whose journal should say what it did with each event
+/// (info by default; `-q` leaves warnings). A command run by hand or by cron stays quiet.
+pub fn init(args: &GlobalArgs, color: bool, service: bool) {
+    let default = match (args.quiet, args.verbose, service) {
+        (true, _, true) => "warn",
+        (true, _, false) => "error",
+        (false, 0, true) => "info",
+        (false, 0, false) => "warn",
+        (false, 1, _) => "info",
+        (false, _, _) => "debug",
     };
     let filter = EnvFilter::try_from_env("INTEG_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

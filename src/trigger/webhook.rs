@@ -301,6 +301,17 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// Why a request was refused, carried to the log line of [`hook`].
+#[derive(Clone)]
+struct Refusal(String);
+
+/// A refusal the sender can act on: the reason in the answer and in the log.
+fn refuse(status: StatusCode, reason: String) -> Response {
+    let mut response = answer(status, json!({ "error": reason }));
+    response.extensions_mut().insert(Refusal(reason));
+    response
+}
+
 /// `POST /hooks/<path>`, timed.
 async fn hook(
     State(shared): State<Arc<Shared>>,
@@ -316,6 +327,12 @@ async fn hook(
         .metrics
         .latency
         .observe(started.elapsed().as_secs_f64());
+    if let Some(Refusal(reason)) = response.extensions().get() {
+        tracing::info!(
+            "refused a request to /hooks/{path} ({}): {reason}",
+            response.status()
+        );
+    }
     response
 }
 
@@ -350,16 +367,16 @@ async fn hook_inner(
     let served = shared.current();
     let Some(name) = served.routes.get(path) else {
         shared.metrics.reject("unknown_path");
-        return answer(
+        return refuse(
             StatusCode::NOT_FOUND,
-            json!({"error": format!("no webhook at /hooks/{path}")}),
+            format!("no webhook at /hooks/{path}"),
         );
     };
     if method != Method::POST {
         shared.metrics.reject("method");
-        let mut response = answer(
+        let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
-            json!({"error": "webhooks take POST"}),
+            "webhooks take POST".to_owned(),
         );
         response
             .headers_mut()
@@ -414,9 +431,9 @@ async fn accept(
         match serde_json::from_slice(body) {
             Ok(value) => value,
             Err(err) => {
-                return Ok(answer(
+                return Ok(refuse(
                     StatusCode::BAD_REQUEST,
-                    json!({"error": format!("malformed JSON: {err}")}),
+                    format!("malformed JSON: {err}"),
                 ));
             }
         }
@@ -446,9 +463,9 @@ async fn accept(
                 ));
             }
             Err(err) => {
-                return Ok(answer(
+                return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": format!("`when` failed: {err:#}")}),
+                    format!("`when` failed: {err:#}"),
                 ));
             }
         }
@@ -460,9 +477,9 @@ async fn accept(
                 mapped.insert(name.clone(), value);
             }
             Err(err) => {
-                return Ok(answer(
+                return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": format!("param `{name}` cannot be taken from the request: {err:#}")}),
+                    format!("param `{name}` cannot be taken from the request: {err:#}"),
                 ));
             }
         }
@@ -470,10 +487,7 @@ async fn accept(
     let params = match params::resolve_values(integration, mapped, templates, &ctx) {
         Ok(params) => params,
         Err(err) => {
-            return Ok(answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"error": err.to_string()}),
-            ));
+            return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()));
         }
     };
     let dedupe = match &hook.dedupe {
@@ -481,9 +495,9 @@ async fn accept(
             Ok(key) if !key.is_empty() => Some(key),
             Ok(_) => None,
             Err(err) => {
-                return Ok(answer(
+                return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": format!("`dedupe` failed: {err:#}")}),
+                    format!("`dedupe` failed: {err:#}"),
                 ));
             }
         },

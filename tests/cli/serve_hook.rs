@@ -176,6 +176,12 @@ fn an_authenticated_event_is_stored_answered_202_and_run() {
         if history[0]["status"] == "succeeded" {
             assert_eq!(history[0]["trigger"], "webhook");
             assert_eq!(history[0]["params"]["deal_id"], 77);
+            let id = history[0]["id"].as_str().unwrap();
+            let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
+            assert!(
+                log.contains(&format!("run {id} of `deal-won` started")),
+                "{log}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "{history:?}");
@@ -318,6 +324,13 @@ fn bad_requests_get_their_own_statuses() {
             metrics.contains(line),
             "/metrics lacks {line:?}:\n{metrics}"
         );
+    } // Each refusal is in the log with its reason, for whoever runs the listener.
+    let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
+    for line in [
+        "refused a request to /hooks/nowhere (404 Not Found): no webhook at /hooks/nowhere",
+        "refused a request to /hooks/raynet/deal (400 Bad Request): malformed JSON",
+    ] {
+        assert!(log.contains(line), "the log lacks {line:?}:\n{log}");
     }
 }
 
