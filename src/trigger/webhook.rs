@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -24,7 +25,6 @@ use chrono::{Local, Utc};
 use serde_json::{Value, json};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::config::model::{Config, Integration};
 use crate::engine::TriggerKind;
@@ -193,11 +193,6 @@ pub async fn serve(listener: Listener, addr: SocketAddr, printer: &Printer) -> a
         .route("/hooks/{*path}", any(hook))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            shared.listener.read_timeout,
-        ))
-        .layer(DefaultBodyLimit::max(shared.listener.max_body))
         .with_state(Arc::clone(&shared));
     // Signals are caught from before the address is printed: whoever reads it may signal at once.
     let hangup = signal(SignalKind::hangup()).context("failed to catch SIGHUP")?;
@@ -319,7 +314,7 @@ async fn hook(
     method: Method,
     headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
     let response = hook_inner(&shared, &path, method, headers, query, body).await;
@@ -334,6 +329,46 @@ async fn hook(
         );
     }
     response
+}
+
+/// The request body, whole, within `--read-timeout` and `--max-body`. Only the body is timed:
+/// a `respond = "output"` answer may wait longer for its run.
+async fn read_body(listener: &Listener, body: Body) -> Result<Bytes, (&'static str, Response)> {
+    let limit = listener.max_body;
+    match tokio::time::timeout(listener.read_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            Err(if too_large {
+                (
+                    "too_large",
+                    refuse(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("the body is larger than {limit} bytes (--max-body)"),
+                    ),
+                )
+            } else {
+                (
+                    "malformed",
+                    refuse(
+                        StatusCode::BAD_REQUEST,
+                        format!("failed to read the body: {err}"),
+                    ),
+                )
+            })
+        }
+        Err(_) => Err((
+            "timeout",
+            refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} (--read-timeout)",
+                    humantime::format_duration(listener.read_timeout)
+                ),
+            ),
+        )),
+    }
 }
 
 /// `GET /metrics`: Prometheus text.
@@ -361,7 +396,7 @@ async fn hook_inner(
     method: Method,
     headers: HeaderMap,
     query: BTreeMap<String, String>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let path = path.trim_matches('/');
     let served = shared.current();
@@ -383,6 +418,13 @@ async fn hook_inner(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
+    let body = match read_body(&shared.listener, body).await {
+        Ok(body) => body,
+        Err((reason, response)) => {
+            shared.metrics.reject(reason);
+            return response;
+        }
+    };
     let integration = served
         .config
         .integration(name)

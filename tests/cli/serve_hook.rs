@@ -316,6 +316,7 @@ fn bad_requests_get_their_own_statuses() {
         r#"integ_webhook_events_rejected_total{reason="method"} 1"#,
         r#"integ_webhook_events_rejected_total{reason="malformed"} 1"#,
         r#"integ_webhook_events_rejected_total{reason="invalid"} 1"#,
+        r#"integ_webhook_events_rejected_total{reason="too_large"} 1"#,
         "integ_webhook_events_ignored_total 1",
         "integ_webhook_events_accepted_total 0",
         "integ_webhook_runs_queued 0",
@@ -813,9 +814,21 @@ auth.none = true
 respond = "output"
 [[integration.broken.steps]]
 command.argv = ["sh", "-c", "exit 3"]
+
+[integration.patient]
+[integration.patient.webhook]
+path = "patient"
+auth.none = true
+respond = "output"
+respond_timeout = "10s"
+[[integration.patient.steps]]
+command.argv = ["sh", "-c", "sleep 0.6; echo done"]
 "#,
     );
-    let listener = Listener::start(&test, &[]);
+    // The read timeout bounds the request's arrival, not the wait for the run.
+    let listener = Listener::start(&test, &["--read-timeout", "300ms"]);
+    let (status, answer) = listener.post("/hooks/patient", &[], "{}");
+    assert_eq!((status, answer), (200, serde_json::json!("done\n")));
     let (status, answer) = listener.post("/hooks/quote", &[], r#"{"n": 21}"#);
     assert_eq!(
         (status, answer),
