@@ -558,6 +558,13 @@ fn a_slow_sender_is_cut_off() {
     // Half the headers, then nothing; or nothing at all: closed.
     assert_eq!(slow("POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\n"), "");
     assert_eq!(slow(""), "");
+    // An idle keep-alive connection after a request: closed too.
+    let body = raynet_event("s-0", 1, "web");
+    let answered = slow(&format!(
+        "POST /hooks/raynet/deal HTTP/1.1\r\nHost: x\r\nX-RAYNETCRM-Token: raynet-secret\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(answered.starts_with("HTTP/1.1 202"), "{answered:?}");
     // The listener still serves others.
     let (status, _) = listener.post(
         "/hooks/raynet/deal",
