@@ -349,17 +349,30 @@ impl Store for SqliteStore {
     fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>> {
         let db = self.db();
         self.reap(&db)?;
-        let mut statement = db.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM (
-                 SELECT *, row_number() OVER (PARTITION BY integration ORDER BY started_at DESC, id DESC) AS n
-                 FROM runs WHERE status != 'skipped'
-             ) WHERE n = 1"
+        // Each integration's newest run through its index: with a long history (a busy
+        // webhook) the cost grows with the number of integrations, not of runs.
+        let integrations: Vec<String> = db
+            .prepare_cached(
+                "WITH RECURSIVE names(name) AS (
+                     SELECT min(integration) FROM runs
+                     UNION ALL
+                     SELECT (SELECT min(integration) FROM runs WHERE integration > name)
+                     FROM names WHERE name IS NOT NULL
+                 )
+                 SELECT name FROM names WHERE name IS NOT NULL",
+            )?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut newest = db.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM runs INDEXED BY runs_by_integration
+             WHERE integration = ?1 AND status != 'skipped'
+             ORDER BY started_at DESC, id DESC LIMIT 1"
         ))?;
-        let rows = statement.query_map([], record)?;
         let mut last = BTreeMap::new();
-        for run in rows {
-            let run = run?;
-            last.insert(run.integration.clone(), run);
+        for integration in integrations {
+            if let Some(run) = newest.query_row(params![integration], record).optional()? {
+                last.insert(integration, run);
+            }
         }
         Ok(last)
     }
