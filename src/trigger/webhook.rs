@@ -296,14 +296,19 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// Why a request was refused, carried to the log line of [`hook`].
+/// Why a request was refused, carried to [`hook`], which counts and logs every refusal.
 #[derive(Clone)]
-struct Refusal(String);
+struct Refusal {
+    /// The `reason` label of the rejected-events metric.
+    metric: &'static str,
+    /// For the log.
+    detail: String,
+}
 
-/// A refusal the sender can act on: the reason in the answer and in the log.
-fn refuse(status: StatusCode, reason: String) -> Response {
-    let mut response = answer(status, json!({ "error": reason }));
-    response.extensions_mut().insert(Refusal(reason));
+/// A refusal the sender can act on: the detail in the answer and in the log.
+fn refuse(status: StatusCode, metric: &'static str, detail: String) -> Response {
+    let mut response = answer(status, json!({ "error": detail }));
+    response.extensions_mut().insert(Refusal { metric, detail });
     response
 }
 
@@ -322,18 +327,22 @@ async fn hook(
         .metrics
         .latency
         .observe(started.elapsed().as_secs_f64());
-    if let Some(Refusal(reason)) = response.extensions().get() {
-        tracing::info!(
-            "refused a request to /hooks/{path} ({}): {reason}",
-            response.status()
-        );
+    if let Some(Refusal { metric, detail }) = response.extensions().get() {
+        shared.metrics.reject(metric);
+        let status = response.status();
+        // A sender that cannot authenticate is worth a warning; a bad request, a note.
+        if status == StatusCode::UNAUTHORIZED {
+            tracing::warn!("refused a request to /hooks/{path} ({status}): {detail}");
+        } else {
+            tracing::info!("refused a request to /hooks/{path} ({status}): {detail}");
+        }
     }
     response
 }
 
 /// The request body, whole, within `--read-timeout` and `--max-body`. Only the body is timed:
 /// a `respond = "output"` answer may wait longer for its run.
-async fn read_body(listener: &Listener, body: Body) -> Result<Bytes, (&'static str, Response)> {
+async fn read_body(listener: &Listener, body: Body) -> Result<Bytes, Response> {
     let limit = listener.max_body;
     match tokio::time::timeout(listener.read_timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
@@ -341,31 +350,25 @@ async fn read_body(listener: &Listener, body: Body) -> Result<Bytes, (&'static s
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             Err(if too_large {
-                (
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
-                    refuse(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("the body is larger than {limit} bytes (--max-body)"),
-                    ),
+                    format!("the body is larger than {limit} bytes (--max-body)"),
                 )
             } else {
-                (
+                refuse(
+                    StatusCode::BAD_REQUEST,
                     "malformed",
-                    refuse(
-                        StatusCode::BAD_REQUEST,
-                        format!("failed to read the body: {err}"),
-                    ),
+                    format!("failed to read the body: {err}"),
                 )
             })
         }
-        Err(_) => Err((
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
             "timeout",
-            refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the body did not arrive within {} (--read-timeout)",
-                    humantime::format_duration(listener.read_timeout)
-                ),
+            format!(
+                "the body did not arrive within {} (--read-timeout)",
+                humantime::format_duration(listener.read_timeout)
             ),
         )),
     }
@@ -401,16 +404,16 @@ async fn hook_inner(
     let path = path.trim_matches('/');
     let served = shared.current();
     let Some(name) = served.routes.get(path) else {
-        shared.metrics.reject("unknown_path");
         return refuse(
             StatusCode::NOT_FOUND,
+            "unknown_path",
             format!("no webhook at /hooks/{path}"),
         );
     };
     if method != Method::POST {
-        shared.metrics.reject("method");
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
+            "method",
             "webhooks take POST".to_owned(),
         );
         response
@@ -420,29 +423,23 @@ async fn hook_inner(
     }
     let body = match read_body(&shared.listener, body).await {
         Ok(body) => body,
-        Err((reason, response)) => {
-            shared.metrics.reject(reason);
-            return response;
-        }
+        Err(refused) => return refused,
     };
     let integration = served
         .config
         .integration(name)
         .expect("routes name integrations of the file");
     if let Err(reason) = served.verifiers[name].verify(&headers, &body) {
-        tracing::warn!("refused a webhook for `{name}`: {reason}");
-        shared.metrics.reject("auth");
-        return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
+        // The sender learns nothing of what was wrong; the log says it (never the secret).
+        let mut response = answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
+        response.extensions_mut().insert(Refusal {
+            metric: "auth",
+            detail: reason.to_string(),
+        });
+        return response;
     }
     match accept(shared, &served, integration, &headers, &query, &body).await {
-        Ok(response) => {
-            match response.status() {
-                StatusCode::BAD_REQUEST => shared.metrics.reject("malformed"),
-                StatusCode::UNPROCESSABLE_ENTITY => shared.metrics.reject("invalid"),
-                _ => {}
-            }
-            response
-        }
+        Ok(response) => response,
         Err(err) => {
             shared.metrics.reject("store");
             tracing::error!("failed to accept a webhook for `{name}`: {err:#}");
@@ -475,6 +472,7 @@ async fn accept(
             Err(err) => {
                 return Ok(refuse(
                     StatusCode::BAD_REQUEST,
+                    "malformed",
                     format!("malformed JSON: {err}"),
                 ));
             }
@@ -507,6 +505,7 @@ async fn accept(
             Err(err) => {
                 return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
                     format!("`when` failed: {err:#}"),
                 ));
             }
@@ -521,6 +520,7 @@ async fn accept(
             Err(err) => {
                 return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
                     format!("param `{name}` cannot be taken from the request: {err:#}"),
                 ));
             }
@@ -529,7 +529,11 @@ async fn accept(
     let params = match params::resolve_values(integration, mapped, templates, &ctx) {
         Ok(params) => params,
         Err(err) => {
-            return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, err.to_string()));
+            return Ok(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                err.to_string(),
+            ));
         }
     };
     let dedupe = match &hook.dedupe {
@@ -539,6 +543,7 @@ async fn accept(
             Err(err) => {
                 return Ok(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
                     format!("`dedupe` failed: {err:#}"),
                 ));
             }

@@ -455,22 +455,28 @@ fn for_each_over_records_with_continue_names_the_failed_items() {
             _ => Reply::json(json!({"ok": true})),
         }
     });
-    let test = config(
-        &server,
-        r#"
+    // The same booking, with `for_each` set as each case needs.
+    let booking = |for_each: &str| {
+        config(
+            &server,
+            &format!(
+                r#"
 [integration.book]
 [[integration.book.steps]]
 id = "deals"
 http.get = "SERVER/deals"
-http.records = "{{ body.data }}"
+http.records = "{{{{ body.data }}}}"
 
 [[integration.book.steps]]
-for_each = { records_of = "deals", concurrency = 3, on_error = "continue" }
+for_each = {for_each}
 http.post = "SERVER/invoices"
-http.json = { id = "{{ item.id }}" }
+http.json = {{ id = "{{{{ item.id }}}}" }}
 http.retries = 0
-"#,
-    );
+"#
+            ),
+        )
+    };
+    let test = booking(r#"{ records_of = "deals", concurrency = 3, on_error = "continue" }"#);
     test.run(&["run", "book"])
         .code(1)
         .stderr_has("2 of 10 items failed: #3: POST")
@@ -481,21 +487,7 @@ http.retries = 0
         "every item ran despite the failures"
     );
 
-    let stop = config(
-        &server,
-        r#"
-[integration.book]
-[[integration.book.steps]]
-id = "deals"
-http.get = "SERVER/deals"
-http.records = "{{ body.data }}"
-
-[[integration.book.steps]]
-for_each = { records_of = "deals" }
-http.post = "SERVER/invoices"
-http.json = { id = "{{ item.id }}" }
-"#,
-    );
+    let stop = booking(r#"{ records_of = "deals" }"#);
     stop.run(&["run", "book"])
         .code(1)
         .stderr_has("item #3 failed");

@@ -457,6 +457,68 @@ fn sigterm_lets_the_running_event_finish_and_exits_0() {
 }
 
 #[test]
+fn sigterm_leaves_waiting_events_queued_for_the_next_start() {
+    let test = hooks().env("STEP_SLEEP", "1");
+    let mut listener = Listener::start(&test, &[]);
+    for event in ["q-1", "q-2"] {
+        let (status, _) = listener.post(
+            "/hooks/raynet/deal",
+            &[TOKEN],
+            &raynet_event(event, 4, "web"),
+        );
+        assert_eq!(status, 202);
+    }
+    // One run of `deal-won` at a time: the second waits while the first runs.
+    std::thread::sleep(Duration::from_millis(300));
+    listener.signal(Signal::SIGTERM);
+    assert_eq!(listener.child.wait().unwrap().code(), Some(0));
+    let statuses = |test: &Test| -> Vec<String> {
+        let mut statuses: Vec<String> = test
+            .history()
+            .iter()
+            .map(|run| run["status"].as_str().unwrap().to_owned())
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    assert_eq!(statuses(&test), ["queued", "succeeded"]);
+    // `--workers 0` stores and runs nothing; a start with workers runs what waits.
+    let storing = Listener::start(&test, &["--workers", "0"]);
+    let (status, _) = storing.post(
+        "/hooks/raynet/deal",
+        &[TOKEN],
+        &raynet_event("q-3", 4, "web"),
+    );
+    assert_eq!(status, 202);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(storing);
+    assert_eq!(statuses(&test), ["queued", "queued", "succeeded"]);
+    let _running = Listener::start(&test, &[]);
+    assert_eq!(wait_for_lines(&test, "ran.txt", 3).len(), 3);
+}
+
+#[test]
+fn systemd_hears_ready_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let test = hooks().env("NOTIFY_SOCKET", path.to_str().unwrap());
+    let mut listener = Listener::start(&test, &[]);
+    let mut message = [0u8; 256];
+    let read = |socket: &std::os::unix::net::UnixDatagram, message: &mut [u8]| {
+        let n = socket.recv(message).expect("a notification");
+        String::from_utf8_lossy(&message[..n]).into_owned()
+    };
+    assert!(read(&socket, &mut message).contains("READY=1"));
+    listener.signal(Signal::SIGTERM);
+    assert!(read(&socket, &mut message).contains("STOPPING=1"));
+    assert_eq!(listener.child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
 fn failed_runs_are_retried_then_kept_failed_until_integ_retry() {
     let test = Test::new().config(
         r#"
