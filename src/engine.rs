@@ -92,6 +92,20 @@ async fn run_steps(
 ) -> anyhow::Result<()> {
     let http = HttpClients::default();
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
+    // What templates see of the run itself, converted once; each step adds the results so far.
+    let run_scope = context(&json!({
+        "params": run.params,
+        "env": run.env,
+        "secrets": run.secrets,
+        "run": {
+            "id": run.id,
+            "started_at": run.started_at.to_rfc3339(),
+            "trigger": run.trigger.as_str(),
+        },
+        "trigger": run.trigger_data,
+        "today": run.started_at.format("%Y-%m-%d").to_string(),
+        "now": run.started_at.to_rfc3339(),
+    }));
     let steps = &integration.steps;
     let mut index = 0;
     while index < steps.len() {
@@ -107,20 +121,7 @@ async fn run_steps(
             None => Vec::new(),
         };
         let label = format!("step {}", step.label(index));
-        let base = context(&json!({
-            "params": run.params,
-            "env": run.env,
-            "secrets": run.secrets,
-            "steps": results,
-            "run": {
-                "id": run.id,
-                "started_at": run.started_at.to_rfc3339(),
-                "trigger": run.trigger.as_str(),
-            },
-            "trigger": run.trigger_data,
-            "today": run.started_at.format("%Y-%m-%d").to_string(),
-            "now": run.started_at.to_rfc3339(),
-        }));
+        let base = minijinja::context! { steps => context(&results), ..run_scope.clone() };
         let rate = rate_limiter(step);
         let scope = StepScope {
             templates: &config.templates,
