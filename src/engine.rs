@@ -7,55 +7,34 @@ mod flow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Local};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::model::{Config, Integration, Step, StepKind};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
+use crate::scope::{RunFields, RunScope};
 use crate::steps::StepScope;
 use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::context;
-
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerKind {
-    Manual,
-    Schedule,
-    Webhook,
-    Link,
-}
-
-impl TriggerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TriggerKind::Manual => "manual",
-            TriggerKind::Schedule => "schedule",
-            TriggerKind::Webhook => "webhook",
-            TriggerKind::Link => "link",
-        }
-    }
-}
+use crate::trigger::Trigger;
 
 /// Everything one run needs besides the integration itself.
 #[derive(Debug, Clone)]
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub id: String,
     pub started_at: DateTime<Local>,
-    pub trigger: TriggerKind,
+    pub trigger: Trigger,
     pub params: BTreeMap<String, Value>,
     pub secrets: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
     /// Make reads, show writes and commands without doing them.
     pub dry_run: bool,
-    /// What started the run, as templates see it: `trigger.kind`, and for a webhook
-    /// `trigger.body`, `trigger.headers`, `trigger.query`.
-    pub trigger_data: Value,
 }
 
 /// Runs `integration` to the end (or its timeout), writing to `log` as it goes; the error is
 /// already redacted. Dropping the future cancels the run and kills whatever processes its steps
 /// started; `log` keeps what happened until then.
-pub async fn execute(
+pub(crate) async fn execute(
     config: &Config,
     integration: &Integration,
     run: &RunContext,
@@ -93,19 +72,19 @@ async fn run_steps(
     let http = HttpClients::default();
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
     // What templates see of the run itself, converted once; each step adds the results so far.
-    let run_scope = context(&json!({
-        "params": run.params,
-        "env": run.env,
-        "secrets": run.secrets,
-        "run": {
-            "id": run.id,
-            "started_at": run.started_at.to_rfc3339(),
-            "trigger": run.trigger.as_str(),
+    let run_scope = context(&RunScope {
+        params: &run.params,
+        env: &run.env,
+        secrets: &run.secrets,
+        run: RunFields {
+            id: &run.id,
+            started_at: run.started_at.to_rfc3339(),
+            trigger: run.trigger.kind(),
         },
-        "trigger": run.trigger_data,
-        "today": run.started_at.format("%Y-%m-%d").to_string(),
-        "now": run.started_at.to_rfc3339(),
-    }));
+        trigger: run.trigger.scope(),
+        today: crate::scope::today(run.started_at),
+        now: run.started_at.to_rfc3339(),
+    });
     let steps = &integration.steps;
     let mut index = 0;
     while index < steps.len() {

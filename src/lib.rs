@@ -5,18 +5,26 @@
 //! Data flows one way: command line ([`cli`]) → validated model ([`config`]) → execution
 //! ([`engine`], [`steps`]) → output ([`output`]); [`store`] keeps what happened.
 
+pub mod answer;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod engine;
 pub mod exit;
+pub mod lifecycle;
+pub mod listener;
+pub mod loaded;
 pub mod logging;
+pub mod metrics;
 pub mod observer;
 pub mod output;
 pub mod params;
+pub mod queue;
 pub mod run_log;
+pub mod scope;
 pub mod secrets;
+pub mod signing;
 pub mod steps;
 pub mod store;
 pub mod suggest;
@@ -24,11 +32,12 @@ pub mod template;
 pub mod trigger;
 pub mod usage;
 
+pub use exit::ExitStatus;
+
 use std::ffi::OsString;
 
 use crate::cli::Cli;
 use crate::diagnostic::Diagnostics;
-use crate::exit::ExitStatus;
 use crate::output::{Printer, Verbosity};
 use crate::usage::UsageError;
 

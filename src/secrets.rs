@@ -36,6 +36,24 @@ pub fn read<'a>(
     }
 }
 
+/// The secrets a run reads (`used`; the error lists every one that cannot be read), and every
+/// other secret of the file that can be read: the run never uses those, but its redactor hides
+/// them too, so a command that finds one elsewhere cannot print it.
+pub fn for_run<'a>(
+    config: &Config,
+    used: impl IntoIterator<Item = &'a String>,
+) -> Result<BTreeMap<String, String>, Vec<String>> {
+    let mut values = read(config, used)?;
+    for (name, secret) in &config.secrets {
+        if !values.contains_key(name)
+            && let Ok(value) = read_one(secret)
+        {
+            values.insert(name.clone(), value);
+        }
+    }
+    Ok(values)
+}
+
 fn read_one(secret: &Secret) -> Result<String, String> {
     let name = &secret.name;
     match &secret.source {

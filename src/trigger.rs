@@ -1,4 +1,157 @@
-//! What starts runs besides `integ run`: today the webhook listener. Triggers only build a
-//! run's context; the engine runs it.
+//! What started a run: a person at a terminal, a scheduler, a webhook, a link. [`Trigger`] is
+//! the one encoding of it — stored with the run, shown by `history`, and read by templates as
+//! `trigger` — and the doors only build it; the run lifecycle does the rest.
 
-pub mod webhook;
+pub(crate) mod webhook;
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// What started a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Trigger {
+    /// `integ run` by a person (or a script).
+    Manual,
+    /// `integ run --scheduled`: cron, a systemd timer, a Kubernetes CronJob.
+    Schedule,
+    /// A webhook accepted by `integ serve-hook`.
+    Webhook(Request),
+}
+
+/// An HTTP request as a run sees it. Credential headers are never part of it (see
+/// [`Request::without_credentials`]): what a run sees is also what the store keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Request {
+    pub(crate) body: Value,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) query: BTreeMap<String, String>,
+}
+
+/// Headers that carry credentials in any request; a hook's own token or signature header is
+/// added to these by the door.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+impl Request {
+    /// The request without `Authorization`, `Proxy-Authorization`, `Cookie` and the `extra`
+    /// headers (a hook's token or signature header). Header names are lowercase.
+    pub(crate) fn without_credentials(mut self, extra: &[&str]) -> Request {
+        self.headers.retain(|name, _| {
+            !CREDENTIAL_HEADERS.contains(&name.as_str())
+                && !extra.iter().any(|header| header.eq_ignore_ascii_case(name))
+        });
+        self
+    }
+}
+
+/// The members of `trigger` in templates, for each door; `kind` is always there. `integ check`
+/// uses these lists, and a test holds them to what [`Trigger::scope`] gives.
+pub(crate) const MANUAL_FIELDS: &[&str] = &["kind"];
+pub(crate) const WEBHOOK_FIELDS: &[&str] = &["kind", "body", "headers", "query"];
+
+impl Trigger {
+    /// The door's name, as stored and shown: `manual`, `schedule`, `webhook`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+            Trigger::Webhook(_) => "webhook",
+        }
+    }
+
+    /// What templates read as `trigger`.
+    pub(crate) fn scope(&self) -> Value {
+        let mut scope = json!({ "kind": self.kind() });
+        if let (Trigger::Webhook(request), Value::Object(map)) = (self, &mut scope) {
+            map.insert("body".into(), request.body.clone());
+            map.insert("headers".into(), json!(request.headers));
+            map.insert("query".into(), json!(request.query));
+        }
+        scope
+    }
+
+    /// What the store keeps besides the kind: the request of a webhook, nothing otherwise.
+    pub(crate) fn data(&self) -> Value {
+        match self {
+            Trigger::Manual | Trigger::Schedule => json!({}),
+            Trigger::Webhook(request) => json!(request),
+        }
+    }
+
+    /// The trigger again from what the store kept.
+    pub(crate) fn from_stored(kind: &str, data: Value) -> anyhow::Result<Trigger> {
+        Ok(match kind {
+            "manual" => Trigger::Manual,
+            "schedule" => Trigger::Schedule,
+            "webhook" => Trigger::Webhook(serde_json::from_value(data)?),
+            other => bail!("unknown trigger `{other}` in the run store"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::{MANUAL_FIELDS, Request, Trigger, WEBHOOK_FIELDS};
+
+    fn keys(trigger: &Trigger) -> Vec<String> {
+        let scope = trigger.scope();
+        let mut keys: Vec<String> = scope.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        fields.sort();
+        fields
+    }
+
+    #[test]
+    fn what_templates_see_is_what_check_knows() {
+        assert_eq!(keys(&Trigger::Manual), sorted(MANUAL_FIELDS));
+        assert_eq!(keys(&Trigger::Schedule), sorted(MANUAL_FIELDS));
+        let webhook = Trigger::Webhook(Request::default());
+        assert_eq!(keys(&webhook), sorted(WEBHOOK_FIELDS));
+    }
+
+    #[test]
+    fn stored_triggers_read_back_the_same() {
+        let request = Request {
+            body: json!({"data": {"entityId": 7}}),
+            headers: BTreeMap::from([("x-event".into(), "created".into())]),
+            query: BTreeMap::from([("source".into(), "crm".into())]),
+        };
+        for trigger in [
+            Trigger::Manual,
+            Trigger::Schedule,
+            Trigger::Webhook(request),
+        ] {
+            let back = Trigger::from_stored(trigger.kind(), trigger.data()).unwrap();
+            assert_eq!(back, trigger);
+        }
+        assert!(Trigger::from_stored("carrier-pigeon", json!({})).is_err());
+    }
+
+    #[test]
+    fn credential_headers_are_left_out() {
+        let request = Request {
+            headers: BTreeMap::from([
+                ("authorization".into(), "Bearer s3cret".into()),
+                ("cookie".into(), "session=1".into()),
+                ("proxy-authorization".into(), "Basic eA==".into()),
+                ("x-raynetcrm-token".into(), "t0ken".into()),
+                ("x-event".into(), "created".into()),
+            ]),
+            ..Request::default()
+        };
+        let kept = request.without_credentials(&["X-RAYNETCRM-Token"]);
+        assert_eq!(kept.headers.keys().collect::<Vec<_>>(), ["x-event"]);
+    }
+}

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::cli::{GlobalArgs, ServeHookArgs};
 use crate::commands::load_config;
 use crate::exit::ExitStatus;
+use crate::listener::{self, Settings};
+use crate::loaded::Loaded;
 use crate::output::Printer;
 use crate::store::{self, Durability};
-use crate::trigger::webhook::{self, Listener};
 use crate::usage::UsageError;
 
 pub fn serve_hook(
@@ -29,16 +30,14 @@ pub fn serve_hook(
     }
     // Every secret up front: a listener that starts must be able to check every sender and
     // run every integration.
-    let secrets: BTreeMap<String, String> = crate::secrets::read(&config, config.secrets.keys())
-        .map_err(|problems| UsageError::new(format!("cannot serve: {}", problems.join("; "))))?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let loaded = Loaded::new(config, Arc::new(env))?;
     let dir = store::state_dir(global.state_dir.as_deref())?;
-    // Queued events are always synced fully (see `Store::enqueue_all`); claims and results
+    // Queued events are always synced fully (see `Queue::enqueue_all`); claims and results
     // may be redone after a power cut, so they need not wait for the disk.
     let store = store::open(&dir, Durability::Normal)?;
-    let listener = Listener {
-        config: Arc::new(config),
-        secrets: Arc::new(secrets),
-        store: Arc::from(store),
+    let settings = Settings {
+        listen: args.listen,
         workers: args.workers,
         max_body: args.max_body,
         max_connections: args.max_connections,
@@ -51,6 +50,6 @@ pub fn serve_hook(
         .max_blocking_threads(8)
         .enable_all()
         .build()?;
-    runtime.block_on(webhook::serve(listener, args.listen, printer))?;
+    runtime.block_on(listener::serve(loaded, Arc::from(store), settings, printer))?;
     Ok(ExitStatus::Success)
 }

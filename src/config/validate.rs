@@ -26,8 +26,8 @@ use crate::params::toml_to_json;
 use crate::suggest;
 use crate::template::{Templates, Text};
 
-const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
-const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
+use crate::scope::{DEFAULT_ROOTS, RUN_FIELDS};
+use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
 pub fn validate(path: PathBuf, display: String, source: String) -> Result<Config, Diagnostics> {
@@ -61,6 +61,7 @@ fn validate_inner(
         read_secrets,
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
+        trigger_fields: MANUAL_FIELDS,
         crons: HashMap::new(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
@@ -106,6 +107,9 @@ struct Validator<'s> {
     dir: PathBuf,
     /// The secrets read by the templates of the integration being validated.
     secrets_used: BTreeSet<String>,
+    /// What `trigger` holds in the runs of the integration being validated: more when it has
+    /// a webhook.
+    trigger_fields: &'static [&'static str],
     /// Cron expressions parsed so far.
     crons: HashMap<String, croner::Cron>,
 }
@@ -291,6 +295,11 @@ impl<'s> Validator<'s> {
         // Templates are checked against every declared name, valid or not, so one mistake in a
         // param's definition is not reported again at each use.
         let param_names = params_value.as_ref().map(keys).unwrap_or_default();
+        self.trigger_fields = if webhook_value.is_some() {
+            WEBHOOK_FIELDS
+        } else {
+            MANUAL_FIELDS
+        };
         let params = params_value
             .map(|v| self.params(&name, v))
             .unwrap_or_default();
@@ -461,7 +470,8 @@ impl<'s> Validator<'s> {
                 let secret = secret.split('.').next().unwrap_or(secret);
                 self.secrets_used.insert(secret.to_owned());
             }
-            if let Err((message, hint)) = scope.check(var) {
+            let checked = scope.check(var).and_then(|()| self.check_trigger(var));
+            if let Err((message, hint)) = checked {
                 // Point at the name inside the string when it can be found there.
                 let span = match value.get_ref().find(var.as_str()) {
                     Some(at) => inner_span(
@@ -477,6 +487,33 @@ impl<'s> Validator<'s> {
             }
         }
         ok.then_some(checked.text)
+    }
+
+    /// Is `var`, when it is a member of `trigger`, one that the integration's runs have?
+    fn check_trigger(&self, var: &str) -> Result<(), (String, Option<String>)> {
+        let mut parts = var.split('.');
+        let (Some("trigger"), Some(member)) = (parts.next(), parts.next()) else {
+            return Ok(());
+        };
+        if self.trigger_fields.contains(&member) {
+            return Ok(());
+        }
+        let hint = if WEBHOOK_FIELDS.contains(&member) {
+            Some(format!(
+                "`trigger.{member}` exists only in runs started by a webhook, and this integration has no `webhook`"
+            ))
+        } else {
+            suggest::did_you_mean(member, self.trigger_fields.iter().copied()).or_else(|| {
+                Some(format!(
+                    "`trigger` holds {}",
+                    suggest::list(self.trigger_fields.iter().copied())
+                ))
+            })
+        };
+        Err((
+            format!("unknown trigger field `{member}` in template"),
+            hint,
+        ))
     }
 
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {

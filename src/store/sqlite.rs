@@ -1,7 +1,5 @@
 //! The embedded store: one SQLite database in WAL mode (safe for a cron run and the listener at
-//! once), plus `flock`ed files for liveness. A run holds a lock on `running/<id>.lock` while it
-//! lives; the kernel drops that lock when the process dies, however it dies, so a reader that
-//! can take it knows the run is gone and marks it interrupted. No PID files, nothing stale.
+//! once), `flock`ed files for run slots, and [`Liveness`] for runs whose process died.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -13,12 +11,14 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
+use crate::store::liveness::Liveness;
 use crate::store::{
-    Claimed, DedupeKey, Durability, Enqueued, Event, Lease, NewRun, RunLookup, RunQuery, RunRecord,
-    RunStatus, Store,
+    Claimed, DedupeKey, Durability, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd,
+    RunLookup, RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
+use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -56,10 +56,17 @@ ALTER TABLE runs ADD COLUMN next_attempt_at TEXT;
 const SCHEMA_V4: &str = "
 CREATE INDEX IF NOT EXISTS runs_queue ON runs (integration, coalesce(next_attempt_at, started_at), id) WHERE status = 'queued';
 ";
+/// Version 5: a run knows whether it came from the queue (and goes back to it when its
+/// process dies), instead of the store deciding that by its trigger.
+const SCHEMA_V5: &str = "
+ALTER TABLE runs ADD COLUMN from_queue INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET from_queue = 1 WHERE trigger = 'webhook';
+";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
 pub struct SqliteStore {
     dir: PathBuf,
+    liveness: Liveness,
     db: Mutex<Connection>,
     /// Sets the connection's `synchronous` level for everything but queued events.
     synchronous: &'static str,
@@ -97,6 +104,7 @@ impl SqliteStore {
             .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {
             dir: dir.to_owned(),
+            liveness: Liveness::new(dir),
             db: Mutex::new(db),
             synchronous,
         })
@@ -122,10 +130,6 @@ impl SqliteStore {
             .open(&path)
             .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
         Ok((file, path))
-    }
-
-    fn running_lock(&self, id: &str) -> PathBuf {
-        self.dir.join("running").join(format!("{id}.lock"))
     }
 
     /// Inserts a batch of events in one transaction; see [`Store::enqueue_all`].
@@ -161,8 +165,8 @@ impl SqliteStore {
                 }
             }
             tx.prepare_cached(
-                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key)
-                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, dedupe_key, from_queue)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, 1)",
             )?
             .execute(params![
                     run.id,
@@ -179,46 +183,39 @@ impl SqliteStore {
         Ok(answers)
     }
 
-    /// Queues again the failed or interrupted webhook runs whose `column` is `value`.
+    /// Queues again the failed or interrupted runs from the queue whose `column` is `value`.
     fn requeue_where(&self, column: &'static str, value: &str) -> anyhow::Result<u64> {
         let changed = self.db().execute(
             &format!(
                 "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
-                 WHERE {column} = ?1 AND trigger = 'webhook' AND status IN ('failed', 'interrupted')"
+                 WHERE {column} = ?1 AND from_queue = 1 AND status IN ('failed', 'interrupted')"
             ),
             params![value],
         )?;
         Ok(changed as u64)
     }
 
-    /// Marks every "running" run whose process is gone as interrupted.
+    /// Marks every "running" run whose process is gone as interrupted; one taken from the
+    /// queue goes back to it (an accepted event runs at least once).
     fn reap(&self, db: &Connection) -> anyhow::Result<()> {
         let mut statement = db.prepare_cached("SELECT id FROM runs WHERE status = 'running'")?;
         let ids: Vec<String> = statement
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
         for id in ids {
-            let path = self.running_lock(&id);
-            let alive = match File::open(&path) {
-                Ok(file) => file.try_lock().is_err(),
-                // No lock file: the process died between creating the run and its lock, or the
-                // state directory was cleaned. Either way nothing is running it.
-                Err(_) => false,
-            };
-            if !alive {
-                // An accepted webhook event is never lost: it goes back to the queue and runs
-                // again (at least once). Anything else is reported as interrupted.
-                db.execute(
-                    "UPDATE runs SET
-                         status = CASE WHEN trigger = 'webhook' THEN 'queued' ELSE 'interrupted' END,
-                         ended_at = CASE WHEN trigger = 'webhook' THEN NULL ELSE ?2 END,
-                         error = CASE WHEN trigger = 'webhook' THEN NULL
-                             ELSE 'the process running it ended without finishing it (killed or crashed)' END
-                     WHERE id = ?1 AND status = 'running'",
-                    params![id, timestamp(Utc::now())],
-                )?;
-                let _ = std::fs::remove_file(&path);
+            if self.liveness.is_alive(&id) {
+                continue;
             }
+            db.prepare_cached(
+                "UPDATE runs SET
+                     status = CASE WHEN from_queue = 1 THEN 'queued' ELSE 'interrupted' END,
+                     ended_at = CASE WHEN from_queue = 1 THEN NULL ELSE ?2 END,
+                     error = CASE WHEN from_queue = 1 THEN NULL
+                         ELSE 'the process running it ended without finishing it (killed or crashed)' END
+                 WHERE id = ?1 AND status = 'running'",
+            )?
+            .execute(params![id, timestamp(Utc::now())])?;
+            self.liveness.forget(&id);
         }
         Ok(())
     }
@@ -247,31 +244,18 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     if version < 4 {
         tx.execute_batch(SCHEMA_V4)?;
     }
+    if version < 5 {
+        tx.execute_batch(SCHEMA_V5)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
 }
 
-/// Removes the run's lock file once the run is recorded as finished.
-struct RunningLock {
-    _file: File,
-    path: PathBuf,
-}
-
-impl Drop for RunningLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl Store for SqliteStore {
+impl History for SqliteStore {
     fn begin_run(&self, run: &NewRun) -> anyhow::Result<Lease> {
         // Lock first, insert second: a reader never sees a running row without a live lock.
-        let path = self.running_lock(&run.id);
-        let file = File::create(&path)
-            .with_context(|| format!("failed to create `{}`", path.display()))?;
-        file.lock()
-            .with_context(|| format!("failed to lock `{}`", path.display()))?;
+        let alive = self.liveness.mark(&run.id)?;
         self.db().execute(
             "INSERT INTO runs (id, integration, trigger, params, status, started_at)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
@@ -283,27 +267,40 @@ impl Store for SqliteStore {
                 timestamp(run.started_at)
             ],
         )?;
-        Ok(Lease::new(RunningLock { _file: file, path }))
+        Ok(Lease::new(alive))
     }
 
-    fn finish_run(
-        &self,
-        id: &str,
-        status: RunStatus,
-        error: Option<&str>,
-        log: &str,
-    ) -> anyhow::Result<()> {
-        self.db()
+    fn finish_run(&self, id: &str, end: RunEnd) -> anyhow::Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ended_at = (end.status != RunStatus::Queued).then(|| timestamp(Utc::now()));
+        let integration: String = tx
             .prepare_cached(
-                "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5 WHERE id = ?1",
+                "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5,
+                     next_attempt_at = coalesce(?6, next_attempt_at)
+                 WHERE id = ?1 RETURNING integration",
             )?
-            .execute(params![
-                id,
-                status.as_str(),
-                timestamp(Utc::now()),
-                error,
-                log
-            ])?;
+            .query_row(
+                params![
+                    id,
+                    end.status.as_str(),
+                    ended_at,
+                    end.error,
+                    end.log,
+                    end.retry_at.map(timestamp)
+                ],
+                |row| row.get(0),
+            )
+            .with_context(|| format!("failed to find run {id} in the store"))?;
+        if let (RunStatus::Succeeded, Some(until)) = (end.status, end.advance_to) {
+            // Only forward: a backfill of an old period never moves it back.
+            tx.prepare_cached(
+                "INSERT INTO watermarks (integration, covered_until, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (integration) DO UPDATE SET covered_until = max(covered_until, ?2), updated_at = ?3",
+            )?
+            .execute(params![integration, timestamp(until), timestamp(Utc::now())])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -376,7 +373,9 @@ impl Store for SqliteStore {
         }
         Ok(last)
     }
+}
 
+impl RunSlots for SqliteStore {
     fn lock(&self, integration: &str, slots: usize, wait: bool) -> anyhow::Result<Option<Lease>> {
         let slots = slots.max(1);
         loop {
@@ -406,7 +405,9 @@ impl Store for SqliteStore {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
 
+impl Watermarks for SqliteStore {
     fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
         let text: Option<String> = self
             .db()
@@ -418,16 +419,9 @@ impl Store for SqliteStore {
             .optional()?;
         text.map(|t| parse_timestamp(&t)).transpose()
     }
+}
 
-    fn set_watermark(&self, integration: &str, covered_until: DateTime<Utc>) -> anyhow::Result<()> {
-        self.db().execute(
-            "INSERT INTO watermarks (integration, covered_until, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (integration) DO UPDATE SET covered_until = ?2, updated_at = ?3",
-            params![integration, timestamp(covered_until), timestamp(Utc::now())],
-        )?;
-        Ok(())
-    }
-
+impl Queue for SqliteStore {
     fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
         let mut db = self.db();
         // An acknowledged event must survive power loss, whatever the connection's level for
@@ -483,12 +477,28 @@ impl Store for SqliteStore {
         let Some((mut run, trigger_data, attempts)) = next else {
             return Ok(None);
         };
+        // Read back before it is taken: an event that cannot be read would otherwise go from
+        // queued to running and back forever. It ends failed, with the reason.
+        let trigger = serde_json::from_str(&trigger_data)
+            .map_err(anyhow::Error::from)
+            .and_then(|data| Trigger::from_stored(&run.trigger, data));
+        let trigger = match trigger {
+            Ok(trigger) => trigger,
+            Err(err) => {
+                tx.prepare_cached(
+                    "UPDATE runs SET status = 'failed', ended_at = ?2, error = ?3 WHERE id = ?1",
+                )?
+                .execute(params![
+                    run.id,
+                    timestamp(Utc::now()),
+                    format!("its trigger cannot be read back from the store: {err:#}")
+                ])?;
+                tx.commit()?;
+                return Ok(None);
+            }
+        };
         // Lock first, mark running second, as in `begin_run`.
-        let path = self.running_lock(&run.id);
-        let file = File::create(&path)
-            .with_context(|| format!("failed to create `{}`", path.display()))?;
-        file.lock()
-            .with_context(|| format!("failed to lock `{}`", path.display()))?;
+        let alive = self.liveness.mark(&run.id)?;
         tx.prepare_cached(
             "UPDATE runs SET status = 'running', attempts = attempts + 1 WHERE id = ?1",
         )?
@@ -497,24 +507,10 @@ impl Store for SqliteStore {
         run.status = RunStatus::Running;
         Ok(Some(Claimed {
             run,
-            trigger_data: serde_json::from_str(&trigger_data)?,
+            trigger,
             attempt: attempts + 1,
-            lease: Lease::new(RunningLock { _file: file, path }),
+            lease: Lease::new(alive),
         }))
-    }
-
-    fn retry_later(
-        &self,
-        id: &str,
-        at: DateTime<Utc>,
-        error: &str,
-        log: &str,
-    ) -> anyhow::Result<()> {
-        self.db().execute(
-            "UPDATE runs SET status = 'queued', next_attempt_at = ?2, error = ?3, log = ?4 WHERE id = ?1",
-            params![id, timestamp(at), error, log],
-        )?;
-        Ok(())
     }
 
     fn requeue(&self, id: &str) -> anyhow::Result<bool> {
@@ -600,232 +596,35 @@ fn parse_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone as _, Utc};
-
     use super::SqliteStore;
-    use crate::store::{
-        DedupeKey, Durability, Enqueued, Event, NewRun, RunLookup, RunQuery, RunStatus, Store,
-    };
+    use crate::store::Durability;
 
-    fn new_run(id: &str, integration: &str) -> NewRun {
-        NewRun {
-            id: id.into(),
-            integration: integration.into(),
-            trigger: "manual".into(),
-            params: serde_json::json!({"a": 1}),
-            started_at: Utc::now(),
-        }
-    }
+    crate::store::conformance::suite!(|dir| SqliteStore::open(dir, Durability::Full).unwrap());
 
     #[test]
-    fn records_a_run_from_start_to_finish() {
+    fn a_stored_trigger_that_cannot_be_read_ends_the_run_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        let lease = store.begin_run(&new_run("0001-run", "sync")).unwrap();
-        let runs = store
-            .runs(&RunQuery {
-                limit: 10,
-                ..RunQuery::default()
-            })
-            .unwrap();
-        assert_eq!(
-            runs[0].status,
-            RunStatus::Running,
-            "a live run stays running"
-        );
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        crate::store::conformance::enqueue_one(&store, "bad", "hook");
         store
-            .finish_run("0001-run", RunStatus::Failed, Some("boom"), "the log")
+            .db()
+            .execute(
+                "UPDATE runs SET trigger_data = '{not json' WHERE id = 'bad'",
+                [],
+            )
             .unwrap();
-        drop(lease);
-        let RunLookup::Found(run) = store.run("0001").unwrap() else {
-            panic!("not found")
-        };
-        assert_eq!(
-            (run.status, run.error.as_deref(), run.log.as_str()),
-            (RunStatus::Failed, Some("boom"), "the log")
-        );
-        let failed = store
-            .runs(&RunQuery {
-                failed_only: true,
-                limit: 10,
-                ..RunQuery::default()
-            })
-            .unwrap();
-        assert_eq!(failed.len(), 1);
-    }
-
-    #[test]
-    fn a_run_whose_lease_is_gone_is_interrupted() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        drop(store.begin_run(&new_run("0002-run", "sync")).unwrap());
-        let last = store.last_runs().unwrap();
-        assert_eq!(last["sync"].status, RunStatus::Interrupted);
-    }
-
-    #[test]
-    fn overlap_lock_is_exclusive_until_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        let held = store.lock("sync", 1, false).unwrap();
-        assert!(held.is_some());
-        assert!(store.lock("sync", 1, false).unwrap().is_none());
-        assert!(store.lock("other", 1, false).unwrap().is_some());
-        drop(held);
-        assert!(store.lock("sync", 1, false).unwrap().is_some());
-    }
-
-    #[test]
-    fn watermarks_move_forward_when_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        assert_eq!(store.watermark("sync").unwrap(), None);
-        let first = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-        let second = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
-        store.set_watermark("sync", first).unwrap();
-        store.set_watermark("sync", second).unwrap();
-        assert_eq!(store.watermark("sync").unwrap(), Some(second));
-    }
-
-    #[test]
-    fn ambiguous_prefixes_are_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
-        for id in ["abcd-1", "abcd-2"] {
-            drop(store.begin_run(&new_run(id, "sync")).unwrap());
-        }
-        assert!(matches!(store.run("abcd").unwrap(), RunLookup::Ambiguous(ids) if ids.len() == 2));
-        assert!(matches!(store.run("zzzz").unwrap(), RunLookup::NotFound));
-    }
-
-    #[test]
-    fn queued_runs_are_claimed_once_deduplicated_and_recovered() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
-        let mut first = new_run("0003-a", "hook");
-        first.trigger = "webhook".into();
-        let trigger = serde_json::json!({"kind": "webhook", "body": {"id": 1}});
-        let event = |run: NewRun, key: &str| Event {
-            run,
-            trigger_data: trigger.clone(),
-            dedupe: Some(DedupeKey {
-                key: key.into(),
-                since: Utc::now() - chrono::Duration::days(1),
-            }),
-        };
-        assert_eq!(
-            store.enqueue(event(first, "evt-1")).unwrap(),
-            Enqueued::New("0003-a".into())
-        );
-        let mut again = new_run("0003-b", "hook");
-        again.trigger = "webhook".into();
-        assert_eq!(
-            store.enqueue(event(again.clone(), "evt-1")).unwrap(),
-            Enqueued::Duplicate("0003-a".into())
-        );
-        // Within one batch too: the second of two events with one key is a duplicate.
-        let mut third = new_run("0003-c", "hook");
-        third.trigger = "webhook".into();
-        let mut fourth = new_run("0003-d", "hook");
-        fourth.trigger = "webhook".into();
-        assert_eq!(
-            store
-                .enqueue_all(&[event(third, "evt-2"), event(fourth, "evt-2")])
-                .unwrap(),
-            [
-                Enqueued::New("0003-c".into()),
-                Enqueued::Duplicate("0003-c".into())
-            ]
-        );
-
-        let claimed = store.claim(&|_| true).unwrap().expect("one queued run");
-        assert_eq!(claimed.run.id, "0003-a");
-        assert_eq!(claimed.trigger_data, trigger);
-        let other = store.claim(&|_| true).unwrap().expect("the batch's run");
-        assert_eq!(other.run.id, "0003-c");
         assert!(
-            store.claim(&|_| true).unwrap().is_none(),
-            "each claimed once"
-        );
-        // The worker dies: its lease goes, and the run is queued again.
-        drop(claimed.lease);
-        assert_eq!(store.recover().unwrap(), 1);
-        assert_eq!(
-            store
-                .claim(&|_| true)
+            crate::store::Queue::claim(&store, &|_| true)
                 .unwrap()
-                .expect("queued again")
-                .run
-                .id,
-            "0003-a"
+                .is_none(),
+            "never taken"
         );
-    }
-
-    #[test]
-    fn claims_take_the_oldest_event_of_a_ready_integration_and_retries_when_due() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
-        let at = |seconds: i64| Utc::now() - chrono::Duration::seconds(seconds);
-        let events: Vec<Event> = [("e1", "busy", 30), ("e2", "idle", 20), ("e3", "idle", 10)]
-            .into_iter()
-            .map(|(id, integration, age)| {
-                let mut run = new_run(id, integration);
-                run.trigger = "webhook".into();
-                run.started_at = at(age);
-                Event {
-                    run,
-                    trigger_data: serde_json::json!({}),
-                    dedupe: None,
-                }
-            })
-            .collect();
-        store.enqueue_all(&events).unwrap();
-        assert_eq!(
-            store.queued().unwrap(),
-            std::collections::BTreeMap::from([("busy".to_owned(), 1), ("idle".to_owned(), 2)])
-        );
-        let not_busy = |name: &str| name != "busy";
-        let claimed = store.claim(&not_busy).unwrap().expect("an idle event");
-        assert_eq!(claimed.run.id, "e2", "the oldest of the ready ones");
-        // A retry later is not due yet: the next one comes first, then nothing.
-        let later = Utc::now() + chrono::Duration::hours(1);
-        store.retry_later("e2", later, "failed", "").unwrap();
-        drop(claimed.lease);
-        assert_eq!(store.claim(&not_busy).unwrap().expect("e3").run.id, "e3");
-        assert!(store.claim(&not_busy).unwrap().is_none());
-        assert_eq!(store.claim(&|_| true).unwrap().expect("e1").run.id, "e1");
-    }
-
-    #[test]
-    fn a_dedupe_key_older_than_its_keep_time_lets_the_event_run_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
-        let event = |id: &str, age_hours: i64| {
-            let mut run = new_run(id, "hook");
-            run.trigger = "webhook".into();
-            run.started_at = Utc::now() - chrono::Duration::hours(age_hours);
-            Event {
-                run,
-                trigger_data: serde_json::json!({}),
-                dedupe: Some(DedupeKey {
-                    key: "evt-1".into(),
-                    // Kept for an hour.
-                    since: Utc::now() - chrono::Duration::hours(1),
-                }),
-            }
+        let crate::store::RunLookup::Found(run) =
+            crate::store::History::run(&store, "bad").unwrap()
+        else {
+            panic!("kept")
         };
-        assert_eq!(
-            store.enqueue(event("old", 2)).unwrap(),
-            Enqueued::New("old".into())
-        );
-        assert_eq!(
-            store.enqueue(event("new", 0)).unwrap(),
-            Enqueued::New("new".into()),
-            "two hours on, the key is free again"
-        );
-        assert_eq!(
-            store.enqueue(event("again", 0)).unwrap(),
-            Enqueued::Duplicate("new".into())
-        );
+        assert_eq!(run.status, crate::store::RunStatus::Failed);
+        assert!(run.error.unwrap().contains("cannot be read back"));
     }
 }

@@ -23,9 +23,7 @@ use crate::suggest;
 use crate::template::Text;
 
 const STEP_KINDS: &[&str] = &["command", "http", "output"];
-const STEP_ROOTS: &[&str] = &[
-    "params", "env", "secrets", "steps", "run", "trigger", "today", "now",
-];
+use crate::scope::RUN_ROOTS as STEP_ROOTS;
 /// What a response template (`records`, `paginate`) can read besides the step's own names.
 const RESPONSE_ROOTS: &[&str] = &["body", "headers", "status"];
 const ITEM_ROOTS: &[&str] = &["item", "index"];

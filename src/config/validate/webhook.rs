@@ -13,10 +13,8 @@ use crate::config::raw::{
 /// Senders re-deliver for days (Raynet: up to a week); a month covers them with room.
 const DEFAULT_DEDUPE_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
-/// What the auth secrets may read.
-const SECRET_ROOTS: &[&str] = &["secrets", "env"];
-/// What the params mapping, `dedupe` and `when` may read.
-const TRIGGER_ROOTS: &[&str] = &["trigger", "env", "secrets", "today", "now"];
+// What the auth secrets may read, and what the params mapping, `dedupe` and `when` may read.
+use crate::scope::{HOOK_ROOTS as TRIGGER_ROOTS, SECRET_ROOTS};
 
 impl Validator<'_> {
     pub(super) fn webhook(

@@ -4,9 +4,9 @@
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
-use subtle::ConstantTimeEq as _;
 
 use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedStyle};
+use crate::signing::{equal, hmac_matches, within_window};
 use crate::template::Templates;
 
 /// A hook's auth with its secrets rendered.
@@ -92,6 +92,20 @@ impl Verifier {
                 tolerance: *tolerance,
             },
         })
+    }
+
+    /// The headers that carry this hook's credential or signature (besides `Authorization`):
+    /// a run never sees them and the store never keeps them.
+    pub(super) fn credential_headers(&self) -> Vec<&str> {
+        match self {
+            Verifier::None | Verifier::Bearer(_) | Verifier::Basic(_) => Vec::new(),
+            Verifier::Token { header, .. } | Verifier::Hmac { header, .. } => vec![header],
+            Verifier::Signed { style, .. } => vec![match style {
+                SignedStyle::Stripe => "stripe-signature",
+                SignedStyle::Slack => "x-slack-signature",
+                SignedStyle::Standard => "webhook-signature",
+            }],
+        }
     }
 
     /// `Err` with a reason fit for the log (never a secret or the expected value).
@@ -202,9 +216,7 @@ fn verify_signed(
         .trim()
         .parse()
         .map_err(|_| "the timestamp is not a number")?;
-    let now = chrono::Utc::now().timestamp();
-    let tolerance = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
-    if (now - sent).abs() > tolerance {
+    if !within_window(sent, chrono::Utc::now().timestamp(), tolerance) {
         return Err("the timestamp is outside the replay window (a replay, or a wrong clock)");
     }
     let mut signed = prefix.into_bytes();
@@ -215,23 +227,4 @@ fn verify_signed(
             .any(|candidate| hmac_matches(HmacAlgorithm::Sha256, key, &signed, candidate))
     });
     matched.then_some(()).ok_or("wrong signature")
-}
-
-fn equal(given: &[u8], expected: &[u8]) -> bool {
-    given.ct_eq(expected).into()
-}
-
-fn hmac_matches(algorithm: HmacAlgorithm, key: &[u8], body: &[u8], signature: &[u8]) -> bool {
-    fn check<M: hmac::Mac + hmac::KeyInit>(key: &[u8], body: &[u8], signature: &[u8]) -> bool {
-        let Ok(mut mac) = <M as hmac::KeyInit>::new_from_slice(key) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(signature).is_ok()
-    }
-    match algorithm {
-        HmacAlgorithm::Sha1 => check::<hmac::Hmac<sha1::Sha1>>(key, body, signature),
-        HmacAlgorithm::Sha256 => check::<hmac::Hmac<sha2::Sha256>>(key, body, signature),
-        HmacAlgorithm::Sha512 => check::<hmac::Hmac<sha2::Sha512>>(key, body, signature),
-    }
 }

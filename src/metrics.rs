@@ -1,4 +1,4 @@
-//! The listener's counters, served as Prometheus text at `/metrics`.
+//! The listener's counters (requests at its doors, runs of its queue), served as Prometheus text at `/metrics`.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -9,22 +9,22 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(String, String)>;
 
-pub(super) struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
-    pub(super) accepted: Counter,
+    pub(crate) accepted: Counter,
     rejected: Family<Labels, Counter>,
-    pub(super) deduplicated: Counter,
-    pub(super) ignored: Counter,
-    pub(super) queued: Gauge,
-    pub(super) running: Gauge,
-    pub(super) succeeded: Counter,
-    pub(super) failed: Counter,
-    pub(super) retries: Counter,
-    pub(super) latency: Histogram,
+    pub(crate) deduplicated: Counter,
+    pub(crate) ignored: Counter,
+    pub(crate) queued: Gauge,
+    pub(crate) running: Gauge,
+    pub(crate) succeeded: Counter,
+    pub(crate) failed: Counter,
+    pub(crate) retries: Counter,
+    pub(crate) latency: Histogram,
 }
 
 impl Metrics {
-    pub(super) fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("integ_webhook");
         let metrics = Metrics {
             accepted: Counter::default(),
@@ -92,13 +92,13 @@ impl Metrics {
         }
     }
 
-    pub(super) fn reject(&self, reason: &str) {
+    pub(crate) fn reject(&self, reason: &str) {
         self.rejected
             .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
             .inc();
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text

@@ -15,16 +15,16 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub(super) struct Limits {
-    pub(super) max_connections: usize,
+pub(crate) struct Limits {
+    pub(crate) max_connections: usize,
     /// For the request head; the body has the same time, counted by the router's timeout.
-    pub(super) header_timeout: Duration,
+    pub(crate) header_timeout: Duration,
     /// How long open connections get to finish their requests at shutdown.
-    pub(super) grace: Duration,
+    pub(crate) grace: Duration,
 }
 
 /// Serves `app` on `socket` until `shutdown` completes, then lets open requests finish.
-pub(super) async fn serve(
+pub(crate) async fn serve(
     socket: TcpListener,
     app: Router,
     limits: Limits,

@@ -1,0 +1,354 @@
+//! One run, whichever door started it: params resolved → redacted for the record → a run slot
+//! taken (the overlap policy) → start recorded → steps executed → end recorded (status, error,
+//! log) → on success, the door's watermark moved in the same write. `integ run`, the queue's
+//! dispatcher and every later door go through here; none keeps a copy of the sequence. What
+//! differs between doors is data in the [`Plan`]: how the start is recorded, what to do when
+//! the integration is busy, and what a failure leads to.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Local, Utc};
+use serde_json::Value;
+
+use crate::config::model::{Config, Integration};
+use crate::engine::{self, RunContext};
+use crate::observer::Observer;
+use crate::params::{self, Prompt};
+use crate::run_log::RunLog;
+use crate::scope::DefaultScope;
+use crate::store::{Lease, NewRun, RunEnd, RunQuery, RunStatus, Store};
+use crate::usage::UsageError;
+
+/// How long a queued run waits between looks for a free slot that another process holds.
+const SLOT_POLL: Duration = Duration::from_millis(250);
+
+/// How often recording a run's end is tried before giving up (disk full, store locked).
+const RECORD_ATTEMPTS: u32 = 8;
+
+/// Where a run's params come from.
+pub(crate) enum ParamInput<'a> {
+    /// `-p NAME=VALUE` from a command line; a missing required one is asked for when `prompt`
+    /// can ask.
+    Assignments {
+        given: &'a [(String, String)],
+        prompt: &'a dyn Prompt,
+    },
+    /// Typed values a door took from its request (a webhook's `params` mapping).
+    Mapped(BTreeMap<String, Value>),
+}
+
+/// A run's params: the given or mapped values checked against their types, defaults for the
+/// rest, a missing required one refused (or asked for). Nothing has run when this fails.
+pub(crate) fn resolve_params(
+    config: &Config,
+    integration: &Integration,
+    input: ParamInput<'_>,
+    now: DateTime<Local>,
+    env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Value>, UsageError> {
+    let defaults = DefaultScope::at(now, env).context();
+    match input {
+        ParamInput::Assignments { given, prompt } => {
+            params::resolve(integration, given, &config.templates, &defaults, prompt)
+        }
+        ParamInput::Mapped(values) => {
+            params::resolve_values(integration, values, &config.templates, &defaults)
+        }
+    }
+}
+
+/// How a run's start is recorded.
+pub(crate) enum Start {
+    /// A new run, recorded as running once it has its slot.
+    New,
+    /// A run taken from the queue, already marked running; `lease` keeps it alive.
+    Claimed { lease: Lease, attempt: u32 },
+}
+
+/// What happens when every run slot of the integration is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WhenBusy {
+    /// Record the run as skipped (`overlap = "skip"` or `"fail"`).
+    Skip,
+    /// Wait until a slot is free (`overlap = "wait"`, `--wait`).
+    Wait,
+    /// Look again every little while: a queued event was promised to run, and the process
+    /// holding the slot may be another one (a cron run).
+    Poll,
+}
+
+/// What a failed run leads to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OnFailure {
+    /// Recorded as failed.
+    Fail,
+    /// Back to the queue, `retries` times, after an exponential backoff from `backoff`.
+    Retry { retries: u32, backoff: Duration },
+}
+
+/// One run to carry out.
+pub(crate) struct Plan<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) integration: &'a Integration,
+    pub(crate) run: RunContext,
+    pub(crate) start: Start,
+    pub(crate) when_busy: WhenBusy,
+    pub(crate) on_failure: OnFailure,
+    /// Where the integration's watermark moves when the run succeeds (a scheduled run's
+    /// window end), in the same write that records the success.
+    pub(crate) advance_to: Option<DateTime<Utc>>,
+}
+
+/// How a run went.
+pub(crate) enum Outcome {
+    /// Another run held every slot (`WhenBusy::Skip`); recorded as skipped.
+    Skipped {
+        message: String,
+    },
+    /// Stopped before it had its slot: nothing ran, nothing is recorded.
+    Cancelled {
+        signal: &'static str,
+    },
+    Ended(Ended),
+}
+
+pub(crate) struct Ended {
+    pub(crate) id: String,
+    /// `Succeeded`, `Failed`, `Interrupted`, or `Queued` when it goes back for a retry.
+    pub(crate) status: RunStatus,
+    /// Redacted.
+    pub(crate) error: Option<String>,
+    /// Set when the run goes back to the queue: how long until it is tried again.
+    pub(crate) retry_in: Option<Duration>,
+    /// From its start (the slot taken) to its end.
+    pub(crate) elapsed: chrono::Duration,
+    pub(crate) log: RunLog,
+}
+
+/// A run's record as it starts: params with every secret of the file hidden.
+pub(crate) fn new_run(integration: &Integration, run: &RunContext, log: &RunLog) -> NewRun {
+    let params = serde_json::to_string(&run.params).unwrap_or_default();
+    NewRun {
+        id: run.id.clone(),
+        integration: integration.name.clone(),
+        trigger: run.trigger.kind().to_owned(),
+        params: serde_json::from_str(&log.redact(&params)).unwrap_or_default(),
+        started_at: run.started_at.with_timezone(&Utc),
+    }
+}
+
+/// Carries out a run to its recorded end. `cancel` resolves (with a signal's name) when the
+/// run is to stop: before it has its slot nothing is recorded; after, it is recorded as
+/// interrupted. An error is the store's: the run's own failure is an [`Outcome`].
+pub(crate) async fn carry_out(
+    store: &Arc<dyn Store>,
+    plan: Plan<'_>,
+    observer: &dyn Observer,
+    cancel: impl Future<Output = &'static str>,
+) -> anyhow::Result<Outcome> {
+    let Plan {
+        config,
+        integration,
+        mut run,
+        start,
+        when_busy,
+        on_failure,
+        advance_to,
+    } = plan;
+    let log = RunLog::new(&run.secrets);
+    tokio::pin!(cancel);
+
+    let slot = tokio::select! {
+        slot = take_slot(store, integration, when_busy) => slot?,
+        signal = &mut cancel => return Ok(Outcome::Cancelled { signal }),
+    };
+    let Some(slot) = slot else {
+        return skipped(store, integration, &run, &log).await;
+    };
+    // The run starts once it has its slot: a wait for the lock is not part of it.
+    run.started_at = Local::now();
+    let (alive, attempt) = match start {
+        Start::New => {
+            let record = new_run(integration, &run, &log);
+            (in_store(store, move |s| s.begin_run(&record)).await?, 1)
+        }
+        Start::Claimed { lease, attempt } => (lease, attempt),
+    };
+
+    let executed = tokio::select! {
+        result = engine::execute(config, integration, &run, &log, observer) => Ok(result),
+        signal = &mut cancel => Err(signal),
+    };
+    let elapsed = Local::now() - run.started_at;
+    let (end, retry_in) = match executed {
+        Ok(Ok(())) => (
+            RunEnd::finished(RunStatus::Succeeded, None, log.text(), advance_to),
+            None,
+        ),
+        Ok(Err(error)) => match on_failure {
+            OnFailure::Retry { retries, backoff } if attempt <= retries => {
+                let wait = retry_backoff(backoff, attempt);
+                let at =
+                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                (RunEnd::retry(at, error, log.text()), Some(wait))
+            }
+            _ => (
+                RunEnd::finished(RunStatus::Failed, Some(error), log.text(), None),
+                None,
+            ),
+        },
+        Err(signal) => (
+            RunEnd::finished(
+                RunStatus::Interrupted,
+                Some(format!("interrupted by {signal}")),
+                log.text(),
+                None,
+            ),
+            None,
+        ),
+    };
+    let status = end.status;
+    let error = end.error.clone();
+    record_end(store, &run.id, end).await?;
+    // The run's processes are gone and its end is recorded: now it may stop looking alive,
+    // and another run may take the slot.
+    drop(alive);
+    drop(slot);
+    Ok(Outcome::Ended(Ended {
+        id: run.id,
+        status,
+        error,
+        retry_in,
+        elapsed,
+        log,
+    }))
+}
+
+/// One of the integration's run slots, as `when_busy` says; `None` when busy and skipping.
+async fn take_slot(
+    store: &Arc<dyn Store>,
+    integration: &Integration,
+    when_busy: WhenBusy,
+) -> anyhow::Result<Option<Lease>> {
+    let name = integration.name.clone();
+    let slots = integration.concurrency;
+    loop {
+        let name = name.clone();
+        let wait = when_busy == WhenBusy::Wait;
+        // A slot that cannot be taken (no file descriptors left, a broken state dir) is an
+        // error, never a run without its slot.
+        let lease = in_store(store, move |s| s.lock(&name, slots, wait)).await?;
+        match (lease, when_busy) {
+            (Some(lease), _) => return Ok(Some(lease)),
+            (None, WhenBusy::Poll) => tokio::time::sleep(SLOT_POLL).await,
+            (None, _) => return Ok(None),
+        }
+    }
+}
+
+/// Another run holds every slot: record the skip, naming the run that holds it when known.
+async fn skipped(
+    store: &Arc<dyn Store>,
+    integration: &Integration,
+    run: &RunContext,
+    log: &RunLog,
+) -> anyhow::Result<Outcome> {
+    let name = integration.name.clone();
+    let record = new_run(integration, run, log);
+    let message = in_store(store, move |s| {
+        let holder = s
+            .runs(&RunQuery {
+                integration: Some(name.clone()),
+                limit: 20,
+                ..RunQuery::default()
+            })?
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running)
+            .map(|r| format!(" (run {})", r.id))
+            .unwrap_or_default();
+        let message = format!("`{name}` is already running{holder}");
+        drop(s.begin_run(&record)?);
+        s.finish_run(
+            &record.id,
+            RunEnd::finished(
+                RunStatus::Skipped,
+                Some(message.clone()),
+                String::new(),
+                None,
+            ),
+        )?;
+        Ok(message)
+    })
+    .await?;
+    Ok(Outcome::Skipped { message })
+}
+
+/// Records a run's end, trying again for a while when the store refuses (disk full, locked by
+/// another process): a run left `running` would be taken for a crashed one and run again.
+async fn record_end(store: &Arc<dyn Store>, id: &str, end: RunEnd) -> anyhow::Result<()> {
+    let mut attempt = 0;
+    loop {
+        let (id_now, end_now) = (id.to_owned(), end.clone());
+        match in_store(store, move |s| s.finish_run(&id_now, end_now)).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt + 1 < RECORD_ATTEMPTS => {
+                attempt += 1;
+                let wait = retry_backoff(Duration::from_millis(200), attempt);
+                tracing::warn!(
+                    "run {id}: failed to record its end (trying again in {}): {err:#}",
+                    humantime::format_duration(wait)
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Err(err) => {
+                return Err(err.context(format!("failed to record the end of run {id}")));
+            }
+        }
+    }
+}
+
+/// Exponential backoff with jitter for the `attempt`th retry (1 for the first): half the delay
+/// fixed, half random, so that many failed runs do not come back in step.
+pub(crate) fn retry_backoff(base: Duration, attempt: u32) -> Duration {
+    let delay = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    let half = delay / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+/// Runs a store call on the blocking pool: the store waits on the disk and on other writers.
+pub(crate) async fn in_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    job: impl FnOnce(&dyn Store) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || job(store.as_ref())).await {
+        Ok(result) => result,
+        Err(err) => Err(anyhow::anyhow!("a store task failed: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::retry_backoff;
+
+    #[test]
+    fn retry_backoff_doubles_with_jitter() {
+        for attempt in 1..6 {
+            let full = Duration::from_secs(30) * (1 << (attempt - 1));
+            let wait = retry_backoff(Duration::from_secs(30), attempt);
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "attempt {attempt}: {wait:?}"
+            );
+        }
+        let waits: std::collections::BTreeSet<_> = (0..20)
+            .map(|_| retry_backoff(Duration::from_secs(30), 1))
+            .collect();
+        assert!(waits.len() > 1, "jitter varies the wait");
+    }
+}

@@ -1,0 +1,242 @@
+//! The HTTP listener, `integ serve-hook`: it binds, bounds its connections, routes requests to
+//! the doors it serves (`/hooks/…` to the webhook door), answers `/healthz` and `/metrics`,
+//! reloads the file on SIGHUP, and on SIGTERM stops accepting and lets the queue drain. The
+//! doors turn requests into events; the queue runs them.
+
+mod connections;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::answer::Refusal;
+use crate::config::model::Integration;
+use crate::lifecycle::in_store;
+use crate::loaded::Loaded;
+use crate::metrics::Metrics;
+use crate::output::Printer;
+use crate::queue::{Doors, Prepared, Queue};
+use crate::store::Store;
+use crate::trigger::{Trigger, webhook};
+
+/// How the listener is set up (`integ serve-hook`'s options).
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) workers: usize,
+    pub(crate) max_body: usize,
+    pub(crate) max_connections: usize,
+    /// A request that has not arrived whole by then is answered 408 (its headers: the
+    /// connection is closed): slow senders cannot hold connections (and memory) for long.
+    pub(crate) read_timeout: Duration,
+    pub(crate) grace: Duration,
+}
+
+/// What the request handlers share.
+struct Served {
+    webhook: webhook::Door,
+    queue: Arc<Queue>,
+    metrics: Arc<Metrics>,
+}
+
+/// The doors this listener serves, as the queue asks them to prepare their runs.
+struct ServedDoors;
+
+impl Doors for ServedDoors {
+    fn prepare(
+        &self,
+        loaded: &Loaded,
+        integration: &Integration,
+        trigger: &Trigger,
+    ) -> Result<Prepared, String> {
+        match trigger {
+            Trigger::Webhook(request) => webhook::prepare(loaded, integration, request),
+            Trigger::Manual | Trigger::Schedule => Err(format!(
+                "a {} run is never queued; this one cannot run",
+                trigger.kind()
+            )),
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT, then drains.
+pub(crate) async fn serve(
+    loaded: Loaded,
+    store: Arc<dyn Store>,
+    settings: Settings,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let waiting = in_store(&store, |store| store.recover()).await?;
+    let metrics = Arc::new(Metrics::new());
+    let path = loaded.config.path.clone();
+    let env = Arc::clone(&loaded.env);
+    let queue = Queue::start(store, loaded.clone(), Arc::clone(&metrics));
+    let served = Arc::new(Served {
+        webhook: webhook::Door::new(
+            &loaded,
+            Arc::clone(&queue),
+            Arc::clone(&metrics),
+            settings.max_body,
+            settings.read_timeout,
+        )?,
+        queue: Arc::clone(&queue),
+        metrics,
+    });
+
+    let app = Router::new()
+        .route("/hooks/{*path}", any(hook))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_text))
+        .with_state(Arc::clone(&served));
+    // Signals are caught from before the address is printed: whoever reads it may signal at once.
+    let hangup = signal(SignalKind::hangup()).context("failed to catch SIGHUP")?;
+    let terminate = signal(SignalKind::terminate()).context("failed to catch SIGTERM")?;
+    let interrupt = signal(SignalKind::interrupt()).context("failed to catch SIGINT")?;
+    let socket = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", settings.listen))?;
+    let bound = socket.local_addr()?;
+    // The address goes to stdout (port 0 picks a free one; scripts and tests read it there).
+    printer.data(&format!("integ serve-hook listening on http://{bound}"));
+    if waiting > 0 {
+        tracing::warn!("{waiting} accepted events are waiting from before; running them now");
+    }
+    // Under systemd `Type=notify`; nothing happens without NOTIFY_SOCKET.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+
+    warn_unserved(&queue).await;
+    tokio::spawn(reload_on_sighup(Arc::clone(&served), path, env, hangup));
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = tokio::spawn(Arc::clone(&queue).dispatch(
+        settings.workers,
+        settings.grace,
+        Arc::new(ServedDoors),
+        stopped,
+    ));
+
+    let limits = connections::Limits {
+        max_connections: settings.max_connections,
+        header_timeout: settings.read_timeout,
+        grace: settings.grace,
+    };
+    connections::serve(socket, app, limits, shutdown_signal(terminate, interrupt)).await;
+
+    // Stop taking new events; the dispatcher lets the running ones finish within the grace
+    // period.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop.send(true);
+    dispatcher.await.context("the dispatcher failed")?;
+    Ok(())
+}
+
+/// Queued events of integrations the file no longer has wait for them to come back; say so
+/// rather than leave them waiting in silence.
+async fn warn_unserved(queue: &Queue) {
+    let config = Arc::clone(&queue.current().config);
+    match queue.waiting().await {
+        Ok(queued) => {
+            for (name, count) in queued {
+                if config.integration(&name).is_err() {
+                    tracing::warn!(
+                        "{count} queued events of `{name}` wait: the file has no such integration"
+                    );
+                }
+            }
+        }
+        Err(err) => tracing::error!("failed to read the queue: {err:#}"),
+    }
+}
+
+/// SIGHUP: load the file again. An invalid file is refused, its problems logged, and the old
+/// one keeps serving; events already queued keep their stored request.
+async fn reload_on_sighup(
+    served: Arc<Served>,
+    path: std::path::PathBuf,
+    env: Arc<BTreeMap<String, String>>,
+    mut hangup: Signal,
+) {
+    while hangup.recv().await.is_some() {
+        let loaded = Loaded::load(&path, Arc::clone(&env)).and_then(|loaded| {
+            let hooks = served.webhook.load(&loaded)?;
+            Ok((loaded, hooks))
+        });
+        match loaded {
+            Ok((loaded, hooks)) => {
+                served.queue.load(loaded);
+                tracing::info!("reloaded `{}`: {hooks} webhooks", path.display());
+                warn_unserved(&served.queue).await;
+            }
+            Err(err) => tracing::error!(
+                "refused to reload `{}`, still serving the previous version: {err:#}",
+                path.display()
+            ),
+        }
+    }
+}
+
+async fn shutdown_signal(mut terminate: Signal, mut interrupt: Signal) {
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+}
+
+/// `/hooks/<path>`, timed; every refusal is counted and logged here.
+async fn hook(
+    State(served): State<Arc<Served>>,
+    Path(path): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+    body: Body,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = served
+        .webhook
+        .handle(&path, method, headers, query, body)
+        .await;
+    served
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(Refusal { metric, detail }) = response.extensions().get() {
+        served.metrics.reject(metric);
+        let status = response.status();
+        // A sender that cannot authenticate is worth a warning; a bad request, a note.
+        if status == StatusCode::UNAUTHORIZED {
+            tracing::warn!("refused a request to /hooks/{path} ({status}): {detail}");
+        } else {
+            tracing::info!("refused a request to /hooks/{path} ({status}): {detail}");
+        }
+    }
+    response
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics_text(State(served): State<Arc<Served>>) -> Response {
+    if let Ok(queued) = served.queue.waiting().await {
+        let total: u64 = queued.values().sum();
+        served
+            .metrics
+            .queued
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        served.metrics.render(),
+    )
+        .into_response()
+}

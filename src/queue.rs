@@ -1,0 +1,425 @@
+//! The door-neutral queue of the listener: events come in through [`Queue::submit`] and are
+//! stored durably in groups (see `intake`); the dispatcher takes the next one that may run now —
+//! a worker is free (`--workers`) and its integration runs fewer than its `concurrency` here —
+//! and carries it out through the run lifecycle. Events of a busy integration wait in the store
+//! without holding a worker, so one slow integration cannot stall the others. A request that
+//! wants its run's output waits on it here.
+
+mod intake;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::Local;
+use serde_json::Value;
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+use crate::config::model::Integration;
+use crate::engine::RunContext;
+use crate::lifecycle::{self, OnFailure, Outcome, Plan, Start, WhenBusy, in_store};
+use crate::loaded::Loaded;
+use crate::metrics::Metrics;
+use crate::observer::{Observer, Stream};
+use crate::store::{Claimed, Enqueued, Event, RunEnd, RunStatus, Store};
+use crate::trigger::Trigger;
+
+/// How often the store is looked at without being woken: for retries coming due, events
+/// queued by another process (`integ retry`), and runs of a listener that died.
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
+/// The most output a waiting request is answered with; the log has everything.
+const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// What a door says about running one of its queued events: the params (mapped again from
+/// the stored trigger, with the file now in force) and what a failure leads to.
+pub(crate) struct Prepared {
+    pub(crate) params: BTreeMap<String, Value>,
+    pub(crate) on_failure: OnFailure,
+}
+
+/// The doors, as the queue needs them: each prepares the runs of its own triggers.
+pub(crate) trait Doors: Send + Sync {
+    fn prepare(
+        &self,
+        loaded: &Loaded,
+        integration: &Integration,
+        trigger: &Trigger,
+    ) -> Result<Prepared, String>;
+}
+
+/// How a run that a request waits for ended.
+pub(crate) struct Finished {
+    pub(crate) error: Option<String>,
+    pub(crate) output: String,
+}
+
+/// What [`Queue::submit`] did with an event.
+pub(crate) enum Submitted {
+    /// Stored; `output` resolves when the run ends, if the caller asked to wait for it.
+    Queued {
+        id: String,
+        output: Option<oneshot::Receiver<Finished>>,
+    },
+    Duplicate(String),
+}
+
+pub(crate) struct Queue {
+    store: Arc<dyn Store>,
+    /// The file in force; SIGHUP replaces it.
+    current: RwLock<Arc<Loaded>>,
+    intake: mpsc::Sender<intake::Ticket>,
+    /// Wakes the dispatcher: an event was queued, a run ended, the file changed.
+    wake: Notify,
+    /// Runs of each integration going on in this process.
+    running: Mutex<HashMap<String, usize>>,
+    /// Requests waiting for their run's output, by run id.
+    waiters: Mutex<HashMap<String, oneshot::Sender<Finished>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Queue {
+    /// A queue over `store`, its intake started.
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        loaded: Loaded,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Queue> {
+        let (tickets, arrivals) = mpsc::channel(4 * intake::MAX_BATCH);
+        tokio::spawn(intake::intake(Arc::clone(&store), arrivals));
+        Arc::new(Queue {
+            store,
+            current: RwLock::new(Arc::new(loaded)),
+            intake: tickets,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+            waiters: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    pub(crate) fn current(&self) -> Arc<Loaded> {
+        Arc::clone(&self.current.read().expect("loaded lock is never poisoned"))
+    }
+
+    /// Runs queued events with `loaded` from now on; those already queued keep their trigger.
+    pub(crate) fn load(&self, loaded: Loaded) {
+        *self.current.write().expect("loaded lock is never poisoned") = Arc::new(loaded);
+        // Integrations may have come back or gained room.
+        self.wake.notify_one();
+    }
+
+    /// Stores an event durably (with others that arrive meanwhile: group commit) and answers
+    /// once it is on disk. With `wait`, the answer carries a receiver for the run's output.
+    pub(crate) async fn submit(&self, event: Event, wait: bool) -> Result<Submitted, String> {
+        let id = event.run.id.clone();
+        // A request that waits registers before its run can start.
+        let output = wait.then(|| {
+            let (sender, receiver) = oneshot::channel();
+            self.waiters().insert(id.clone(), sender);
+            receiver
+        });
+        let (reply, answered) = oneshot::channel();
+        let stored = match self.intake.send((event, reply)).await {
+            Ok(()) => answered
+                .await
+                .unwrap_or_else(|_| Err("the intake stopped".to_owned())),
+            Err(_) => Err("the intake stopped".to_owned()),
+        };
+        match stored {
+            Ok(Enqueued::New(id)) => {
+                self.wake.notify_one();
+                Ok(Submitted::Queued { id, output })
+            }
+            Ok(Enqueued::Duplicate(earlier)) => {
+                self.waiters().remove(&id);
+                Ok(Submitted::Duplicate(earlier))
+            }
+            Err(err) => {
+                self.waiters().remove(&id);
+                Err(err)
+            }
+        }
+    }
+
+    /// The request that waited for run `id` gave up.
+    pub(crate) fn stop_waiting(&self, id: &str) {
+        self.waiters().remove(id);
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Finished>>> {
+        self.waiters.lock().expect("waiters lock is never poisoned")
+    }
+
+    /// Runs of `integration` going on in this process.
+    fn running_here(&self, integration: &str) -> usize {
+        let running = self.running.lock().expect("running lock is never poisoned");
+        running.get(integration).copied().unwrap_or(0)
+    }
+
+    /// Whether an integration may start one more run now. One that is no longer in the file
+    /// waits, queued, until it is back.
+    fn ready(&self, loaded: &Loaded, integration: &str) -> bool {
+        loaded
+            .config
+            .integration(integration)
+            .is_ok_and(|i| self.running_here(integration) < i.concurrency)
+    }
+
+    /// Dispatches with at most `workers` runs at once until `stop` turns true, then gives the
+    /// runs going on `grace` to finish; what is still queued stays queued for the next start.
+    pub(crate) async fn dispatch(
+        self: Arc<Self>,
+        workers: usize,
+        grace: Duration,
+        doors: Arc<dyn Doors>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let pool = Arc::new(Semaphore::new(workers));
+        let mut runs = JoinSet::new();
+        let mut recovered = std::time::Instant::now();
+        'dispatch: loop {
+            let worker = tokio::select! {
+                worker = Arc::clone(&pool).acquire_owned() => worker.expect("the pool is never closed"),
+                _ = stop.changed() => break,
+            };
+            let claimed = loop {
+                if *stop.borrow() {
+                    break 'dispatch;
+                }
+                let loaded = self.current();
+                let queue = Arc::clone(&self);
+                // Only the dispatcher starts runs, so an integration found ready here is still
+                // ready when its run starts: runs that end in between only make room.
+                // Runs taken by a listener that died (sharing this state dir) go back to the
+                // queue within a second or so.
+                let recover = recovered.elapsed() >= LOOK_AGAIN;
+                if recover {
+                    recovered = std::time::Instant::now();
+                }
+                let claimed = in_store(&self.store, move |store| {
+                    if recover {
+                        store.recover()?;
+                    }
+                    store.claim(&|name| queue.ready(&loaded, name))
+                })
+                .await;
+                match claimed {
+                    Ok(Some(claimed)) => break claimed,
+                    Ok(None) => {}
+                    Err(err) => tracing::error!("failed to take a queued event: {err:#}"),
+                }
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(LOOK_AGAIN) => {}
+                    _ = stop.changed() => {}
+                }
+            };
+            let counted = Counted::start(&self, &claimed.run.integration);
+            let queue = Arc::clone(&self);
+            let doors = Arc::clone(&doors);
+            runs.spawn(async move {
+                queue.run_claimed(doors.as_ref(), claimed).await;
+                drop((counted, worker));
+                queue.wake.notify_one();
+            });
+            while runs.try_join_next().is_some() {}
+        }
+        if runs.is_empty() {
+            return;
+        }
+        let drained =
+            tokio::time::timeout(grace, async { while runs.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                "{} runs still going after {}: they run again at the next start",
+                runs.len(),
+                humantime::format_duration(grace)
+            );
+        }
+    }
+
+    async fn run_claimed(&self, doors: &dyn Doors, claimed: Claimed) {
+        let Claimed {
+            run: record,
+            trigger,
+            attempt,
+            lease,
+        } = claimed;
+        let loaded = self.current();
+        let config = &loaded.config;
+        let id = record.id.clone();
+        let Ok(integration) = config.integration(&record.integration) else {
+            // Reloaded away between the claim and now: back to the queue, to wait until it is
+            // back.
+            let error = format!("`{}` is no longer in the file", record.integration);
+            self.put_back(&id, RunEnd::retry(chrono::Utc::now(), error, String::new()))
+                .await;
+            drop(lease);
+            return;
+        };
+        let prepared = match doors.prepare(&loaded, integration, &trigger) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                // The file changed so that this event can no longer run: say why, for good.
+                tracing::warn!("run {id} of `{}` cannot run: {error}", integration.name);
+                self.metrics.failed.inc();
+                self.answer_waiter(&id, Some(error.clone()), String::new());
+                let end = RunEnd::finished(RunStatus::Failed, Some(error), String::new(), None);
+                self.put_back(&id, end).await;
+                drop(lease);
+                return;
+            }
+        };
+        let plan = Plan {
+            config,
+            integration,
+            run: RunContext {
+                id: id.clone(),
+                started_at: Local::now(),
+                trigger,
+                params: prepared.params,
+                secrets: (*loaded.secrets).clone(),
+                env: (*loaded.env).clone(),
+                dry_run: false,
+            },
+            start: Start::Claimed { lease, attempt },
+            // The integration's concurrency holds across processes, as for `integ run`: an
+            // event waits for a slot rather than being skipped, since it was promised to run.
+            when_busy: WhenBusy::Poll,
+            on_failure: prepared.on_failure,
+            advance_to: None,
+        };
+        tracing::info!("run {id} of `{}` started", integration.name);
+        self.metrics.running.inc();
+        let observer = OutputKeeper::default();
+        let outcome =
+            lifecycle::carry_out(&self.store, plan, &observer, std::future::pending()).await;
+        self.metrics.running.dec();
+        let output = observer
+            .output
+            .into_inner()
+            .expect("output lock is never poisoned");
+        let name = &integration.name;
+        match outcome {
+            Ok(Outcome::Ended(ended)) => {
+                match (ended.status, &ended.error, ended.retry_in) {
+                    (RunStatus::Succeeded, _, _) => {
+                        self.metrics.succeeded.inc();
+                        tracing::info!("run {id} of `{name}` succeeded");
+                    }
+                    (RunStatus::Queued, Some(error), Some(wait)) => {
+                        self.metrics.retries.inc();
+                        tracing::warn!(
+                            "run {id} of `{name}` failed (attempt {attempt}), trying again in {}: {error}",
+                            humantime::format_duration(wait)
+                        );
+                    }
+                    (_, error, _) => {
+                        self.metrics.failed.inc();
+                        tracing::warn!(
+                            "run {id} of `{name}` failed after {attempt} attempts: {}",
+                            error.as_deref().unwrap_or("no reason given")
+                        );
+                    }
+                }
+                self.answer_waiter(&id, ended.error, output);
+            }
+            Ok(Outcome::Skipped { .. } | Outcome::Cancelled { .. }) => {
+                unreachable!("a queued run polls for its slot and is never cancelled")
+            }
+            Err(err) => tracing::error!("run {id} of `{name}`: {err:#}"),
+        }
+    }
+
+    /// Records a queued run's end that the lifecycle did not reach.
+    async fn put_back(&self, id: &str, end: RunEnd) {
+        let id = id.to_owned();
+        let shown = id.clone();
+        if let Err(err) = in_store(&self.store, move |store| store.finish_run(&id, end)).await {
+            tracing::error!("run {shown}: failed to record it: {err:#}");
+        }
+    }
+
+    fn answer_waiter(&self, id: &str, error: Option<String>, output: String) {
+        if let Some(waiter) = self.waiters().remove(id) {
+            let _ = waiter.send(Finished { error, output });
+        }
+    }
+
+    /// How many events wait, in all.
+    pub(crate) async fn waiting(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        in_store(&self.store, |store| store.queued()).await
+    }
+}
+
+/// A run counted among its integration's runs here until dropped, however its task ends.
+struct Counted {
+    queue: Arc<Queue>,
+    integration: String,
+}
+
+impl Counted {
+    fn start(queue: &Arc<Queue>, integration: &str) -> Counted {
+        let mut running = queue
+            .running
+            .lock()
+            .expect("running lock is never poisoned");
+        *running.entry(integration.to_owned()).or_default() += 1;
+        Counted {
+            queue: Arc::clone(queue),
+            integration: integration.to_owned(),
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut running = self
+            .queue
+            .running
+            .lock()
+            .expect("running lock is never poisoned");
+        if let Some(count) = running.get_mut(&self.integration) {
+            *count = count.saturating_sub(1);
+        }
+    }
+}
+
+/// Queued runs have nobody watching: their steps are logged at debug level, and their output
+/// (what a terminal would show on stdout) is kept, bounded, for a request that waits for it.
+#[derive(Default)]
+struct OutputKeeper {
+    output: Mutex<String>,
+}
+
+impl OutputKeeper {
+    fn keep(&self, text: &str) {
+        let mut output = self.output.lock().expect("output lock is never poisoned");
+        if output.len() < OUTPUT_LIMIT {
+            output.push_str(text);
+        }
+    }
+}
+
+impl Observer for OutputKeeper {
+    fn step_started(&self, label: &str, what: &str) {
+        tracing::debug!("{label}: {what}");
+    }
+
+    fn output(&self, stream: Stream, line: &str) {
+        if stream == Stream::Stdout {
+            self.keep(line);
+            self.keep("\n");
+        }
+    }
+
+    fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
+
+    fn data(&self, text: &str) {
+        self.keep(text);
+    }
+
+    fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
+}

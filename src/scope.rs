@@ -1,0 +1,157 @@
+//! What templates may read at each place of the file, declared once. `integ check` checks names
+//! against these lists, and the runtime builds its template contexts from these structs; the
+//! tests below hold each list to its struct, so the two cannot drift.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Local};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::template::context;
+
+/// A step's names (besides `item`/`index` in a `for_each`, and `body`/`headers`/`status` in
+/// response templates). `steps` is added step by step: the results so far.
+pub(crate) const RUN_ROOTS: &[&str] = &[
+    "params", "env", "secrets", "steps", "run", "trigger", "today", "now",
+];
+/// The members of `run`.
+pub(crate) const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
+/// A param's computed default.
+pub(crate) const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
+/// A webhook's `params`, `dedupe` and `when`: the request, before any run exists.
+pub(crate) const HOOK_ROOTS: &[&str] = &["trigger", "env", "secrets", "today", "now"];
+/// Where a listener's credentials are rendered (a hook's `auth`).
+pub(crate) const SECRET_ROOTS: &[&str] = &["secrets", "env"];
+
+/// What a run's steps read, but `steps`.
+#[derive(Serialize)]
+pub(crate) struct RunScope<'a> {
+    pub(crate) params: &'a BTreeMap<String, Value>,
+    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) secrets: &'a BTreeMap<String, String>,
+    pub(crate) run: RunFields<'a>,
+    pub(crate) trigger: Value,
+    pub(crate) today: String,
+    pub(crate) now: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RunFields<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) started_at: String,
+    pub(crate) trigger: &'static str,
+}
+
+/// What a computed default reads.
+#[derive(Serialize)]
+pub(crate) struct DefaultScope<'a> {
+    pub(crate) today: String,
+    pub(crate) now: String,
+    pub(crate) env: &'a BTreeMap<String, String>,
+}
+
+impl<'a> DefaultScope<'a> {
+    pub(crate) fn at(now: DateTime<Local>, env: &'a BTreeMap<String, String>) -> Self {
+        DefaultScope {
+            today: today(now),
+            now: now.to_rfc3339(),
+            env,
+        }
+    }
+
+    pub(crate) fn context(&self) -> minijinja::Value {
+        context(self)
+    }
+}
+
+/// What a webhook's mapping reads.
+#[derive(Serialize)]
+pub(crate) struct HookScope<'a> {
+    pub(crate) trigger: Value,
+    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) secrets: &'a BTreeMap<String, String>,
+    pub(crate) today: String,
+    pub(crate) now: String,
+}
+
+/// What a hook's `auth` reads.
+#[derive(Serialize)]
+pub(crate) struct SecretScope<'a> {
+    pub(crate) secrets: &'a BTreeMap<String, String>,
+    pub(crate) env: &'a BTreeMap<String, String>,
+}
+
+/// `today` as templates see it.
+pub(crate) fn today(now: DateTime<Local>) -> String {
+    now.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Local;
+    use serde::Serialize;
+    use serde_json::{Value, json};
+
+    use super::{
+        DEFAULT_ROOTS, DefaultScope, HOOK_ROOTS, HookScope, RUN_FIELDS, RUN_ROOTS, RunFields,
+        RunScope, SECRET_ROOTS, SecretScope,
+    };
+
+    fn keys(value: &impl Serialize) -> Vec<String> {
+        let Value::Object(map) = serde_json::to_value(value).unwrap() else {
+            panic!("a scope is a map")
+        };
+        let mut keys: Vec<String> = map.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn each_scope_gives_exactly_the_names_check_allows() {
+        let map = BTreeMap::new();
+        let params = BTreeMap::new();
+        let now = Local::now();
+        let run = RunScope {
+            params: &params,
+            env: &map,
+            secrets: &map,
+            run: RunFields {
+                id: "r",
+                started_at: now.to_rfc3339(),
+                trigger: "manual",
+            },
+            trigger: json!({}),
+            today: super::today(now),
+            now: now.to_rfc3339(),
+        };
+        let mut run_keys = keys(&run);
+        // The engine adds `steps` at each step.
+        run_keys.push("steps".to_owned());
+        run_keys.sort();
+        assert_eq!(run_keys, sorted(RUN_ROOTS));
+        assert_eq!(keys(&run.run), sorted(RUN_FIELDS));
+        assert_eq!(keys(&DefaultScope::at(now, &map)), sorted(DEFAULT_ROOTS));
+        let hook = HookScope {
+            trigger: json!({}),
+            env: &map,
+            secrets: &map,
+            today: String::new(),
+            now: String::new(),
+        };
+        assert_eq!(keys(&hook), sorted(HOOK_ROOTS));
+        let secrets = SecretScope {
+            secrets: &map,
+            env: &map,
+        };
+        assert_eq!(keys(&secrets), sorted(SECRET_ROOTS));
+    }
+}
