@@ -16,6 +16,9 @@ pub enum ExitStatus {
     Busy,
     /// Interrupted by SIGINT or SIGTERM; the run is recorded as interrupted.
     Interrupted,
+    /// The run store (the state directory) could not be opened, read or written: whatever
+    /// was to run did not, or its end may not be recorded. Not the integration's failure.
+    Store,
 }
 
 impl ExitStatus {
@@ -27,6 +30,8 @@ impl ExitStatus {
             ExitStatus::Usage => 2,
             // EX_TEMPFAIL from sysexits.h: "try again later" is exactly what a skipped run means.
             ExitStatus::Busy => 75,
+            // EX_IOERR from sysexits.h.
+            ExitStatus::Store => 74,
             ExitStatus::Interrupted => 130,
         }
     }

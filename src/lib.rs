@@ -79,5 +79,8 @@ fn report(printer: &Printer, err: &anyhow::Error) -> ExitStatus {
         return ExitStatus::Usage;
     }
     printer.error(&format!("{err:#}"), None);
+    if store::StoreFailed::is_in(err) {
+        return ExitStatus::Store;
+    }
     ExitStatus::Failure
 }

@@ -19,7 +19,7 @@ use crate::observer::Observer;
 use crate::params::{self, Prompt};
 use crate::run_log::RunLog;
 use crate::scope::DefaultScope;
-use crate::store::{Lease, NewRun, RunEnd, RunQuery, RunStatus, Store};
+use crate::store::{Lease, NewRun, RunEnd, RunQuery, RunStatus, Store, StoreFailed};
 use crate::usage::UsageError;
 
 /// How long a queued run waits between looks for a free slot that another process holds.
@@ -325,8 +325,8 @@ pub(crate) async fn in_store<T: Send + 'static>(
 ) -> anyhow::Result<T> {
     let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || job(store.as_ref())).await {
-        Ok(result) => result,
-        Err(err) => Err(anyhow::anyhow!("a store task failed: {err}")),
+        Ok(result) => result.map_err(|err| StoreFailed(err).into()),
+        Err(err) => Err(StoreFailed(anyhow::anyhow!("a store task failed: {err}")).into()),
     }
 }
 

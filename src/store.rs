@@ -275,6 +275,27 @@ pub enum Durability {
     Full,
 }
 
+/// Marks an error as the store's (it could not be opened, read or written), which has its own
+/// exit code: it says nothing about the integration.
+/// It reads as the error it wraps.
+#[derive(Debug)]
+pub(crate) struct StoreFailed(pub(crate) anyhow::Error);
+
+impl std::fmt::Display for StoreFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for StoreFailed {}
+
+impl StoreFailed {
+    /// Whether `err` (or what it wraps) is the store's.
+    pub(crate) fn is_in(err: &anyhow::Error) -> bool {
+        err.chain().any(|cause| cause.is::<StoreFailed>())
+    }
+}
+
 /// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.
 pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = explicit {
@@ -288,5 +309,8 @@ pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 /// Opens the default backend in `dir`.
 pub(crate) fn open(dir: &Path, durability: Durability) -> anyhow::Result<Box<dyn Store>> {
-    Ok(Box::new(sqlite::SqliteStore::open(dir, durability)?))
+    match sqlite::SqliteStore::open(dir, durability) {
+        Ok(store) => Ok(Box::new(store)),
+        Err(err) => Err(StoreFailed(err).into()),
+    }
 }

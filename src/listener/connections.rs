@@ -72,6 +72,9 @@ pub(crate) async fn serve(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
+            // A sender may close its side once its request is sent (`curl` with `--no-keepalive`
+            // and shell scripts with `nc -N` do): it still gets its answer.
+            .half_close(true)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -6,6 +6,7 @@ mod examples;
 mod history;
 mod http;
 mod http_server;
+mod lifecycle;
 mod list;
 mod locks;
 mod params;
