@@ -296,3 +296,41 @@ command.argv = ["true"]
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer:?}");
 }
+
+#[test]
+fn a_run_whose_end_cannot_be_recorded_at_once_is_recorded_when_the_store_is_free_again() {
+    let test = Test::new().config(
+        r#"
+[integration.held]
+[[integration.held.steps]]
+command.argv = ["sh", "-c", "touch started; while [ ! -e locked ]; do sleep 0.05; done"]
+"#,
+    );
+    let run = test.spawn(&["run", "held"]);
+    test.wait_for_file("started");
+    // Another process holds the store's write lock longer than integ waits for it (10 s):
+    // the first attempts to record the run's end fail.
+    let db = test.state_dir().join("integ.db");
+    let holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys, time\n\
+             db = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             db.execute('BEGIN EXCLUSIVE')\n\
+             open(sys.argv[2], 'w').close()\n\
+             time.sleep(12)\n\
+             db.execute('COMMIT')\n",
+        )
+        .arg(&db)
+        .arg(test.state_dir().with_file_name("locked"))
+        .spawn()
+        .unwrap();
+    let out = crate::support::finish(run);
+    let mut holder = holder;
+    assert!(holder.wait().unwrap().success());
+    out.success()
+        .stderr_has("failed to record its end (trying again in");
+    let history = test.history();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["status"], "succeeded", "{history:?}");
+}
