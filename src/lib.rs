@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod door;
 pub mod engine;
 pub mod exit;
 pub mod lifecycle;

@@ -22,13 +22,14 @@ use tokio::sync::watch;
 
 use crate::answer::Refusal;
 use crate::config::model::Integration;
+use crate::door::webhook;
 use crate::lifecycle::in_store;
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::output::Printer;
 use crate::queue::{Doors, Prepared, Queue};
 use crate::store::Store;
-use crate::trigger::{Trigger, webhook};
+use crate::trigger::Trigger;
 
 /// How the listener is set up (`integ serve-hook`'s options).
 pub(crate) struct Settings {

@@ -1,8 +1,6 @@
-//! What started a run: a person at a terminal, a scheduler, a webhook, a link. [`Trigger`] is
-//! the one encoding of it — stored with the run, shown by `history`, and read by templates as
-//! `trigger` — and the doors only build it; the run lifecycle does the rest.
-
-pub(crate) mod webhook;
+//! What started a run: a person at a terminal, a scheduler, a webhook. [`Trigger`] is the one
+//! encoding of it — stored with the run, shown by `history`, and read by templates as
+//! `trigger`. The doors (`crate::door`) build it; the run lifecycle does the rest.
 
 use std::collections::BTreeMap;
 
