@@ -24,7 +24,7 @@ use crate::config::raw::{
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::params::toml_to_json;
 use crate::suggest;
-use crate::template::{Templates, Text};
+use crate::template::{Kind, Templates, Text};
 
 const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
 const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
@@ -444,7 +444,18 @@ impl<'s> Validator<'s> {
 
     /// Compiles a templated string and checks every name it reads against `scope`.
     fn template(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
-        let checked = match self.templates.compile(name, value.get_ref()) {
+        self.template_as(name, value, scope, Kind::Plain)
+    }
+
+    /// Like [`Validator::template`], for a URL or a file path.
+    fn template_as(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        kind: Kind,
+    ) -> Option<Text> {
+        let checked = match self.templates.compile_as(name, value.get_ref(), kind) {
             Ok(checked) => checked,
             Err(err) => {
                 let span = match err.range {

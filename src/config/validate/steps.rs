@@ -20,7 +20,7 @@ use crate::config::raw::{
     RawStep,
 };
 use crate::suggest;
-use crate::template::Text;
+use crate::template::{Kind, Text};
 
 const STEP_KINDS: &[&str] = &["command", "http", "output"];
 const STEP_ROOTS: &[&str] = &[
@@ -329,7 +329,7 @@ impl Validator<'_> {
             .and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
         let dir = raw
             .dir
-            .and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
+            .and_then(|s| self.template_as(&format!("{path}.dir"), &s, scope, Kind::Path));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         Some(CommandStep {
             program,
@@ -370,7 +370,11 @@ impl Validator<'_> {
             );
             return None;
         };
-        let url = self.template(&format!("{path}.url"), &url, &scope);
+        let url = self.url(
+            &format!("{path}.{}", method.to_ascii_lowercase()),
+            &url,
+            &scope,
+        );
         let query = self.text_map(&format!("{path}.query"), &raw.query, &scope);
         let headers = self.text_map(&format!("{path}.headers"), &raw.headers, &scope);
         let body = match (raw.json, raw.form, raw.body) {
@@ -568,7 +572,7 @@ impl Validator<'_> {
         let to = raw
             .to
             .as_ref()
-            .map(|to| self.template(&format!("{path}.to"), to, &scope));
+            .map(|to| self.template_as(&format!("{path}.to"), to, &scope, Kind::Path));
         let row_scope = context.scope(ITEM_ROOTS);
         let format = match raw.format {
             RawFormat::Json => OutputFormat::Json,
@@ -686,6 +690,27 @@ impl Validator<'_> {
         }
     }
 
+    /// A step's URL: its values are encoded as data, so one that would set the scheme or host
+    /// fails every run; say so now.
+    fn url(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
+        let text = self.template_as(name, value, scope, Kind::Url)?;
+        if let Some(range) = crate::template::value_in_authority(value.get_ref()) {
+            let expression = &value.get_ref()[range.clone()];
+            let span = super::inner_span(self.source, value.span(), value.get_ref(), range);
+            self.error_with_hint(
+                format!("the URL's scheme and host would come from a value, `{expression}`"),
+                span,
+                Some(format!(
+                    "values in a URL are data, refused there; write the start of the URL in the \
+                     file, or mark a value that is a whole base URL `| safe`: `{}`",
+                    safe_form(expression)
+                )),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
     fn rate(&mut self, value: &Spanned<String>) -> Option<Rate> {
         let parsed = value.get_ref().split_once('/').and_then(|(count, unit)| {
             let count: u32 = count.trim().parse().ok().filter(|n| *n > 0)?;
@@ -708,6 +733,15 @@ impl Validator<'_> {
         }
         parsed
     }
+}
+
+/// `{{ expr }}` as `{{ expr | safe }}`, for a hint.
+fn safe_form(expression: &str) -> String {
+    let inner = expression
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    format!("{{{{ {inner} | safe }}}}")
 }
 
 /// `when` and `stop_when` are expressions; `{{ … }}` around one is tolerated.

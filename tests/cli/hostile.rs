@@ -1,0 +1,366 @@
+//! A payload is data, never structure: hostile values from the command line, webhooks and API
+//! responses stay one URL segment, one query value, one file name; they never pick another
+//! host, another directory or a program's option, and constrained params refuse them early.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::http_server::{Reply, Server};
+use crate::serve_hook::{Listener, request};
+use crate::support::Test;
+
+/// The test's directory, where `integ` runs.
+fn root(test: &Test) -> PathBuf {
+    test.state_dir().parent().unwrap().to_owned()
+}
+
+/// The test's config with `SERVER` replaced by the server's base URL.
+fn config(server: &Server, toml: &str) -> Test {
+    Test::new().config(&toml.replace("SERVER", &server.url("")))
+}
+
+const COMPANY: &str = r#"
+[integration.company]
+params.code = { type = "string" }
+[[integration.company.steps]]
+id = "company"
+http.get = "SERVER/crm/company/{{ params.code }}/"
+"#;
+
+#[test]
+fn a_value_in_a_url_path_is_exactly_one_segment() {
+    let server = Server::start(|_, _| Reply::json(json!({"ok": true})));
+    let test = config(&server, COMPANY);
+    let cases = [
+        (
+            "../../accounting/invoices?all=1&x=",
+            "/crm/company/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D/",
+        ),
+        (
+            "%2e%2e/%2e%2e/admin",
+            "/crm/company/%252e%252e%2F%252e%252e%2Fadmin/",
+        ),
+        ("a b#c\\d", "/crm/company/a%20b%23c%5Cd/"),
+        ("ACME-7", "/crm/company/ACME-7/"),
+    ];
+    for (code, _) in cases {
+        test.run(&["run", "company", "-p", &format!("code={code}")])
+            .success();
+    }
+    let requests = server.requests();
+    let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
+    let expected: Vec<&str> = cases.iter().map(|(_, path)| *path).collect();
+    assert_eq!(paths, expected);
+    assert!(requests.iter().all(|r| r.query.is_empty()), "{requests:?}");
+}
+
+#[test]
+fn a_value_that_would_be_a_dot_segment_or_an_empty_one_is_refused() {
+    let server = Server::start(|_, _| Reply::json(json!({"ok": true})));
+    let test = config(&server, COMPANY);
+    for (code, message) in [
+        ("..", "value `..` would make the URL path segment `..`"),
+        (".", "value `.` would make the URL path segment `.`"),
+        ("", "an empty value would leave a URL path segment empty"),
+    ] {
+        test.run(&["run", "company", "-p", &format!("code={code}")])
+            .code(1)
+            .stderr_has(
+                "step `company` failed: failed to render `integration.company.steps[0].http.get`",
+            )
+            .stderr_has(message);
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[test]
+fn a_value_in_the_query_is_exactly_one_value() {
+    let server = Server::start(|_, _| Reply::json(json!({"ok": true})));
+    let test = config(
+        &server,
+        r#"
+[integration.search]
+params.q = { type = "string" }
+[[integration.search.steps]]
+http.get = "SERVER/search?q={{ params.q }}&limit=5#{{ params.q }}"
+
+[[integration.search.steps]]
+http.get = "SERVER/pairs"
+http.query = { q = "{{ params.q }}", limit = "5" }
+"#,
+    );
+    test.run(&["run", "search", "-p", "q=a&admin=1#x y+z"])
+        .success();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].path, "/search");
+    let query: Vec<(&str, &str)> = requests[0]
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(query, [("limit", "5"), ("q", "a%26admin%3D1%23x%20y%2Bz")]);
+    // `http.query` pairs go to the HTTP client as single values (form-encoded).
+    assert_eq!(requests[1].path, "/pairs");
+    let query: Vec<(&str, &str)> = requests[1]
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(query, [("limit", "5"), ("q", "a%26admin%3D1%23x+y%2Bz")]);
+}
+
+#[test]
+fn a_value_never_sets_the_scheme_host_or_port() {
+    let victim = Server::start(|_, _| Reply::json(json!({"stolen": true})));
+    let test = Test::new()
+        .config(
+            r#"
+[integration.fetch]
+params.host = { type = "string" }
+[[integration.fetch.steps]]
+id = "fetch"
+http.get = "{{ env.SCHEME | safe }}://{{ params.host }}/x"
+"#,
+        )
+        .env("SCHEME", "http");
+    test.run(&["run", "fetch", "-p", &format!("host={}", victim.addr)])
+        .code(1)
+        .stderr_has(&format!(
+            "step `fetch` failed: failed to render `integration.fetch.steps[0].http.get`: value `{}` would set the URL's scheme, host or port (after `http://`)",
+            victim.addr
+        ));
+    assert!(victim.requests().is_empty());
+}
+
+#[test]
+fn check_refuses_a_url_whose_host_comes_from_a_value_and_safe_opts_out() {
+    let test = Test::new().config(
+        r#"
+[integration.fetch]
+params.base = { type = "string", default = "http://127.0.0.1:9" }
+[[integration.fetch.steps]]
+http.get = "{{ params.base }}/api/{{ params.base }}"
+"#,
+    );
+    test.run(&["check"])
+        .code(2)
+        .stderr_has("error: the URL's scheme and host would come from a value, `{{ params.base }}`")
+        .stderr_has("integrations.toml:5:13")
+        .stderr_has("  |             ^^^^^^^^^^^^^^^^^\n")
+        .stderr_has(
+            "hint: values in a URL are data, refused there; write the start of the URL in the file, or mark a value that is a whole base URL `| safe`: `{{ params.base | safe }}`",
+        );
+
+    // The whole URL as one value is a value too, until it is marked safe.
+    let server = Server::start(|_, _| Reply::json(json!({"ok": true})));
+    for (url, code) in [("{{ env.BASE }}", 2), ("{{ env.BASE | safe }}", 0)] {
+        let test = Test::new()
+            .config(&format!(
+                "[integration.fetch]\n[[integration.fetch.steps]]\nhttp.get = \"{url}\"\n"
+            ))
+            .env("BASE", &server.url("/whole/url?x=1"));
+        test.run(&["check"]).code(code);
+    }
+    let test = Test::new()
+        .config("[integration.fetch]\n[[integration.fetch.steps]]\nhttp.get = \"{{ env.BASE | safe }}\"\n")
+        .env("BASE", &server.url("/whole/url?x=1"));
+    test.run(&["run", "fetch"]).success();
+    let requests = server.requests();
+    assert_eq!(
+        (requests[0].path.as_str(), requests[0].query["x"].as_str()),
+        ("/whole/url", "1")
+    );
+}
+
+#[test]
+fn a_next_page_link_must_stay_on_the_first_requests_host() {
+    let elsewhere = Server::start(|_, _| Reply::json(json!({"data": []})));
+    let steal = elsewhere.url("/steal");
+    for paginate in [
+        r#"{ next_link = "{{ body.next }}" }"#,
+        "{ link_header = true }",
+    ] {
+        let link = steal.clone();
+        let server = Server::start(move |_, _| {
+            Reply::json(json!({"data": [{"id": 1}], "next": link}))
+                .header("link", &format!("<{link}>; rel=\"next\""))
+        });
+        let test = config(
+            &server,
+            &format!(
+                r#"
+[secrets]
+key = {{ env = "KEY" }}
+[integration.sync]
+[[integration.sync.steps]]
+id = "fetch"
+http.get = "SERVER/items"
+http.auth.bearer = "{{{{ secrets.key }}}}"
+http.records = "{{{{ body.data }}}}"
+http.paginate = {paginate}
+"#
+            ),
+        )
+        .env("KEY", "s3cret");
+        test.run(&["run", "sync"])
+            .code(1)
+            .stderr_has(&format!(
+                "step `fetch` failed: the next-page link `{steal}` leads to `{}`, not to `{}` where the step's first request went",
+                elsewhere.url(""),
+                server.url("")
+            ));
+        assert_eq!(server.requests().len(), 1, "{paginate}");
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the credentials stayed home"
+    );
+}
+
+const EXPORT: &str = r#"
+[integration.export]
+params.name = { type = "string" }
+[[integration.export.steps]]
+id = "write"
+output = { format = "json", value = "{{ params }}", to = "exports/{{ params.name }}.json" }
+"#;
+
+#[test]
+fn a_value_in_an_output_path_is_one_file_name() {
+    let test = Test::new().config(EXPORT);
+    test.run(&["run", "export", "-p", "name=acme"]).success();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&test.read("exports/acme.json")).unwrap(),
+        json!({"name": "acme"})
+    );
+    for (name, message) in [
+        ("../../pwned", "value `../../pwned` contains `/`"),
+        ("/tmp/pwned", "value `/tmp/pwned` contains `/`"),
+        ("..", "value `..` is not a file or directory name"),
+    ] {
+        test.run(&["run", "export", "-p", &format!("name={name}")])
+            .code(1)
+            .stderr_has(&format!(
+                "step `write` failed: failed to render `integration.export.steps[0].output.to`: {message}; a value in a file path is one file or directory name"
+            ));
+    }
+    let root = root(&test);
+    assert!(!root.parent().unwrap().join("pwned.json").exists());
+    assert!(!root.join("pwned.json").exists());
+    let exports: Vec<_> = std::fs::read_dir(root.join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(exports, ["acme.json"]);
+}
+
+#[test]
+fn a_value_in_a_command_dir_is_one_directory_name() {
+    let test = Test::new()
+        .config(
+            r#"
+[integration.where]
+params.sub = { type = "string" }
+[[integration.where.steps]]
+command = { argv = ["pwd"], dir = "work/{{ params.sub }}" }
+"#,
+        )
+        .write("work/a/.keep", "");
+    let out = test.run(&["run", "where", "-p", "sub=a"]);
+    out.success();
+    assert!(out.stdout.trim_end().ends_with("/work/a"), "{}", out.stdout);
+    for sub in ["..", "../..", "a/../.."] {
+        test.run(&["run", "where", "-p", &format!("sub={sub}")])
+            .code(1)
+            .stderr_has("failed to render `integration.where.steps[0].command.dir`");
+    }
+}
+
+const HOOKED: &str = r#"
+[integration.hooked]
+params.code = { type = "string" }
+[integration.hooked.webhook]
+path = "hooked"
+auth.none = true
+params.code = "{{ trigger.body.code }}"
+retries = 0
+[[integration.hooked.steps]]
+id = "company"
+http.get = "SERVER/crm/company/{{ params.code }}/"
+[[integration.hooked.steps]]
+id = "save"
+output = { format = "json", value = "{{ steps.company.body }}", to = "exports/{{ params.code }}.json" }
+"#;
+
+/// Waits until the newest run has ended; returns it.
+fn finished_run(test: &Test, runs: usize) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = test.history();
+        if history.len() >= runs
+            && history[0]["status"] != "running"
+            && history[0]["status"] != "queued"
+        {
+            return history[0].clone();
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_webhook_payload_stays_one_segment_and_one_file_name() {
+    let server = Server::start(|_, _| Reply::json(json!({"name": "ACME"})));
+    let test = config(&server, HOOKED);
+    let listener = Listener::start(&test, &[]);
+    let post = |code: &str| {
+        let body = json!({ "code": code }).to_string();
+        request(
+            &listener.addr,
+            "POST",
+            "/hooks/hooked",
+            &[],
+            body.as_bytes(),
+        )
+    };
+
+    // The hostile code reaches the CRM as one segment; the file it names is refused.
+    assert_eq!(post("../../accounting/invoices?all=1&x=").0, 202);
+    let run = finished_run(&test, 1);
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("step `save` failed")
+            && error.contains("value `../../accounting/invoices?all=1&x=` contains `/`"),
+        "{error}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].path,
+        "/crm/company/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D/"
+    );
+
+    // A dot segment is refused before any request.
+    assert_eq!(post("..").0, 202);
+    let run = finished_run(&test, 2);
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("step `company` failed")
+            && error.contains("value `..` would make the URL path segment `..`"),
+        "{error}"
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    // An ordinary code goes through.
+    assert_eq!(post("ACME-7").0, 202);
+    let run = finished_run(&test, 3);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(server.requests()[1].path, "/crm/company/ACME-7/");
+    assert!(root(&test).join("exports/ACME-7.json").exists());
+    assert!(!root(&test).parent().unwrap().join("accounting").exists());
+}
