@@ -2,14 +2,16 @@
 //! responses stay one URL segment, one query value, one file name; they never pick another
 //! host, another directory or a program's option, and constrained params refuse them early.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::http_server::{Reply, Server};
 use crate::serve_hook::{Listener, request};
-use crate::support::Test;
+use crate::support::{Output, Test};
 
 /// The test's directory, where `integ` runs.
 fn root(test: &Test) -> PathBuf {
@@ -276,6 +278,53 @@ command = { argv = ["pwd"], dir = "work/{{ params.sub }}" }
         test.run(&["run", "where", "-p", &format!("sub={sub}")])
             .code(1)
             .stderr_has("failed to render `integration.where.steps[0].command.dir`");
+    }
+}
+
+/// Runs `integ` under a given umask (through `sh`, which sets it and execs the binary).
+fn run_with_umask(test: &Test, umask: &str, args: &[&str]) -> Output {
+    let integ = test.command(args);
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(integ.get_program())
+        .args(integ.get_args())
+        .env_clear()
+        .stdin(Stdio::null());
+    for (name, value) in integ.get_envs() {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+    }
+    if let Some(dir) = integ.get_current_dir() {
+        command.current_dir(dir);
+    }
+    let output = command.output().expect("sh starts");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn output_files_get_an_ordinary_files_mode_under_the_umask() {
+    let test = Test::new().config(EXPORT);
+    for (umask, name, mode) in [
+        ("022", "a", 0o644),
+        ("027", "b", 0o640),
+        ("002", "c", 0o664),
+    ] {
+        run_with_umask(
+            &test,
+            umask,
+            &["run", "export", "-p", &format!("name={name}")],
+        )
+        .success();
+        let path = root(&test).join(format!("exports/{name}.json"));
+        let found = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(found, mode, "umask {umask}: {found:o}");
     }
 }
 
