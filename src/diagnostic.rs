@@ -135,6 +135,25 @@ fn next_char_boundary(source: &str, mut index: usize) -> usize {
     index
 }
 
+/// How much of a value a message shows.
+const SHOWN_CHARS: usize = 60;
+
+/// A value from outside as a message shows it: control characters escaped, a long one cut.
+pub fn shown_value(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(SHOWN_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());

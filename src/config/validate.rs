@@ -16,7 +16,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
-    Config, Integration, Overlap, Param, ParamDefault, ParamType, Schedule, Secret, SecretSource,
+    Config, Constraints, Integration, Overlap, Param, ParamDefault, ParamType, Pattern, Schedule,
+    Secret, SecretSource,
 };
 use crate::config::raw::{
     INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
@@ -388,6 +389,7 @@ impl<'s> Validator<'s> {
                 RawParamType::Choice => unreachable!("handled above"),
             },
         };
+        let constraints = self.constraints(&name, &kind, raw.pattern, raw.max_length);
         // `required` only restates what a missing `default` already says; it must agree.
         if let Some(required) = &raw.required {
             match (*required.get_ref(), raw.default.is_some()) {
@@ -402,6 +404,7 @@ impl<'s> Validator<'s> {
                 _ => {}
             }
         }
+        let mut default_span = None;
         let default = match raw.default {
             None => None,
             Some(default) => {
@@ -419,7 +422,10 @@ impl<'s> Validator<'s> {
                         })
                     }
                     _ => match kind.coerce(&toml_to_json(&value)) {
-                        Some(checked) => Some(ParamDefault::Value(checked)),
+                        Some(checked) => {
+                            default_span = Some(span);
+                            Some(ParamDefault::Value(checked))
+                        }
                         None => {
                             self.error(
                                 format!(
@@ -434,11 +440,81 @@ impl<'s> Validator<'s> {
                 }
             }
         };
-        Some(Param {
+        let param = Param {
             name,
             kind,
             default,
             help: raw.help,
+            constraints: constraints?,
+        };
+        if let (Some(ParamDefault::Value(value)), Some(span)) = (&param.default, default_span)
+            && let Some((item, why)) = param.broken_constraint(value)
+        {
+            self.error(
+                format!("invalid default `{item}` for param `{}`: {why}", param.name),
+                span,
+            );
+        }
+        Some(param)
+    }
+
+    /// `pattern` and `max_length`: only on string and list params; the pattern must compile.
+    fn constraints(
+        &mut self,
+        name: &str,
+        kind: &ParamType,
+        pattern: Option<Spanned<String>>,
+        max_length: Option<Spanned<u64>>,
+    ) -> Option<Constraints> {
+        let mut ok = true;
+        let takes_constraints = matches!(kind, ParamType::String | ParamType::List);
+        for (key, span) in [
+            ("pattern", pattern.as_ref().map(Spanned::span)),
+            ("max_length", max_length.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span
+                && !takes_constraints
+            {
+                self.error(
+                    format!(
+                        "`{key}` only goes with `type = \"string\"` or `\"list\"`, and param `{name}` is {} {}",
+                        if kind.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                        kind.name()
+                    ),
+                    span,
+                );
+                ok = false;
+            }
+        }
+        let max_length = match max_length {
+            Some(max) if *max.get_ref() == 0 => {
+                self.error("`max_length` must be at least 1", max.span());
+                ok = false;
+                None
+            }
+            Some(max) => Some(usize::try_from(max.into_inner()).unwrap_or(usize::MAX)),
+            None => None,
+        };
+        let pattern = match pattern {
+            Some(source) => match compile_pattern(source.get_ref()) {
+                Ok(regex) => Some(Pattern {
+                    source: source.into_inner(),
+                    regex,
+                }),
+                Err(problem) => {
+                    self.error(
+                        format!("invalid `pattern` for param `{name}`: {problem}"),
+                        source.span(),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        ok.then_some(Constraints {
+            pattern,
+            max_length,
         })
     }
 
@@ -598,6 +674,23 @@ impl Scope<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// A param's `pattern`, made to match whole values. It is checked on its own first: wrapped
+/// in `^(?:…)$`, a pattern such as `a)|(b` would compile and match far more than it says.
+fn compile_pattern(source: &str) -> Result<regex::Regex, String> {
+    let describe = |err: regex::Error| match err {
+        // The parser's message draws the pattern with a caret; its last line says what is wrong.
+        regex::Error::Syntax(text) => text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned(),
+        other => other.to_string().to_lowercase(),
+    };
+    regex::Regex::new(source).map_err(describe)?;
+    regex::Regex::new(&format!("^(?:{source})$")).map_err(describe)
 }
 
 /// The keys of a table (none for anything else).

@@ -7,13 +7,13 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::diagnostic::shown_value;
+
 /// Opens a substituted value in rendered text. Noncharacters are never part of a URL or a path,
 /// and they are taken out of every value before it is marked.
 const OPEN: char = '\u{FDD0}';
 /// Closes a substituted value.
 const CLOSE: char = '\u{FDD1}';
-/// How much of a value an error message shows.
-const SHOWN_CHARS: usize = 60;
 
 /// Writes `text` as one marked value.
 pub(crate) fn mark(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
@@ -154,7 +154,7 @@ pub(crate) fn finish_url(rendered: &str) -> Result<String, String> {
                     return Err(format!(
                         "value `{}` would set the URL's scheme, host or port ({place}); write \
                          them in the file, or mark a value that is a whole base URL `| safe`",
-                        shown(value)
+                        shown_value(value)
                     ));
                 }
                 UrlPart::Path => {
@@ -187,7 +187,7 @@ fn check_segment(segment: &str, value: Option<&str>) -> Result<(), String> {
         "." | ".." => Err(format!(
             "value `{}` would make the URL path segment `{segment}`, which moves through the \
              path; a value in a URL's path is one segment, never `.` or `..`",
-            shown(value)
+            shown_value(value)
         )),
         _ => Ok(()),
     }
@@ -232,12 +232,15 @@ fn check_path_value(value: &str) -> Result<(), String> {
         ));
     }
     if value.contains('/') {
-        return Err(format!("value `{}` contains `/`; {ONE_NAME}", shown(value)));
+        return Err(format!(
+            "value `{}` contains `/`; {ONE_NAME}",
+            shown_value(value)
+        ));
     }
     if value.contains('\0') {
         return Err(format!(
             "value `{}` contains a NUL byte; {ONE_NAME}",
-            shown(value)
+            shown_value(value)
         ));
     }
     if value == "." || value == ".." {
@@ -269,22 +272,6 @@ pub(crate) fn value_in_authority(source: &str) -> Option<Range<usize>> {
         .strip_suffix("safe")
         .is_some_and(|rest| rest.trim_end().ends_with('|'));
     (!safe).then_some(start..end)
-}
-
-/// A value as an error message shows it: control characters escaped, long ones cut.
-fn shown(value: &str) -> String {
-    let mut out = String::new();
-    for c in value.chars().take(SHOWN_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if value.chars().nth(SHOWN_CHARS).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -413,3 +413,129 @@ fn a_webhook_payload_stays_one_segment_and_one_file_name() {
     assert!(root(&test).join("exports/ACME-7.json").exists());
     assert!(!root(&test).parent().unwrap().join("accounting").exists());
 }
+
+const CONSTRAINED: &str = r#"
+[integration.invoice]
+params.code = { type = "string", pattern = "^[A-Z0-9-]+$", max_length = 8 }
+params.ref = { type = "string", pattern = "[a-z]+", default = "abc" }
+params.ids = { type = "list", pattern = "[0-9]+", default = "1" }
+[integration.invoice.webhook]
+path = "invoice"
+auth.none = true
+params.code = "{{ trigger.body.code }}"
+[[integration.invoice.steps]]
+command.argv = ["sh", "-c", "echo \"$0 $1 $2\" >> ran.txt", "{{ params.code }}", "{{ params.ref }}", "{{ params.ids | join('+') }}"]
+"#;
+
+#[test]
+fn a_value_that_breaks_a_constraint_is_refused_before_anything_runs() {
+    let test = Test::new().config(CONSTRAINED);
+    let refused = [
+        (
+            vec!["code=../x"],
+            "error: invalid value `../x` for param `code`: it does not match its `pattern` `^[A-Z0-9-]+$`",
+        ),
+        (
+            vec!["code=-o/tmp/x"],
+            "error: invalid value `-o/tmp/x` for param `code`: it does not match its `pattern` `^[A-Z0-9-]+$`",
+        ),
+        (
+            vec!["code=ABCDEFGHI"],
+            "error: invalid value `ABCDEFGHI` for param `code`: 9 characters, more than its `max_length` of 8",
+        ),
+        // A pattern matches the whole value, anchored or not.
+        (
+            vec!["code=A", "ref=abc1"],
+            "error: invalid value `abc1` for param `ref`: it does not match its `pattern` `[a-z]+`",
+        ),
+        // Each item of a list.
+        (
+            vec!["code=A", "ids=1,x2,3"],
+            "error: invalid value `x2` for param `ids`: it does not match its `pattern` `[0-9]+`",
+        ),
+    ];
+    for (params, message) in refused {
+        let mut args = vec!["run", "invoice"];
+        for param in &params {
+            args.extend(["-p", param]);
+        }
+        test.run(&args).code(2).stderr_has(message);
+    }
+    assert!(!root(&test).join("ran.txt").exists(), "nothing ran");
+    test.run(&["run", "invoice", "-p", "code=INV-7", "-p", "ids=4,5"])
+        .success();
+    assert_eq!(test.read("ran.txt"), "INV-7 abc 4+5\n");
+}
+
+#[test]
+fn a_webhook_value_that_breaks_a_constraint_is_answered_422() {
+    let test = Test::new().config(CONSTRAINED);
+    let listener = Listener::start(&test, &[]);
+    let body = json!({"code": "../etc"}).to_string();
+    let (status, answer) = request(
+        &listener.addr,
+        "POST",
+        "/hooks/invoice",
+        &[],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "invalid value `../etc` for param `code`: it does not match its `pattern` `^[A-Z0-9-]+$`"
+    );
+    let body = json!({"code": "X".repeat(500)}).to_string();
+    let (status, answer) = request(
+        &listener.addr,
+        "POST",
+        "/hooks/invoice",
+        &[],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["error"],
+        format!(
+            "invalid value `{}…` for param `code`: 500 characters, more than its `max_length` of 8",
+            "X".repeat(60)
+        )
+    );
+    assert!(test.history().is_empty(), "nothing was accepted");
+    let body = json!({"code": "INV-8"}).to_string();
+    let (status, answer) = request(
+        &listener.addr,
+        "POST",
+        "/hooks/invoice",
+        &[],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        crate::serve_hook::wait_for_lines(&test, "ran.txt", 1),
+        ["INV-8 abc 1"]
+    );
+}
+
+#[test]
+fn check_reports_constraints_that_cannot_work() {
+    let test = Test::new().config(
+        r#"
+[integration.bad]
+params.code = { type = "string", pattern = "^[A-Z" }
+params.n = { type = "integer", pattern = "[0-9]+" }
+params.kind = { type = "choice", values = ["a", "b"], max_length = 3 }
+params.short = { type = "string", max_length = 0 }
+params.ref = { type = "string", pattern = "[a-z]+", default = "ABC" }
+[[integration.bad.steps]]
+command.argv = ["true"]
+"#,
+    );
+    test.run(&["check"])
+        .code(2)
+        .stderr_has("error: invalid `pattern` for param `code`: unclosed character class\n --> integrations.toml:3:44")
+        .stderr_has("error: `pattern` only goes with `type = \"string\"` or `\"list\"`, and param `n` is an integer\n --> integrations.toml:4:42")
+        .stderr_has("error: `max_length` only goes with `type = \"string\"` or `\"list\"`, and param `kind` is a choice\n --> integrations.toml:5:68")
+        .stderr_has("error: `max_length` must be at least 1\n --> integrations.toml:6:48")
+        .stderr_has("error: invalid default `ABC` for param `ref`: it does not match its `pattern` `[a-z]+`\n --> integrations.toml:7:63")
+        .stderr_has("has 5 problems");
+}
