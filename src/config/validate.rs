@@ -22,7 +22,7 @@ use crate::config::model::{
 use crate::config::raw::{
     INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::params::toml_to_json;
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
@@ -31,16 +31,18 @@ const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
 const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
+/// Warnings are left to `integ check`.
 pub fn validate(path: PathBuf, display: String, source: String) -> Result<Config, Diagnostics> {
-    validate_inner(path, display, source, false)
+    validate_inner(path, display, source, false).map(|(config, _)| config)
 }
 
-/// Like [`validate`], and also reports every secret that cannot be read (for `integ check`).
+/// Like [`validate`], and also reports every secret that cannot be read (for `integ check`);
+/// with the valid file come its warnings, if it has any.
 pub fn validate_with_secrets(
     path: PathBuf,
     display: String,
     source: String,
-) -> Result<Config, Diagnostics> {
+) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     validate_inner(path, display, source, true)
 }
 
@@ -49,7 +51,7 @@ fn validate_inner(
     display: String,
     source: String,
     read_secrets: bool,
-) -> Result<Config, Diagnostics> {
+) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     let dir = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -63,6 +65,8 @@ fn validate_inner(
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
         crons: HashMap::new(),
+        argv_values: Vec::new(),
+        hook_params: Vec::new(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -80,19 +84,23 @@ fn validate_inner(
     } = validator;
     // Pieces are read in groups (secrets first); report in file order.
     items.sort_by_key(|item| item.span.as_ref().map_or(0, |span| span.start));
+    let diagnostics = |items| Diagnostics {
+        path: display,
+        source,
+        items,
+    };
     match config {
-        Some((secrets, integrations)) if items.is_empty() => Ok(Config {
-            path,
-            dir,
-            secrets,
-            integrations,
-            templates,
-        }),
-        _ => Err(Diagnostics {
-            path: display,
-            source,
-            items,
-        }),
+        Some((secrets, integrations)) if !items.iter().any(Diagnostic::is_error) => {
+            let config = Config {
+                path,
+                dir,
+                secrets,
+                integrations,
+                templates,
+            };
+            Ok((config, (!items.is_empty()).then(|| diagnostics(items))))
+        }
+        _ => Err(diagnostics(items)),
     }
 }
 
@@ -109,6 +117,18 @@ struct Validator<'s> {
     secrets_used: BTreeSet<String>,
     /// Cron expressions parsed so far.
     crons: HashMap<String, croner::Cron>,
+    /// The params read at the start of an `argv` element, in the integration being validated.
+    argv_values: Vec<ArgvValue>,
+    /// The params its webhook takes from the request.
+    hook_params: Vec<String>,
+}
+
+/// A param whose value may begin an argument of a program: a value such as `-o/some/file`
+/// would be read as an option.
+struct ArgvValue {
+    param: String,
+    /// Where the param is named in the `argv` element.
+    span: Range<usize>,
 }
 
 /// The names a template may use at one place of the file.
@@ -126,6 +146,11 @@ impl<'s> Validator<'s> {
         self.items.push(Diagnostic::new(message, span));
     }
 
+    fn warning_with_hint(&mut self, message: impl Into<String>, span: Range<usize>, hint: String) {
+        self.items
+            .push(Diagnostic::warning(message, span).with_hint(hint));
+    }
+
     fn error_with_hint(
         &mut self,
         message: impl Into<String>,
@@ -139,6 +164,7 @@ impl<'s> Validator<'s> {
 
     fn toml_error(&mut self, err: &toml::de::Error, fallback: Option<Range<usize>>) {
         self.items.push(Diagnostic {
+            severity: Severity::Error,
             message: err.message().trim_end().to_owned(),
             span: err.span().or(fallback),
             hint: None,
@@ -264,6 +290,8 @@ impl<'s> Validator<'s> {
         secrets: &[String],
     ) -> Option<Integration> {
         self.secrets_used.clear();
+        self.argv_values.clear();
+        self.hook_params.clear();
         let table = self.table(value, &format!("integration `{name}`"))?;
         let mut params_value = None;
         let mut steps_value = None;
@@ -313,6 +341,7 @@ impl<'s> Validator<'s> {
         };
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
         let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
+        self.warn_of_options_from_webhooks(&params);
         let secrets_used = std::mem::take(&mut self.secrets_used);
         Some(Integration {
             name,
@@ -458,6 +487,34 @@ impl<'s> Validator<'s> {
         Some(param)
     }
 
+    /// A string param a webhook fills from the request, with nothing to narrow its values,
+    /// that may begin a program's argument: the sender can pass the program an option.
+    fn warn_of_options_from_webhooks(&mut self, params: &[Param]) {
+        let argv_values = std::mem::take(&mut self.argv_values);
+        for value in argv_values {
+            let Some(param) = params.iter().find(|p| p.name == value.param) else {
+                continue;
+            };
+            if param.kind != ParamType::String
+                || param.is_constrained()
+                || !self.hook_params.contains(&param.name)
+            {
+                continue;
+            }
+            self.warning_with_hint(
+                format!(
+                    "param `{}` comes from a webhook's request and may begin a program's argument: a value such as `-o/some/file` would be read as an option",
+                    param.name
+                ),
+                value.span,
+                format!(
+                    "constrain `{}` (`pattern`, `max_length`, or `type = \"choice\"`), or put `\"--\"` before it in `argv`",
+                    param.name
+                ),
+            );
+        }
+    }
+
     /// `pattern` and `max_length`: only on string and list params; the pattern must compile.
     fn constraints(
         &mut self,
@@ -531,6 +588,18 @@ impl<'s> Validator<'s> {
         scope: &Scope<'_>,
         kind: Kind,
     ) -> Option<Text> {
+        self.template_reading(name, value, scope, kind)
+            .map(|(text, _)| text)
+    }
+
+    /// Like [`Validator::template_as`], with the names the template reads.
+    fn template_reading(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        kind: Kind,
+    ) -> Option<(Text, BTreeSet<String>)> {
         let checked = match self.templates.compile_as(name, value.get_ref(), kind) {
             Ok(checked) => checked,
             Err(err) => {
@@ -563,7 +632,7 @@ impl<'s> Validator<'s> {
                 ok = false;
             }
         }
-        ok.then_some(checked.text)
+        ok.then_some((checked.text, checked.variables))
     }
 
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {

@@ -539,3 +539,118 @@ command.argv = ["true"]
         .stderr_has("error: invalid default `ABC` for param `ref`: it does not match its `pattern` `[a-z]+`\n --> integrations.toml:7:63")
         .stderr_has("has 5 problems");
 }
+
+/// A webhook that fills `x` from the request, and a step that runs `argv` with it.
+fn hook_into_argv(param: &str, mapping: &str, argv: &str) -> String {
+    format!(
+        r#"[integration.sorter]
+params.x = {param}
+[integration.sorter.webhook]
+path = "sort"
+auth.none = true
+params.x = "{mapping}"
+[[integration.sorter.steps]]
+command.argv = {argv}
+"#
+    )
+}
+
+#[test]
+fn check_warns_when_a_webhook_value_may_begin_a_programs_argument() {
+    let test = Test::new().config(&hook_into_argv(
+        r#"{ type = "string" }"#,
+        "{{ trigger.body.x }}",
+        r#"["sort", "-r", "{{ params.x }}"]"#,
+    ));
+    let out = test.run(&["check"]);
+    out.success();
+    insta::assert_snapshot!(out.stderr);
+}
+
+#[test]
+fn no_warning_when_the_value_cannot_be_an_option_or_is_constrained() {
+    let quiet = [
+        (
+            r#"{ type = "string", pattern = "[0-9]+" }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string", max_length = 8 }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "choice", values = ["a", "b"] }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "integer" }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string" }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "--", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string" }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort", "--key={{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string" }"#,
+            "{{ trigger.body.x }}",
+            r#"["echo", "x {{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string" }"#,
+            "fixed",
+            r#"["sort", "{{ params.x }}"]"#,
+        ),
+        (
+            r#"{ type = "string" }"#,
+            "{{ trigger.body.x }}",
+            r#"["sort"]"#,
+        ),
+    ];
+    for (param, mapping, argv) in quiet {
+        let toml = hook_into_argv(param, mapping, argv);
+        let out = Test::new().config(&toml).run(&["check"]);
+        out.success();
+        assert!(!out.stderr.contains("warning"), "{toml}\n{}", out.stderr);
+    }
+    // Read after another value, at the start, it may still begin the argument.
+    let toml = hook_into_argv(
+        r#"{ type = "string" }"#,
+        "{{ trigger.body.x }}",
+        r#"["sort", "{{ params.y }}{{ params.x }}"]"#,
+    )
+    .replace(
+        "params.x = {",
+        "params.y = { type = \"string\", default = \"\" }\nparams.x = {",
+    );
+    Test::new()
+        .config(&toml)
+        .run(&["check"])
+        .success()
+        .stderr_has("warning: param `x` comes from a webhook's request");
+}
+
+#[test]
+fn warnings_are_counted_beside_errors() {
+    let toml = hook_into_argv(
+        r#"{ type = "string" }"#,
+        "{{ trigger.body.x }}",
+        r#"["sort", "{{ params.x }}"]"#,
+    ) + "[integration.other]\n";
+    Test::new()
+        .config(&toml)
+        .run(&["check"])
+        .code(2)
+        .stderr_has("warning: param `x` comes from a webhook's request")
+        .stderr_has("error: integration `other` has no steps")
+        .stderr_has("error: `integrations.toml` has 1 problem and 1 warning");
+}

@@ -302,8 +302,11 @@ impl Validator<'_> {
                     return None;
                 }
                 let mut texts = Vec::new();
+                let mut after_dashes = false;
                 for (i, arg) in argv.into_inner().iter().enumerate() {
-                    texts.push(self.template(&format!("{path}.argv[{i}]"), arg, scope));
+                    let name = format!("{path}.argv[{i}]");
+                    texts.push(self.argv_element(&name, arg, scope, after_dashes));
+                    after_dashes |= arg.get_ref() == "--";
                 }
                 Program::Argv(texts.into_iter().collect::<Option<Vec<_>>>()?)
             }
@@ -711,6 +714,38 @@ impl Validator<'_> {
         Some(text)
     }
 
+    /// An `argv` element. The params whose values may begin it (read before its first literal
+    /// character, and with no `--` earlier in `argv`) are noted: one a webhook fills could pass
+    /// the program an option.
+    fn argv_element(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        after_dashes: bool,
+    ) -> Option<Text> {
+        let (text, variables) = self.template_reading(name, value, scope, Kind::Plain)?;
+        let source = value.get_ref();
+        let start = &source[..leading_tags_end(source)];
+        if after_dashes || start.is_empty() {
+            return Some(text);
+        }
+        for var in &variables {
+            let Some(param) = var.strip_prefix("params.") else {
+                continue;
+            };
+            let param = param.split('.').next().unwrap_or(param);
+            if let Some(at) = start.find(var.as_str()) {
+                let span = super::inner_span(self.source, value.span(), source, at..at + var.len());
+                self.argv_values.push(super::ArgvValue {
+                    param: param.to_owned(),
+                    span,
+                });
+            }
+        }
+        Some(text)
+    }
+
     fn rate(&mut self, value: &Spanned<String>) -> Option<Rate> {
         let parsed = value.get_ref().split_once('/').and_then(|(count, unit)| {
             let count: u32 = count.trim().parse().ok().filter(|n| *n > 0)?;
@@ -732,6 +767,25 @@ impl Validator<'_> {
             );
         }
         parsed
+    }
+}
+
+/// Where the template tags at the start of `source` end: what a value there prints comes
+/// before any of the template's own text.
+fn leading_tags_end(source: &str) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &source[at..];
+        let close = match rest.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => return at,
+        };
+        match rest.find(close) {
+            Some(end) => at += end + 2,
+            None => return source.len(),
+        }
     }
 }
 
