@@ -654,3 +654,31 @@ fn warnings_are_counted_beside_errors() {
         .stderr_has("error: integration `other` has no steps")
         .stderr_has("error: `integrations.toml` has 1 problem and 1 warning");
 }
+
+#[test]
+fn a_secret_encoded_into_a_url_is_still_redacted() {
+    let server = Server::start(|_, _| Reply::status(500, "no"));
+    let test = config(
+        &server,
+        r#"
+[secrets]
+token = { env = "TOKEN" }
+[integration.push]
+[[integration.push.steps]]
+http.get = "SERVER/items/{{ secrets.token }}?key={{ secrets.token }}"
+http.retries = 0
+"#,
+    )
+    .env("TOKEN", "a/b+c=d");
+    test.run(&["run", "push"]).code(1).stderr_has(&format!(
+        "GET {}/items/***?key=*** answered 500 Internal Server Error",
+        server.url("")
+    ));
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/items/a%2Fb%2Bc%3Dd");
+    let run = &test.history()[0];
+    assert!(
+        !run.to_string().contains("a%2Fb") && !run.to_string().contains("a/b+c"),
+        "{run}"
+    );
+}
