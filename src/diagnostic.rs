@@ -1,14 +1,24 @@
 //! Problems found in `integrations.toml`, and the one renderer that shows them all the same
-//! way: `error:`, `file:line:col`, the line, a caret, an optional `hint:`.
+//! way: `error:` (or `warning:`), `file:line:col`, the line, a caret, an optional `hint:`.
+//! Errors make the file invalid; warnings only say something looks risky.
 
 use std::fmt;
 use std::ops::Range;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
+/// Whether a diagnostic makes the file invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    /// The file is valid, but something in it looks risky.
+    Warning,
+}
+
 /// One problem at one place of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub message: String,
     /// Byte range in the file; `None` when the problem is about the file as a whole.
     pub span: Option<Range<usize>>,
@@ -16,12 +26,26 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error at `span`.
     pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             message: message.into(),
             span: Some(span),
             hint: None,
         }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(message: impl Into<String>, span: Range<usize>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(message, span)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -51,12 +75,27 @@ impl Diagnostics {
             out.push_str(&render_one(&renderer, &self.path, &self.source, item));
             out.push_str("\n\n");
         }
-        let count = self.items.len();
-        out.push_str(&format!(
-            "error: `{}` has {count} problem{}",
-            self.path,
-            if count == 1 { "" } else { "s" }
-        ));
+        let errors = self.items.iter().filter(|item| item.is_error()).count();
+        let warnings = self.items.len() - errors;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        out.push_str(&match (errors, warnings) {
+            (0, _) => format!(
+                "warning: `{}` has {warnings} warning{}",
+                self.path,
+                plural(warnings)
+            ),
+            (_, 0) => format!(
+                "error: `{}` has {errors} problem{}",
+                self.path,
+                plural(errors)
+            ),
+            _ => format!(
+                "error: `{}` has {errors} problem{} and {warnings} warning{}",
+                self.path,
+                plural(errors),
+                plural(warnings)
+            ),
+        });
         out
     }
 
@@ -79,7 +118,8 @@ impl fmt::Display for Diagnostics {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            write!(f, "{}: {}", self.locate(item), item.message)?;
+            let warning = if item.is_error() { "" } else { "warning: " };
+            write!(f, "{}: {warning}{}", self.locate(item), item.message)?;
         }
         Ok(())
     }
@@ -88,7 +128,11 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 fn render_one(renderer: &Renderer, path: &str, source: &str, item: &Diagnostic) -> String {
-    let title = Level::ERROR.primary_title(item.message.as_str());
+    let level = match item.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = level.primary_title(item.message.as_str());
     let hint = item
         .hint
         .as_deref()
@@ -135,6 +179,25 @@ fn next_char_boundary(source: &str, mut index: usize) -> usize {
     index
 }
 
+/// How much of a value a message shows.
+const SHOWN_CHARS: usize = 60;
+
+/// A value from outside as a message shows it: control characters escaped, a long one cut.
+pub fn shown_value(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(SHOWN_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -148,6 +211,32 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::{Diagnostic, Diagnostics, line_col};
+
+    #[test]
+    fn warnings_render_as_warnings_and_are_counted_apart() {
+        let mut diagnostics = Diagnostics {
+            path: "integrations.toml".into(),
+            source: "[x]\nargv = 5\n".into(),
+            items: vec![Diagnostic::warning("risky `argv`", 4..8).with_hint("add `--`")],
+        };
+        let text = diagnostics.render(false);
+        assert!(text.starts_with("warning: risky `argv`\n"), "{text}");
+        assert!(text.contains("hint: add `--`"), "{text}");
+        assert!(
+            text.ends_with("warning: `integrations.toml` has 1 warning"),
+            "{text}"
+        );
+        assert_eq!(
+            diagnostics.to_string(),
+            "integrations.toml:2:1: warning: risky `argv`"
+        );
+        diagnostics.items.push(Diagnostic::new("bad", 0..3));
+        assert!(
+            diagnostics
+                .render(false)
+                .ends_with("error: `integrations.toml` has 1 problem and 1 warning")
+        );
+    }
 
     #[test]
     fn line_col_counts_from_one() {

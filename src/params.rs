@@ -1,6 +1,6 @@
 //! Typed params: what each type accepts, and how a run's values are gathered from the command
 //! line, defaults and prompts. A wrong value is refused before anything runs, naming the param,
-//! the expected type and the value given.
+//! the expected type (or the broken constraint) and the value given.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +8,7 @@ use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone as _};
 use serde_json::Value;
 
 use crate::config::model::{Integration, Param, ParamDefault, ParamType};
+use crate::diagnostic::shown_value;
 use crate::suggest;
 use crate::template::Templates;
 use crate::usage::UsageError;
@@ -96,6 +97,47 @@ impl ParamType {
     }
 }
 
+impl Param {
+    /// Checks a value of the param's type against its `pattern` and `max_length`; a list's
+    /// items each.
+    pub fn check_constraints(&self, value: &Value) -> Result<(), UsageError> {
+        match self.broken_constraint(value) {
+            None => Ok(()),
+            Some((item, why)) => Err(UsageError::new(format!(
+                "invalid value `{}` for param `{}`: {why}",
+                shown_value(&item),
+                self.name
+            ))),
+        }
+    }
+
+    /// The first value (or list item) that breaks a constraint, and how.
+    pub fn broken_constraint(&self, value: &Value) -> Option<(String, String)> {
+        let constraints = &self.constraints;
+        if constraints.pattern.is_none() && constraints.max_length.is_none() {
+            return None;
+        }
+        let items = match value {
+            Value::Array(items) => items.as_slice(),
+            single => std::slice::from_ref(single),
+        };
+        items.iter().filter_map(Value::as_str).find_map(|text| {
+            let length = text.chars().count();
+            let why = match (&constraints.pattern, constraints.max_length) {
+                // The length first: it is cheap, and bounds what the pattern reads.
+                (_, Some(max)) if length > max => {
+                    format!("{length} characters, more than its `max_length` of {max}")
+                }
+                (Some(pattern), _) if !pattern.regex.is_match(text) => {
+                    format!("it does not match its `pattern` `{}`", pattern.source)
+                }
+                _ => return None,
+            };
+            Some((text.to_owned(), why))
+        })
+    }
+}
+
 fn parse_datetime(text: &str) -> Option<String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.to_rfc3339());
@@ -178,6 +220,7 @@ pub fn resolve(
             .kind
             .parse_text(text)
             .ok_or_else(|| invalid_value(param, text))?;
+        param.check_constraints(&value)?;
         match (values.get_mut(name), value) {
             (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
             (Some(_), _) => {
@@ -215,6 +258,7 @@ pub fn resolve_values(
                 param.kind.expected()
             ))
         })?;
+        param.check_constraints(&checked)?;
         values.insert(name, checked);
     }
     fill_defaults(integration, values, templates, default_context, |param| {
@@ -265,7 +309,9 @@ fn ask(param: &Param, prompt: &dyn Prompt) -> Result<Value, UsageError> {
             UsageError::new(format!("failed to read param `{}`: {err}", param.name))
         })?;
         match param.kind.parse_text(&answer) {
-            Some(value) if !answer.trim().is_empty() => return Ok(value),
+            Some(value) if !answer.trim().is_empty() && param.check_constraints(&value).is_ok() => {
+                return Ok(value);
+            }
             // A person can retype; only a closed terminal ends the loop (through `ask`).
             _ => continue,
         }
@@ -288,13 +334,21 @@ fn computed_default(
                 param.name
             ))
         })?;
-    param.kind.coerce(&computed).ok_or_else(|| {
+    let value = param.kind.coerce(&computed).ok_or_else(|| {
         UsageError::new(format!(
             "the default of param `{}` (`{source}`) gave {computed}, expected {}",
             param.name,
             param.kind.expected()
         ))
-    })
+    })?;
+    match param.broken_constraint(&value) {
+        Some((item, why)) => Err(UsageError::new(format!(
+            "the default of param `{}` (`{source}`) gave `{}`: {why}",
+            param.name,
+            shown_value(&item)
+        ))),
+        None => Ok(value),
+    }
 }
 
 fn invalid_value(param: &Param, text: &str) -> UsageError {
@@ -310,6 +364,7 @@ mod tests {
     use serde_json::json;
 
     use super::ParamType;
+    use crate::config::model::{Constraints, Param, Pattern};
 
     #[test]
     fn parses_text_per_type() {
@@ -336,6 +391,51 @@ mod tests {
         for (kind, text, expected) in cases {
             assert_eq!(kind.parse_text(text), expected, "{} {text}", kind.name());
         }
+    }
+
+    #[test]
+    fn constraints_hold_for_the_whole_value_and_each_item() {
+        let param = |kind: ParamType, pattern: Option<&str>, max_length: Option<usize>| Param {
+            name: "p".into(),
+            kind,
+            default: None,
+            help: None,
+            constraints: Constraints {
+                pattern: pattern.map(|source| Pattern {
+                    source: source.into(),
+                    regex: regex::Regex::new(&format!("^(?:{source})$")).unwrap(),
+                }),
+                max_length,
+            },
+        };
+        let code = param(ParamType::String, Some("[A-Z0-9-]+"), Some(5));
+        let ids = param(ParamType::List, Some("[0-9]+"), None);
+        let free = param(ParamType::String, None, None);
+        let cases = [
+            (&code, json!("AB-1"), None),
+            (&code, json!("xAB-1"), Some("xAB-1")),
+            (&code, json!("AB-1\n"), Some("AB-1\n")),
+            (&code, json!("ABCDEF"), Some("ABCDEF")),
+            (&code, json!("ŽŽ"), Some("ŽŽ")),
+            (&ids, json!(["1", "22"]), None),
+            (&ids, json!(["1", "2x", "y"]), Some("2x")),
+            (&free, json!("-o/etc/passwd"), None),
+        ];
+        for (param, value, broken) in cases {
+            assert_eq!(
+                param
+                    .broken_constraint(&value)
+                    .map(|(item, _)| item)
+                    .as_deref(),
+                broken,
+                "{value}"
+            );
+        }
+        let err = code.check_constraints(&json!("ABCDEFG")).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid value `ABCDEFG` for param `p`: 7 characters, more than its `max_length` of 5"
+        );
     }
 
     #[test]

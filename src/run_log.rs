@@ -112,6 +112,13 @@ impl Redactor {
             .filter(|s| !s.is_empty())
             .cloned()
             .collect();
+        // In a URL a secret is percent-encoded like any value there: hide that form too.
+        let encoded: Vec<String> = secrets
+            .iter()
+            .map(|secret| crate::template::url_encoded(secret))
+            .filter(|encoded| !secrets.contains(encoded))
+            .collect();
+        secrets.extend(encoded);
         // Longest first, so a secret that contains another is hidden whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Redactor { secrets }

@@ -1,19 +1,43 @@
 //! `{{ … }}` templates in the strings of `integrations.toml`: compiled once when the file is
 //! loaded, rendered per run. Undefined names are errors, never empty strings, and a string that
 //! is exactly one expression keeps the expression's type (a number stays a number in JSON).
+//!
+//! URL and file path templates are compiled in their own [`Kind`]: the values they substitute
+//! are data, encoded for the place they land in or refused there (see [`escape`]), the way an
+//! HTML template engine escapes what it substitutes.
 
+mod escape;
+
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context as _, anyhow};
 use chrono::{Datelike, Duration, Months, NaiveDate};
-use minijinja::value::{Serde, Value, ValueKind};
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+use minijinja::value::{Kwargs, Serde, Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
+
+pub(crate) use escape::{url_encoded, value_in_authority};
 
 /// Turns a single expression's value into JSON text, refusing undefined values (which
 /// MiniJinja's own `tojson` would let through as `null`, even in strict mode).
 const VALUE_FILTER: &str = "integ_value_json";
+/// The auto-escape mode of URL and path templates: the formatter marks each value it prints.
+const MARK_VALUES: &str = "integ-mark-values";
+
+/// Where a template's result goes, which decides what a substituted value may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Argv elements, bodies, headers, messages: values are inserted as they are, and a string
+    /// that is one expression keeps the expression's type.
+    Plain,
+    /// A URL: a value in the path is one segment, in the query one value, and never the scheme,
+    /// host or port.
+    Url,
+    /// A file path: a value is one file or directory name.
+    Path,
+}
 
 /// A string from the file, ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +49,7 @@ pub enum Text {
         name: String,
         /// The whole string was one `{{ expression }}`: it renders to the expression's value.
         typed: bool,
+        kind: Kind,
     },
 }
 
@@ -43,7 +68,7 @@ pub struct SyntaxError {
 pub struct Templates {
     env: Environment<'static>,
     /// What to compile under each name (for single expressions, the wrapped form).
-    sources: Arc<RwLock<HashMap<String, String>>>,
+    sources: Arc<RwLock<HashMap<String, Source>>>,
     /// The names each distinct source reads: files repeat `{{ params.from }}` and the like
     /// many times, and checking a template means compiling it.
     checked: HashMap<String, BTreeSet<String>>,
@@ -57,6 +82,13 @@ pub struct Checked {
     pub variables: BTreeSet<String>,
 }
 
+/// A registered template's text and kind.
+#[derive(Debug)]
+struct Source {
+    text: String,
+    kind: Kind,
+}
+
 impl Default for Templates {
     fn default() -> Self {
         Templates::new()
@@ -67,8 +99,6 @@ impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // URLs, argv and JSON bodies are not HTML: escaping is the step's business, not ours.
-        env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
@@ -76,14 +106,19 @@ impl Templates {
                 .expect("the default delimiters are valid"),
         );
         // Values are printed the way the systems we talk to spell them: `true`, not Python's
-        // `True`; a JSON null as nothing.
-        env.set_formatter(|out, state, value| match value.kind() {
-            ValueKind::Bool => {
-                out.write_str(if value.is_true() { "true" } else { "false" })?;
-                Ok(())
+        // `True`; a JSON null as nothing. In a URL or a path each value is marked, for
+        // `escape` to find after rendering; a value marked `| safe` is the template's own.
+        env.set_formatter(|out, state, value| {
+            if marks_values(state) && !value.is_safe() {
+                return escape::mark(out, &plain_text(value)).map_err(Error::from);
             }
-            ValueKind::None => Ok(()),
-            _ => minijinja::escape_formatter(out, state, value),
+            match value.kind() {
+                ValueKind::Bool | ValueKind::None => {
+                    out.write_str(&plain_text(value))?;
+                    Ok(())
+                }
+                _ => minijinja::escape_formatter(out, state, value),
+            }
         });
         env.add_filter(VALUE_FILTER, |value: Value| -> Result<String, Error> {
             if value.is_undefined() {
@@ -91,15 +126,41 @@ impl Templates {
             }
             serde_json::to_string(&value).map_err(|err| invalid(err.to_string()))
         });
+        // MiniJinja's `tojson` gives text marked safe (for HTML); in a URL or a path, JSON
+        // text is a value like any other.
+        env.add_filter(
+            "tojson",
+            |state: &State, value: &Value, indent: Option<Value>, args: Kwargs| {
+                let json = minijinja::filters::tojson(value, indent, args)?;
+                Ok::<_, Error>(match (marks_values(state), json.as_str()) {
+                    (true, Some(text)) => Value::from(text),
+                    _ => json,
+                })
+            },
+        );
         register_date_filters(&mut env);
-        let sources: Arc<RwLock<HashMap<String, String>>> = Arc::default();
+        let sources: Arc<RwLock<HashMap<String, Source>>> = Arc::default();
         let lookup = Arc::clone(&sources);
         env.set_loader(move |name| {
             Ok(lookup
                 .read()
                 .expect("template sources lock is never poisoned")
                 .get(name)
-                .cloned())
+                .map(|source| source.text.clone()))
+        });
+        // URLs, argv and JSON bodies are not HTML: only URL and path templates escape, in
+        // their own way.
+        let kinds = Arc::clone(&sources);
+        env.set_auto_escape_callback(move |name| {
+            let kind = kinds
+                .read()
+                .expect("template sources lock is never poisoned")
+                .get(name)
+                .map_or(Kind::Plain, |source| source.kind);
+            match kind {
+                Kind::Plain => AutoEscape::None,
+                Kind::Url | Kind::Path => AutoEscape::Custom(Cow::Borrowed(MARK_VALUES)),
+            }
         });
         Templates {
             env,
@@ -110,6 +171,16 @@ impl Templates {
 
     /// Checks `source` and registers it under `name` (unique per file: the key path).
     pub fn compile(&mut self, name: &str, source: &str) -> Result<Checked, SyntaxError> {
+        self.compile_as(name, source, Kind::Plain)
+    }
+
+    /// Like [`Templates::compile`], for a template whose result is a `kind` of text.
+    pub fn compile_as(
+        &mut self,
+        name: &str,
+        source: &str,
+        kind: Kind,
+    ) -> Result<Checked, SyntaxError> {
         if !has_template_syntax(source) {
             return Ok(Checked {
                 text: Text::Literal(source.to_owned()),
@@ -135,7 +206,16 @@ impl Templates {
                 variables
             }
         };
-        let (compiled, typed) = match single_expression(source) {
+        if kind != Kind::Plain && escape::has_marks(source) {
+            return Err(SyntaxError {
+                message: "a URL or a path cannot contain the noncharacters U+FDD0 or U+FDD1"
+                    .to_owned(),
+                range: None,
+            });
+        }
+        // A URL or a path that is one expression is still a value in it, not a typed result.
+        let single = single_expression(source).filter(|_| kind == Kind::Plain);
+        let (compiled, typed) = match single {
             // The wrapper turns the value into JSON text, which `render_value` parses back;
             // that keeps numbers, booleans, lists and objects as they are.
             Some(expr) => (format!("{{{{ ({expr}) | {VALUE_FILTER} }}}}"), true),
@@ -144,11 +224,18 @@ impl Templates {
         self.sources
             .write()
             .expect("template sources lock is never poisoned")
-            .insert(name.to_owned(), compiled);
+            .insert(
+                name.to_owned(),
+                Source {
+                    text: compiled,
+                    kind,
+                },
+            );
         Ok(Checked {
             text: Text::Template {
                 name: name.to_owned(),
                 typed,
+                kind,
             },
             variables,
         })
@@ -158,7 +245,19 @@ impl Templates {
     pub fn render_str(&self, text: &Text, context: &Value) -> anyhow::Result<String> {
         match text {
             Text::Literal(s) => Ok(s.clone()),
-            Text::Template { typed: false, name } => self.render_raw(name, context),
+            Text::Template {
+                typed: false,
+                name,
+                kind,
+            } => {
+                let rendered = self.render_raw(name, context)?;
+                let finished = match kind {
+                    Kind::Plain => return Ok(rendered),
+                    Kind::Url => escape::finish_url(&rendered),
+                    Kind::Path => escape::finish_path(&rendered),
+                };
+                finished.map_err(|message| anyhow!("failed to render `{name}`: {message}"))
+            }
             Text::Template { typed: true, .. } => match self.render_value(text, context)? {
                 serde_json::Value::String(s) => Ok(s),
                 other => Ok(other.to_string()),
@@ -170,10 +269,12 @@ impl Templates {
     pub fn render_value(&self, text: &Text, context: &Value) -> anyhow::Result<serde_json::Value> {
         match text {
             Text::Literal(s) => Ok(serde_json::Value::String(s.clone())),
-            Text::Template { typed: false, name } => {
-                Ok(serde_json::Value::String(self.render_raw(name, context)?))
+            Text::Template { typed: false, .. } => {
+                Ok(serde_json::Value::String(self.render_str(text, context)?))
             }
-            Text::Template { typed: true, name } => {
+            Text::Template {
+                typed: true, name, ..
+            } => {
                 let json = self.render_raw(name, context)?;
                 serde_json::from_str(&json)
                     .with_context(|| format!("template `{name}` did not produce a value"))
@@ -189,6 +290,20 @@ impl Templates {
         template
             .render(context)
             .map_err(|err| anyhow!("failed to render `{name}`: {}", describe(&err)))
+    }
+}
+
+/// Whether the value being printed lands in a URL or a path.
+fn marks_values(state: &State) -> bool {
+    matches!(state.auto_escape(), AutoEscape::Custom(mode) if mode == MARK_VALUES)
+}
+
+/// A value as text, the way the systems we talk to spell it.
+fn plain_text(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::Bool => (if value.is_true() { "true" } else { "false" }).to_owned(),
+        ValueKind::None => String::new(),
+        _ => value.to_string(),
     }
 }
 
@@ -293,7 +408,7 @@ fn invalid(message: String) -> Error {
 mod tests {
     use serde_json::json;
 
-    use super::{Templates, Text, context};
+    use super::{Kind, Templates, Text, context};
 
     fn render(source: &str, ctx: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let mut templates = Templates::new();
@@ -370,5 +485,119 @@ mod tests {
             .unwrap();
         let vars: Vec<_> = checked.variables.into_iter().collect();
         assert_eq!(vars, ["params.a", "steps.s.stdout"]);
+    }
+
+    fn render_as(kind: Kind, source: &str, ctx: serde_json::Value) -> Result<String, String> {
+        let mut templates = Templates::new();
+        let text = templates
+            .compile_as("t", source, kind)
+            .expect("compiles")
+            .text;
+        templates
+            .render_str(&text, &context(&ctx))
+            .map_err(|err| format!("{err:#}"))
+    }
+
+    #[test]
+    fn url_templates_encode_each_value_for_its_place() {
+        let ctx = json!({
+            "code": "../../accounting/invoices?all=1&x=",
+            "base": "http://127.0.0.1:8088/crm",
+            "list": ["a/b", "c"],
+            "n": 7,
+            "yes": true,
+        });
+        let cases = [
+            (
+                "http://h/company/{{ code }}/",
+                "http://h/company/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D/",
+            ),
+            (
+                "{{ base | safe }}/api/{{ n }}",
+                "http://127.0.0.1:8088/crm/api/7",
+            ),
+            (
+                "http://h/{{ yes }}?q={{ code }}",
+                "http://h/true?q=..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D",
+            ),
+            // Filters that give MiniJinja's "safe" text are values all the same.
+            (
+                "http://h/{{ code | tojson }}",
+                "http://h/%22..%2F..%2Faccounting%2Finvoices%3Fall%3D1%5Cu0026x%3D%22",
+            ),
+            (
+                "http://h/{{ code | e }}",
+                "http://h/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D",
+            ),
+            ("http://h/{{ list | join('/') }}", "http://h/a%2Fb%2Fc"),
+            (
+                "http://h/{% for x in list %}{{ x }}/{% endfor %}",
+                "http://h/a%2Fb/c/",
+            ),
+            (
+                "http://h/{{ 'x/' | safe ~ code }}",
+                "http://h/x/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D",
+            ),
+            (
+                "{% set u %}http://h/{{ code }}{% endset %}{{ u }}",
+                "http://h/..%2F..%2Faccounting%2Finvoices%3Fall%3D1%26x%3D",
+            ),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(
+                render_as(Kind::Url, source, ctx.clone()).as_deref(),
+                Ok(expected),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_that_is_one_value_must_be_marked_safe() {
+        let ctx = json!({"base": "http://127.0.0.1:8088/crm", "dots": ".."});
+        let err = render_as(Kind::Url, "{{ base }}", ctx.clone()).unwrap_err();
+        assert!(err.contains("failed to render `t`: value `http://127.0.0.1:8088/crm` would set the URL's scheme, host or port (at the start of the URL)"), "{err}");
+        assert_eq!(
+            render_as(Kind::Url, "{{ base | safe }}", ctx.clone()).as_deref(),
+            Ok("http://127.0.0.1:8088/crm")
+        );
+        let err = render_as(Kind::Url, "http://h/a/{{ dots }}/b", ctx).unwrap_err();
+        assert!(err.contains("path segment `..`"), "{err}");
+    }
+
+    #[test]
+    fn path_templates_keep_each_value_one_name() {
+        let ctx = json!({"name": "../../pwned", "ok": "acme", "nothing": null});
+        assert_eq!(
+            render_as(Kind::Path, "exports/{{ ok }}.json", ctx.clone()).as_deref(),
+            Ok("exports/acme.json")
+        );
+        assert_eq!(
+            render_as(Kind::Path, "{{ name | safe }}.json", ctx.clone()).as_deref(),
+            Ok("../../pwned.json")
+        );
+        let err = render_as(Kind::Path, "exports/{{ name }}.json", ctx.clone()).unwrap_err();
+        assert!(err.contains("value `../../pwned` contains `/`"), "{err}");
+        let err = render_as(Kind::Path, "exports/{{ nothing }}", ctx).unwrap_err();
+        assert!(err.contains("an empty value"), "{err}");
+    }
+
+    #[test]
+    fn plain_templates_leave_values_alone() {
+        let ctx = json!({"code": "../a?b&c", "n": 3});
+        assert_eq!(
+            render_as(Kind::Plain, "x {{ code }}", ctx.clone()).as_deref(),
+            Ok("x ../a?b&c")
+        );
+        assert_eq!(render("{{ n }}", ctx).unwrap(), json!(3));
+    }
+
+    #[test]
+    fn marks_in_a_url_template_are_refused() {
+        let mut templates = Templates::new();
+        let err = templates
+            .compile_as("t", "http://h/\u{FDD0}{{ x }}", Kind::Url)
+            .unwrap_err();
+        assert!(err.message.contains("U+FDD0"), "{}", err.message);
     }
 }

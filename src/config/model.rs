@@ -107,12 +107,39 @@ pub struct Param {
     pub kind: ParamType,
     pub default: Option<ParamDefault>,
     pub help: Option<String>,
+    /// What a string param's value (or each item of a list) must also be.
+    pub constraints: Constraints,
 }
 
 impl Param {
     pub fn is_required(&self) -> bool {
         self.default.is_none()
     }
+
+    /// Whether anything narrows the values it takes beyond its type: a `pattern`, a
+    /// `max_length`, or the values of a `choice`.
+    pub fn is_constrained(&self) -> bool {
+        matches!(self.kind, ParamType::Choice(_))
+            || self.constraints.pattern.is_some()
+            || self.constraints.max_length.is_some()
+    }
+}
+
+/// `pattern` and `max_length`, on `string` and `list` params.
+#[derive(Debug, Default)]
+pub struct Constraints {
+    pub pattern: Option<Pattern>,
+    /// In characters.
+    pub max_length: Option<usize>,
+}
+
+/// A regex that must match a whole value.
+#[derive(Debug)]
+pub struct Pattern {
+    /// As written in the file.
+    pub source: String,
+    /// `source` anchored at both ends.
+    pub regex: regex::Regex,
 }
 
 /// A param's type, as declared with `type = "…"`.

@@ -59,6 +59,10 @@ pub struct RawParam {
     pub help: Option<String>,
     /// The allowed values of a `choice` param.
     pub values: Option<Spanned<Vec<String>>>,
+    /// A regex a string (or each item of a list) must match, whole.
+    pub pattern: Option<Spanned<String>>,
+    /// The most characters a string (or each item of a list) may have.
+    pub max_length: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

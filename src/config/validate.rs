@@ -16,30 +16,33 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
-    Config, Integration, Overlap, Param, ParamDefault, ParamType, Schedule, Secret, SecretSource,
+    Config, Constraints, Integration, Overlap, Param, ParamDefault, ParamType, Pattern, Schedule,
+    Secret, SecretSource,
 };
 use crate::config::raw::{
     INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::params::toml_to_json;
 use crate::suggest;
-use crate::template::{Templates, Text};
+use crate::template::{Kind, Templates, Text};
 
 use crate::scope::{DEFAULT_ROOTS, RUN_FIELDS};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
+/// Warnings are left to `integ check`.
 pub fn validate(path: PathBuf, display: String, source: String) -> Result<Config, Diagnostics> {
-    validate_inner(path, display, source, false)
+    validate_inner(path, display, source, false).map(|(config, _)| config)
 }
 
-/// Like [`validate`], and also reports every secret that cannot be read (for `integ check`).
+/// Like [`validate`], and also reports every secret that cannot be read (for `integ check`);
+/// with the valid file come its warnings, if it has any.
 pub fn validate_with_secrets(
     path: PathBuf,
     display: String,
     source: String,
-) -> Result<Config, Diagnostics> {
+) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     validate_inner(path, display, source, true)
 }
 
@@ -48,7 +51,7 @@ fn validate_inner(
     display: String,
     source: String,
     read_secrets: bool,
-) -> Result<Config, Diagnostics> {
+) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     let dir = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -63,6 +66,8 @@ fn validate_inner(
         secrets_used: BTreeSet::new(),
         trigger_fields: MANUAL_FIELDS,
         crons: HashMap::new(),
+        argv_values: Vec::new(),
+        hook_params: Vec::new(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -80,19 +85,23 @@ fn validate_inner(
     } = validator;
     // Pieces are read in groups (secrets first); report in file order.
     items.sort_by_key(|item| item.span.as_ref().map_or(0, |span| span.start));
+    let diagnostics = |items| Diagnostics {
+        path: display,
+        source,
+        items,
+    };
     match config {
-        Some((secrets, integrations)) if items.is_empty() => Ok(Config {
-            path,
-            dir,
-            secrets,
-            integrations,
-            templates,
-        }),
-        _ => Err(Diagnostics {
-            path: display,
-            source,
-            items,
-        }),
+        Some((secrets, integrations)) if !items.iter().any(Diagnostic::is_error) => {
+            let config = Config {
+                path,
+                dir,
+                secrets,
+                integrations,
+                templates,
+            };
+            Ok((config, (!items.is_empty()).then(|| diagnostics(items))))
+        }
+        _ => Err(diagnostics(items)),
     }
 }
 
@@ -112,6 +121,18 @@ struct Validator<'s> {
     trigger_fields: &'static [&'static str],
     /// Cron expressions parsed so far.
     crons: HashMap<String, croner::Cron>,
+    /// The params read at the start of an `argv` element, in the integration being validated.
+    argv_values: Vec<ArgvValue>,
+    /// The params its webhook takes from the request.
+    hook_params: Vec<String>,
+}
+
+/// A param whose value may begin an argument of a program: a value such as `-o/some/file`
+/// would be read as an option.
+struct ArgvValue {
+    param: String,
+    /// Where the param is named in the `argv` element.
+    span: Range<usize>,
 }
 
 /// The names a template may use at one place of the file.
@@ -129,6 +150,11 @@ impl<'s> Validator<'s> {
         self.items.push(Diagnostic::new(message, span));
     }
 
+    fn warning_with_hint(&mut self, message: impl Into<String>, span: Range<usize>, hint: String) {
+        self.items
+            .push(Diagnostic::warning(message, span).with_hint(hint));
+    }
+
     fn error_with_hint(
         &mut self,
         message: impl Into<String>,
@@ -142,6 +168,7 @@ impl<'s> Validator<'s> {
 
     fn toml_error(&mut self, err: &toml::de::Error, fallback: Option<Range<usize>>) {
         self.items.push(Diagnostic {
+            severity: Severity::Error,
             message: err.message().trim_end().to_owned(),
             span: err.span().or(fallback),
             hint: None,
@@ -267,6 +294,8 @@ impl<'s> Validator<'s> {
         secrets: &[String],
     ) -> Option<Integration> {
         self.secrets_used.clear();
+        self.argv_values.clear();
+        self.hook_params.clear();
         let table = self.table(value, &format!("integration `{name}`"))?;
         let mut params_value = None;
         let mut steps_value = None;
@@ -321,6 +350,7 @@ impl<'s> Validator<'s> {
         };
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
         let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
+        self.warn_of_options_from_webhooks(&params);
         let secrets_used = std::mem::take(&mut self.secrets_used);
         Some(Integration {
             name,
@@ -397,6 +427,7 @@ impl<'s> Validator<'s> {
                 RawParamType::Choice => unreachable!("handled above"),
             },
         };
+        let constraints = self.constraints(&name, &kind, raw.pattern, raw.max_length);
         // `required` only restates what a missing `default` already says; it must agree.
         if let Some(required) = &raw.required {
             match (*required.get_ref(), raw.default.is_some()) {
@@ -411,6 +442,7 @@ impl<'s> Validator<'s> {
                 _ => {}
             }
         }
+        let mut default_span = None;
         let default = match raw.default {
             None => None,
             Some(default) => {
@@ -428,7 +460,10 @@ impl<'s> Validator<'s> {
                         })
                     }
                     _ => match kind.coerce(&toml_to_json(&value)) {
-                        Some(checked) => Some(ParamDefault::Value(checked)),
+                        Some(checked) => {
+                            default_span = Some(span);
+                            Some(ParamDefault::Value(checked))
+                        }
                         None => {
                             self.error(
                                 format!(
@@ -443,17 +478,138 @@ impl<'s> Validator<'s> {
                 }
             }
         };
-        Some(Param {
+        let param = Param {
             name,
             kind,
             default,
             help: raw.help,
+            constraints: constraints?,
+        };
+        if let (Some(ParamDefault::Value(value)), Some(span)) = (&param.default, default_span)
+            && let Some((item, why)) = param.broken_constraint(value)
+        {
+            self.error(
+                format!("invalid default `{item}` for param `{}`: {why}", param.name),
+                span,
+            );
+        }
+        Some(param)
+    }
+
+    /// A string param a webhook fills from the request, with nothing to narrow its values,
+    /// that may begin a program's argument: the sender can pass the program an option.
+    fn warn_of_options_from_webhooks(&mut self, params: &[Param]) {
+        let argv_values = std::mem::take(&mut self.argv_values);
+        for value in argv_values {
+            let Some(param) = params.iter().find(|p| p.name == value.param) else {
+                continue;
+            };
+            if param.kind != ParamType::String
+                || param.is_constrained()
+                || !self.hook_params.contains(&param.name)
+            {
+                continue;
+            }
+            self.warning_with_hint(
+                format!(
+                    "param `{}` comes from a webhook's request and may begin a program's argument: a value such as `-o/some/file` would be read as an option",
+                    param.name
+                ),
+                value.span,
+                format!(
+                    "constrain `{}` (`pattern`, `max_length`, or `type = \"choice\"`), or put `\"--\"` before it in `argv`",
+                    param.name
+                ),
+            );
+        }
+    }
+
+    /// `pattern` and `max_length`: only on string and list params; the pattern must compile.
+    fn constraints(
+        &mut self,
+        name: &str,
+        kind: &ParamType,
+        pattern: Option<Spanned<String>>,
+        max_length: Option<Spanned<u64>>,
+    ) -> Option<Constraints> {
+        let mut ok = true;
+        let takes_constraints = matches!(kind, ParamType::String | ParamType::List);
+        for (key, span) in [
+            ("pattern", pattern.as_ref().map(Spanned::span)),
+            ("max_length", max_length.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span
+                && !takes_constraints
+            {
+                self.error(
+                    format!(
+                        "`{key}` only goes with `type = \"string\"` or `\"list\"`, and param `{name}` is {} {}",
+                        if kind.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+                        kind.name()
+                    ),
+                    span,
+                );
+                ok = false;
+            }
+        }
+        let max_length = match max_length {
+            Some(max) if *max.get_ref() == 0 => {
+                self.error("`max_length` must be at least 1", max.span());
+                ok = false;
+                None
+            }
+            Some(max) => Some(usize::try_from(max.into_inner()).unwrap_or(usize::MAX)),
+            None => None,
+        };
+        let pattern = match pattern {
+            Some(source) => match compile_pattern(source.get_ref()) {
+                Ok(regex) => Some(Pattern {
+                    source: source.into_inner(),
+                    regex,
+                }),
+                Err(problem) => {
+                    self.error(
+                        format!("invalid `pattern` for param `{name}`: {problem}"),
+                        source.span(),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        ok.then_some(Constraints {
+            pattern,
+            max_length,
         })
     }
 
     /// Compiles a templated string and checks every name it reads against `scope`.
     fn template(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
-        let checked = match self.templates.compile(name, value.get_ref()) {
+        self.template_as(name, value, scope, Kind::Plain)
+    }
+
+    /// Like [`Validator::template`], for a URL or a file path.
+    fn template_as(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        kind: Kind,
+    ) -> Option<Text> {
+        self.template_reading(name, value, scope, kind)
+            .map(|(text, _)| text)
+    }
+
+    /// Like [`Validator::template_as`], with the names the template reads.
+    fn template_reading(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        kind: Kind,
+    ) -> Option<(Text, BTreeSet<String>)> {
+        let checked = match self.templates.compile_as(name, value.get_ref(), kind) {
             Ok(checked) => checked,
             Err(err) => {
                 let span = match err.range {
@@ -486,7 +642,7 @@ impl<'s> Validator<'s> {
                 ok = false;
             }
         }
-        ok.then_some(checked.text)
+        ok.then_some((checked.text, checked.variables))
     }
 
     /// Is `var`, when it is a member of `trigger`, one that the integration's runs have?
@@ -624,6 +780,23 @@ impl Scope<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// A param's `pattern`, made to match whole values. It is checked on its own first: wrapped
+/// in `^(?:…)$`, a pattern such as `a)|(b` would compile and match far more than it says.
+fn compile_pattern(source: &str) -> Result<regex::Regex, String> {
+    let describe = |err: regex::Error| match err {
+        // The parser's message draws the pattern with a caret; its last line says what is wrong.
+        regex::Error::Syntax(text) => text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned(),
+        other => other.to_string().to_lowercase(),
+    };
+    regex::Regex::new(source).map_err(describe)?;
+    regex::Regex::new(&format!("^(?:{source})$")).map_err(describe)
 }
 
 /// The keys of a table (none for anything else).

@@ -538,23 +538,35 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// A next-page link may be relative to the current page.
+/// A next-page link may be relative to the current page. It must stay where the step's first
+/// request went (scheme, host and port): the step's credentials go with it.
 fn resolve(
     current: Option<&str>,
     step: &HttpStep,
     scope: &StepScope<'_>,
     link: &str,
 ) -> anyhow::Result<String> {
-    let base = match current {
-        Some(url) => url.to_owned(),
-        None => scope.render(&step.url)?,
+    let parse = |url: &str| {
+        reqwest::Url::parse(url).with_context(|| format!("invalid URL `{}`", scope.redact(url)))
     };
-    let base = reqwest::Url::parse(&base)
-        .with_context(|| format!("invalid URL `{}`", scope.redact(&base)))?;
-    Ok(base
+    let first = parse(&scope.render(&step.url)?)?;
+    let base = match current {
+        Some(url) => parse(url)?,
+        None => first.clone(),
+    };
+    let next = base
         .join(link)
-        .with_context(|| format!("invalid next-page link `{}`", scope.redact(link)))?
-        .to_string())
+        .with_context(|| format!("invalid next-page link `{}`", scope.redact(link)))?;
+    if next.origin() != first.origin() {
+        bail!(
+            "the next-page link `{}` leads to `{}`, not to `{}` where the step's first request \
+             went; integ follows links only there, since the step's credentials go with them",
+            scope.redact(link),
+            next.origin().ascii_serialization(),
+            first.origin().ascii_serialization()
+        );
+    }
+    Ok(next.to_string())
 }
 
 fn render_pairs(

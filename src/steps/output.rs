@@ -3,6 +3,7 @@
 //! into place at the end, so a reader never sees half a report.
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -71,8 +72,12 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
                         let dir = path.parent().unwrap_or(scope.dir);
                         std::fs::create_dir_all(dir)
                             .with_context(|| format!("failed to create `{}`", dir.display()))?;
+                        // An ordinary file's mode (0666 less the umask, as a shell's `>`
+                        // gives), not the 0600 a temporary file gets by default: the file is
+                        // renamed into place with the mode it was created with.
                         let temp = tempfile::Builder::new()
                             .prefix(".integ-")
+                            .permissions(std::fs::Permissions::from_mode(0o666))
                             .tempfile_in(dir)
                             .with_context(|| {
                                 format!("failed to create a file in `{}`", dir.display())

@@ -4,6 +4,7 @@ mod check;
 mod concurrency;
 mod examples;
 mod history;
+mod hostile;
 mod http;
 mod http_server;
 mod lifecycle;

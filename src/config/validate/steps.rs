@@ -20,7 +20,7 @@ use crate::config::raw::{
     RawStep,
 };
 use crate::suggest;
-use crate::template::Text;
+use crate::template::{Kind, Text};
 
 const STEP_KINDS: &[&str] = &["command", "http", "output"];
 use crate::scope::RUN_ROOTS as STEP_ROOTS;
@@ -300,8 +300,11 @@ impl Validator<'_> {
                     return None;
                 }
                 let mut texts = Vec::new();
+                let mut after_dashes = false;
                 for (i, arg) in argv.into_inner().iter().enumerate() {
-                    texts.push(self.template(&format!("{path}.argv[{i}]"), arg, scope));
+                    let name = format!("{path}.argv[{i}]");
+                    texts.push(self.argv_element(&name, arg, scope, after_dashes));
+                    after_dashes |= arg.get_ref() == "--";
                 }
                 Program::Argv(texts.into_iter().collect::<Option<Vec<_>>>()?)
             }
@@ -327,7 +330,7 @@ impl Validator<'_> {
             .and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
         let dir = raw
             .dir
-            .and_then(|s| self.template(&format!("{path}.dir"), &s, scope));
+            .and_then(|s| self.template_as(&format!("{path}.dir"), &s, scope, Kind::Path));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         Some(CommandStep {
             program,
@@ -368,7 +371,11 @@ impl Validator<'_> {
             );
             return None;
         };
-        let url = self.template(&format!("{path}.url"), &url, &scope);
+        let url = self.url(
+            &format!("{path}.{}", method.to_ascii_lowercase()),
+            &url,
+            &scope,
+        );
         let query = self.text_map(&format!("{path}.query"), &raw.query, &scope);
         let headers = self.text_map(&format!("{path}.headers"), &raw.headers, &scope);
         let body = match (raw.json, raw.form, raw.body) {
@@ -566,7 +573,7 @@ impl Validator<'_> {
         let to = raw
             .to
             .as_ref()
-            .map(|to| self.template(&format!("{path}.to"), to, &scope));
+            .map(|to| self.template_as(&format!("{path}.to"), to, &scope, Kind::Path));
         let row_scope = context.scope(ITEM_ROOTS);
         let format = match raw.format {
             RawFormat::Json => OutputFormat::Json,
@@ -684,6 +691,59 @@ impl Validator<'_> {
         }
     }
 
+    /// A step's URL: its values are encoded as data, so one that would set the scheme or host
+    /// fails every run; say so now.
+    fn url(&mut self, name: &str, value: &Spanned<String>, scope: &Scope<'_>) -> Option<Text> {
+        let text = self.template_as(name, value, scope, Kind::Url)?;
+        if let Some(range) = crate::template::value_in_authority(value.get_ref()) {
+            let expression = &value.get_ref()[range.clone()];
+            let span = super::inner_span(self.source, value.span(), value.get_ref(), range);
+            self.error_with_hint(
+                format!("the URL's scheme and host would come from a value, `{expression}`"),
+                span,
+                Some(format!(
+                    "values in a URL are data, refused there; write the start of the URL in the \
+                     file, or mark a value that is a whole base URL `| safe`: `{}`",
+                    safe_form(expression)
+                )),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    /// An `argv` element. The params whose values may begin it (read before its first literal
+    /// character, and with no `--` earlier in `argv`) are noted: one a webhook fills could pass
+    /// the program an option.
+    fn argv_element(
+        &mut self,
+        name: &str,
+        value: &Spanned<String>,
+        scope: &Scope<'_>,
+        after_dashes: bool,
+    ) -> Option<Text> {
+        let (text, variables) = self.template_reading(name, value, scope, Kind::Plain)?;
+        let source = value.get_ref();
+        let start = &source[..leading_tags_end(source)];
+        if after_dashes || start.is_empty() {
+            return Some(text);
+        }
+        for var in &variables {
+            let Some(param) = var.strip_prefix("params.") else {
+                continue;
+            };
+            let param = param.split('.').next().unwrap_or(param);
+            if let Some(at) = start.find(var.as_str()) {
+                let span = super::inner_span(self.source, value.span(), source, at..at + var.len());
+                self.argv_values.push(super::ArgvValue {
+                    param: param.to_owned(),
+                    span,
+                });
+            }
+        }
+        Some(text)
+    }
+
     fn rate(&mut self, value: &Spanned<String>) -> Option<Rate> {
         let parsed = value.get_ref().split_once('/').and_then(|(count, unit)| {
             let count: u32 = count.trim().parse().ok().filter(|n| *n > 0)?;
@@ -706,6 +766,34 @@ impl Validator<'_> {
         }
         parsed
     }
+}
+
+/// Where the template tags at the start of `source` end: what a value there prints comes
+/// before any of the template's own text.
+fn leading_tags_end(source: &str) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &source[at..];
+        let close = match rest.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => return at,
+        };
+        match rest.find(close) {
+            Some(end) => at += end + 2,
+            None => return source.len(),
+        }
+    }
+}
+
+/// `{{ expr }}` as `{{ expr | safe }}`, for a hint.
+fn safe_form(expression: &str) -> String {
+    let inner = expression
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    format!("{{{{ {inner} | safe }}}}")
 }
 
 /// `when` and `stop_when` are expressions; `{{ … }}` around one is tolerated.

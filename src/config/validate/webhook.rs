@@ -9,6 +9,7 @@ use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedSty
 use crate::config::raw::{
     RawHmacAlgorithm, RawRespond, RawSignatureEncoding, RawSignedStyle, RawWebhook,
 };
+use crate::template::Kind;
 
 /// Senders re-deliver for days (Raynet: up to a week); a month covers them with room.
 const DEFAULT_DEDUPE_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
@@ -73,9 +74,18 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            if let Some(text) =
-                self.template(&format!("{path}.params.{name}"), text, &trigger_scope)
-            {
+            if let Some((text, reads)) = self.template_reading(
+                &format!("{path}.params.{name}"),
+                text,
+                &trigger_scope,
+                Kind::Plain,
+            ) {
+                if reads
+                    .iter()
+                    .any(|var| var.split('.').next() == Some("trigger"))
+                {
+                    self.hook_params.push(name.clone());
+                }
                 mapped.push((name.clone(), text));
             }
         }
