@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Local};
 use serde_json::Value;
 
-use crate::config::model::{Config, Integration, Step, StepKind};
+use crate::config::model::{Config, Integration, Step};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
 use crate::scope::{RunFields, RunScope};
 use crate::steps::StepScope;
-use crate::steps::http::{HttpClients, RateLimiter};
+use crate::steps::http::HttpClients;
 use crate::template::context;
 use crate::trigger::Trigger;
 
@@ -101,7 +101,7 @@ async fn run_steps(
         };
         let label = format!("step {}", step.label(index));
         let base = minijinja::context! { steps => context(&results), ..run_scope.clone() };
-        let rate = rate_limiter(step);
+        let rate = flow::rate_limiter(step);
         let scope = StepScope {
             templates: &config.templates,
             dir: &config.dir,
@@ -142,12 +142,4 @@ async fn run_steps(
         index += 1 + consumers.len();
     }
     Ok(())
-}
-
-/// A step's `rate` limiter, shared by all its items.
-fn rate_limiter(step: &Step) -> Option<RateLimiter> {
-    match &step.kind {
-        StepKind::Http(http) => http.rate.map(RateLimiter::new),
-        _ => None,
-    }
 }

@@ -16,6 +16,40 @@ use crate::run_log::RunLog;
 use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::{Templates, Text};
 
+/// A step's records, page by page: what the engine feeds to the steps that take them, without
+/// knowing how the step gets them. One variant per step kind that gives records.
+pub(crate) enum Records<'s, 'a> {
+    Http(http::HttpRecords<'s, 'a>),
+}
+
+impl<'s, 'a> Records<'s, 'a> {
+    /// Starts giving the step's records; only steps that give records have them.
+    pub(crate) fn open(step: &'s Step, scope: &'s StepScope<'a>) -> anyhow::Result<Self> {
+        match &step.kind {
+            StepKind::Http(settings) => {
+                Ok(Records::Http(http::HttpRecords::open(settings, scope)?))
+            }
+            StepKind::Command(_) | StepKind::Output(_) => {
+                unreachable!("validated: only http steps give records")
+            }
+        }
+    }
+
+    /// The next batch of records, or `None` when there are no more.
+    pub(crate) async fn next(&mut self) -> anyhow::Result<Option<Vec<Value>>> {
+        match self {
+            Records::Http(records) => records.next().await,
+        }
+    }
+
+    /// The step's own result, once every record was given.
+    pub(crate) fn finish(self) -> Value {
+        match self {
+            Records::Http(records) => records.finish(),
+        }
+    }
+}
+
 /// Runs one step; its result is what later steps see as `steps.<id>`.
 pub async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     match &step.kind {

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::config::kinds::{ForEach, OnError};
 use crate::config::model::{Step, StepKind};
 use crate::run_log::RunStats;
-use crate::steps::http::{Pager, RateLimiter, truthy};
+use crate::steps::Records;
+use crate::steps::http::{RateLimiter, truthy};
 use crate::steps::output::OutputWriter;
 use crate::steps::{self, StepScope};
 use crate::template::context;
@@ -54,15 +55,7 @@ pub(super) async fn run_source(
     scope: &StepScope<'_>,
     takers: &[(usize, &Step)],
 ) -> anyhow::Result<Vec<(usize, Value)>> {
-    let StepKind::Http(http) = &step.kind else {
-        unreachable!("only http steps have records")
-    };
-    if !http.is_read() && scope.dry_run {
-        bail!(
-            "a dry run does not send {}, so it has no records to give",
-            http.method
-        );
-    }
+    let mut source = Records::open(step, scope)?;
     // Each taker gets its own label and rate limiter, which its scope borrows.
     let labels: Vec<String> = takers
         .iter()
@@ -70,10 +63,7 @@ pub(super) async fn run_source(
         .collect();
     let limiters: Vec<Option<RateLimiter>> = takers
         .iter()
-        .map(|(_, taker)| match &taker.kind {
-            StepKind::Http(http) => http.rate.map(RateLimiter::new),
-            _ => None,
-        })
+        .map(|(_, taker)| rate_limiter(taker))
         .collect();
     let scopes: Vec<StepScope<'_>> = labels
         .iter()
@@ -91,43 +81,23 @@ pub(super) async fn run_source(
         });
     }
 
-    let url = scope.render(&http.url)?;
-    scope.started(&format!("{} {url}, page by page", http.method));
-    let mut pager = Pager::new(http, scope);
-    let mut records: u64 = 0;
-    let mut last = None;
-    while let Some(page) = pager.next().await? {
-        records += page.records.len() as u64;
-        scope
-            .observer
-            .progress(scope.label, "pages", pager.pages(), None);
+    while let Some(batch) = source.next().await? {
         for state in &mut states {
             match state {
                 Taker::Repeat(repeat) => {
-                    repeat.batch(page.records.clone()).await?;
+                    repeat.batch(batch.clone()).await?;
                 }
                 Taker::Output(writer) => {
-                    writer.records(&page.records)?;
-                    RunStats::add(&scope.log.stats.items, page.records.len() as u64);
+                    writer.records(&batch)?;
+                    RunStats::add(&scope.log.stats.items, batch.len() as u64);
                 }
             }
         }
-        last = Some(page.response);
     }
-    scope.note(&format!("{records} records in {} pages", pager.pages()));
 
     // The source's own result goes under its position, just before its first taker.
     let source_position = takers[0].0 - 1;
-    let source = match &last {
-        Some(response) => json!({
-            "status": response.status,
-            "headers": response.headers,
-            "pages": pager.pages(),
-            "records": records,
-        }),
-        None => json!({ "pages": 0, "records": 0 }),
-    };
-    let mut results = vec![(source_position, source)];
+    let mut results = vec![(source_position, source.finish())];
     for ((position, _), state) in takers.iter().zip(states) {
         let value = match state {
             Taker::Repeat(repeat) => repeat.finish()?,
@@ -240,6 +210,14 @@ impl<'s, 'a> Repeat<'s, 'a> {
             self.done,
             named.join("; ")
         ))
+    }
+}
+
+/// A step's `rate` limiter, shared by all its items.
+pub(super) fn rate_limiter(step: &Step) -> Option<RateLimiter> {
+    match &step.kind {
+        StepKind::Http(http) => http.rate.map(RateLimiter::new),
+        _ => None,
     }
 }
 

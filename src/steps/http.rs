@@ -146,8 +146,64 @@ fn dry_run(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     Ok(json!({ "status": null, "headers": {}, "body": null, "dry_run": true }))
 }
 
+/// The step's records, page by page, for the steps that take them (see [`crate::steps::Records`]).
+pub(crate) struct HttpRecords<'s, 'a> {
+    pager: Pager<'s, 'a>,
+    records: u64,
+    last: Option<Response>,
+}
+
+impl<'s, 'a> HttpRecords<'s, 'a> {
+    pub(crate) fn open(step: &'s HttpStep, scope: &'s StepScope<'a>) -> anyhow::Result<Self> {
+        if !step.is_read() && scope.dry_run {
+            bail!(
+                "a dry run does not send {}, so it has no records to give",
+                step.method
+            );
+        }
+        let url = scope.render(&step.url)?;
+        scope.started(&format!("{} {url}, page by page", step.method));
+        Ok(HttpRecords {
+            pager: Pager::new(step, scope),
+            records: 0,
+            last: None,
+        })
+    }
+
+    pub(crate) async fn next(&mut self) -> anyhow::Result<Option<Vec<Value>>> {
+        let Some(page) = self.pager.next().await? else {
+            return Ok(None);
+        };
+        let scope = self.pager.scope;
+        scope
+            .observer
+            .progress(scope.label, "pages", self.pager.pages(), None);
+        self.records += page.records.len() as u64;
+        self.last = Some(page.response);
+        Ok(Some(page.records))
+    }
+
+    /// The step's own result once every page was given: the last response's status and
+    /// headers, and how many pages and records there were.
+    pub(crate) fn finish(self) -> Value {
+        let pages = self.pager.pages();
+        self.pager
+            .scope
+            .note(&format!("{} records in {pages} pages", self.records));
+        match &self.last {
+            Some(response) => json!({
+                "status": response.status,
+                "headers": response.headers,
+                "pages": pages,
+                "records": self.records,
+            }),
+            None => json!({ "pages": 0, "records": 0 }),
+        }
+    }
+}
+
 /// Fetches a step's pages one at a time.
-pub struct Pager<'s, 'a> {
+struct Pager<'s, 'a> {
     step: &'s HttpStep,
     scope: &'s StepScope<'a>,
     pages: u64,
@@ -159,13 +215,13 @@ pub struct Pager<'s, 'a> {
 }
 
 /// One page: the response and the records found in it.
-pub struct Page {
-    pub response: Response,
-    pub records: Vec<Value>,
+struct Page {
+    response: Response,
+    records: Vec<Value>,
 }
 
 impl<'s, 'a> Pager<'s, 'a> {
-    pub fn new(step: &'s HttpStep, scope: &'s StepScope<'a>) -> Self {
+    fn new(step: &'s HttpStep, scope: &'s StepScope<'a>) -> Self {
         let next_query = step
             .paginate
             .as_ref()
@@ -186,12 +242,12 @@ impl<'s, 'a> Pager<'s, 'a> {
         }
     }
 
-    pub fn pages(&self) -> u64 {
+    fn pages(&self) -> u64 {
         self.pages
     }
 
     /// The next page, or `None` when there are no more.
-    pub async fn next(&mut self) -> anyhow::Result<Option<Page>> {
+    async fn next(&mut self) -> anyhow::Result<Option<Page>> {
         if self.done {
             return Ok(None);
         }
