@@ -164,6 +164,9 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
         if text.is_empty() {
             return Ok(());
         }
+        // What integ writes never holds a secret, the run's product included. Each piece
+        // written is a whole record or text, so a secret is never split between two.
+        let text = &self.scope.redact(text);
         match &mut self.sink {
             Sink::Stdout => self.scope.observer.data(text),
             Sink::File { temp, path } => temp
