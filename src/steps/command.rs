@@ -1,9 +1,11 @@
 //! The `command` step: run a program with an argv list (each element templated, never spliced
 //! into a shell line), or an explicit `shell` script that gets params only as environment
-//! variables. The step's processes never outlive it: they run in their own process group,
+//! variables. A command gets a minimal environment, not integ's (which holds every secret of
+//! the file), unless the step sets `inherit_env`. The step's processes never outlive it: they run in their own process group,
 //! which is killed on timeout, on cancellation and when the main process exits.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +23,15 @@ use crate::steps::StepScope;
 
 /// How long a timed-out step gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// What a command gets of integ's environment (those that are set, and every `LC_*`), unless
+/// its step sets `inherit_env`: what a careful scheduler gives a job.
+const KEPT_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TMPDIR", "TERM",
+];
+
+/// `PATH` when integ has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Runs the command; its result is `{exit_code, stdout, stderr}`, `stdout` parsed when it is
 /// JSON.
@@ -122,12 +133,16 @@ impl CommandStep {
             Program::Shell(script) => {
                 let mut command = Command::new("sh");
                 command.arg("-c").arg(script);
-                for (name, value) in param_env(scope.params) {
-                    command.env(name, value);
-                }
                 (command, "shell script".to_owned())
             }
         };
+        if !self.inherit_env {
+            command.env_clear();
+            command.envs(minimal_env(std::env::vars_os()));
+        }
+        if let Program::Shell(_) = &self.program {
+            command.envs(param_env(scope.params));
+        }
         for (name, value) in &self.env {
             command.env(name, scope.render(value)?);
         }
@@ -150,6 +165,19 @@ impl CommandStep {
             .kill_on_drop(true);
         Ok((command, shown))
     }
+}
+
+/// What a command gets of `vars` (integ's environment) when it does not inherit it all.
+fn minimal_env(vars: impl Iterator<Item = (OsString, OsString)>) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = vars
+        .filter(|(name, _)| {
+            name.to_str()
+                .is_some_and(|name| KEPT_ENV.contains(&name) || name.starts_with("LC_"))
+        })
+        .collect();
+    env.entry("PATH".into())
+        .or_insert_with(|| DEFAULT_PATH.into());
+    env
 }
 
 /// Params as `PARAM_<NAME>` variables for shell scripts: `from-date` becomes `PARAM_FROM_DATE`.
@@ -266,5 +294,49 @@ fn human(elapsed: Duration) -> String {
         format!("{millis}ms")
     } else {
         format!("{:.1}s", elapsed.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::minimal_env;
+
+    #[test]
+    fn commands_get_a_minimal_environment() {
+        let integ: Vec<(OsString, OsString)> = [
+            ("PATH", "/opt/bin:/usr/bin"),
+            ("HOME", "/home/ada"),
+            ("LANG", "C.UTF-8"),
+            ("LC_TIME", "de_DE.UTF-8"),
+            ("TZ", "Europe/Prague"),
+            ("API_KEY", "s3cret"),
+            ("INTEG_STATE_DIR", "/var/lib/integ"),
+            ("XLC_ALL", "no"),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.into(), value.into()))
+        .collect();
+        let names = |env: std::collections::BTreeMap<OsString, OsString>| {
+            env.into_iter()
+                .map(|(name, value)| format!("{}={}", name.display(), value.display()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(minimal_env(integ.into_iter())),
+            [
+                "HOME=/home/ada",
+                "LANG=C.UTF-8",
+                "LC_TIME=de_DE.UTF-8",
+                "PATH=/opt/bin:/usr/bin",
+                "TZ=Europe/Prague"
+            ]
+        );
+        assert_eq!(
+            names(minimal_env(std::iter::empty())),
+            ["PATH=/usr/local/bin:/usr/bin:/bin"],
+            "PATH has a default"
+        );
     }
 }

@@ -9,6 +9,7 @@ mod http_server;
 mod list;
 mod locks;
 mod params;
+mod processes;
 mod run;
 mod serve_hook;
 mod support;
