@@ -5,6 +5,8 @@
 mod flow;
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use chrono::{DateTime, Local};
 use serde_json::{Value, json};
@@ -50,6 +52,8 @@ pub struct RunContext {
     /// What started the run, as templates see it: `trigger.kind`, and for a webhook
     /// `trigger.body`, `trigger.headers`, `trigger.query`.
     pub trigger_data: Value,
+    /// The run's lock files, held by its commands' processes too (see `Lease::fd`).
+    pub held: Vec<Arc<OwnedFd>>,
 }
 
 /// Runs `integration` to the end (or its timeout), writing to `log` as it goes; the error is
@@ -135,6 +139,7 @@ async fn run_steps(
             rate: rate.as_ref(),
             dry_run: run.dry_run,
             log_requests: true,
+            inherit: &run.held,
         };
         let started = std::time::Instant::now();
         let result = if consumers.is_empty() {

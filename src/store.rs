@@ -5,7 +5,10 @@
 pub mod sqlite;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -105,13 +108,30 @@ pub enum RunLookup {
 /// releases it; so does the kernel when the holding process dies.
 pub struct Lease {
     _held: Box<dyn Send>,
+    /// The locked file, when the lease is a lock on one.
+    file: Option<Arc<OwnedFd>>,
 }
 
 impl Lease {
     pub fn new(held: impl Send + 'static) -> Self {
         Lease {
             _held: Box::new(held),
+            file: None,
         }
+    }
+
+    /// A lease that is an `flock` on an open `file`, with `held` dropped first when it ends.
+    pub fn file(file: File, held: impl Send + 'static) -> Self {
+        Lease {
+            _held: Box::new(held),
+            file: Some(Arc::new(file.into())),
+        }
+    }
+
+    /// The locked file, for a child process to inherit: the lock belongs to the open file, so
+    /// it lasts while any process (or any copy of this) keeps it open.
+    pub fn fd(&self) -> Option<Arc<OwnedFd>> {
+        self.file.clone()
     }
 }
 

@@ -57,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
     } else {
         TriggerKind::Manual
     };
-    let run = RunContext {
+    let mut run = RunContext {
         id: uuid::Uuid::now_v7().to_string(),
         started_at,
         trigger,
@@ -66,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
         env,
         dry_run: args.dry_run,
         trigger_data: json!({ "kind": trigger.as_str() }),
+        held: Vec::new(),
     };
     let log = RunLog::new(&run.secrets);
     let wait = args.wait || integration.overlap == Overlap::Wait;
@@ -74,6 +75,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs, printer: &Printer) -> anyhow::Res
     };
 
     let _alive = store.begin_run(&new_run(integration, &run, &log))?;
+    run.held = [_lock.fd(), _alive.fd()].into_iter().flatten().collect();
     let observer = printer.run_observer();
     let ended = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,16 +1,23 @@
 //! The `command` step: run a program with an argv list (each element templated, never spliced
 //! into a shell line), or an explicit `shell` script that gets params only as environment
 //! variables. A command gets a minimal environment, not integ's (which holds every secret of
-//! the file), unless the step sets `inherit_env`. The step's processes never outlive it: they run in their own process group,
-//! which is killed on timeout, on cancellation and when the main process exits.
+//! the file), unless the step sets `inherit_env`.
+//!
+//! The step's processes never outlive it: they run in their own process group, which is
+//! killed on timeout, on cancellation and when the main process exits. They also hold the
+//! run's lock files (inherited descriptors), so a killed `integ` cannot let a second run start
+//! beside them.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -49,8 +56,7 @@ impl CommandStep {
         scope.started(&format!("run {shown}"));
 
         let started = Instant::now();
-        let mut child = command
-            .spawn()
+        let mut child = spawn(&mut command, scope.inherit)
             .with_context(|| format!("failed to start {shown}"))?;
         let group = ProcessGroup::of(&child);
 
@@ -203,6 +209,29 @@ fn param_env(params: &BTreeMap<String, Value>) -> impl Iterator<Item = (String, 
     })
 }
 
+/// One spawn at a time in this process: while one run's lock files are inheritable, no other
+/// run's child can be started and take them too.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+/// Spawns `command` with `inherit` (the run's lock files) open in the child: `flock` locks
+/// belong to the open file, so the run's slot stays taken while any of its processes lives,
+/// even if `integ` itself is killed.
+fn spawn(command: &mut Command, inherit: &[Arc<OwnedFd>]) -> std::io::Result<Child> {
+    let _alone = SPAWNING.lock().unwrap_or_else(PoisonError::into_inner);
+    for fd in inherit {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
+    }
+    let child = command.spawn();
+    for fd in inherit {
+        if let Err(err) = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)) {
+            // Setting a flag on a descriptor we hold does not fail; if it did, other runs'
+            // children would hold this run's lock too, which delays them but loses nothing.
+            tracing::warn!("failed to keep a lock file from other commands: {err}");
+        }
+    }
+    child
+}
+
 async fn wait(
     child: &mut Child,
     group: &ProcessGroup,
@@ -300,8 +329,12 @@ fn human(elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
+    use std::os::fd::{AsRawFd as _, OwnedFd};
+    use std::sync::Arc;
 
-    use super::minimal_env;
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+
+    use super::{minimal_env, spawn};
 
     #[test]
     fn commands_get_a_minimal_environment() {
@@ -338,5 +371,32 @@ mod tests {
             ["PATH=/usr/local/bin:/usr/bin:/bin"],
             "PATH has a default"
         );
+    }
+
+    #[tokio::test]
+    async fn a_child_inherits_only_the_descriptors_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| -> Arc<OwnedFd> {
+            Arc::new(std::fs::File::create(dir.path().join(name)).unwrap().into())
+        };
+        let (given, other) = (open("given.lock"), open("other.lock"));
+        let mut command = tokio::process::Command::new("ls");
+        command
+            .arg("-l")
+            .arg("/proc/self/fd/")
+            .stdout(std::process::Stdio::piped());
+        let child = spawn(&mut command, std::slice::from_ref(&given)).unwrap();
+        let listing = String::from_utf8(child.wait_with_output().await.unwrap().stdout).unwrap();
+        assert!(listing.contains("given.lock"), "{listing}");
+        assert!(!listing.contains("other.lock"), "{listing}");
+        // Closed on exec again for every later spawn.
+        let flags = fcntl(&*given, FcntlArg::F_GETFD).unwrap();
+        assert_eq!(
+            FdFlag::from_bits_truncate(flags),
+            FdFlag::FD_CLOEXEC,
+            "fd {}",
+            given.as_raw_fd()
+        );
+        drop(other);
     }
 }

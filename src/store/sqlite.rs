@@ -254,7 +254,6 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
 
 /// Removes the run's lock file once the run is recorded as finished.
 struct RunningLock {
-    _file: File,
     path: PathBuf,
 }
 
@@ -283,7 +282,7 @@ impl Store for SqliteStore {
                 timestamp(run.started_at)
             ],
         )?;
-        Ok(Lease::new(RunningLock { _file: file, path }))
+        Ok(Lease::file(file, RunningLock { path }))
     }
 
     fn finish_run(
@@ -383,7 +382,7 @@ impl Store for SqliteStore {
             for slot in 1..=slots {
                 let (file, path) = self.slot_file(integration, slot)?;
                 match file.try_lock() {
-                    Ok(()) => return Ok(Some(Lease::new(file))),
+                    Ok(()) => return Ok(Some(Lease::file(file, ()))),
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(err)) => {
                         return Err(err).with_context(|| {
@@ -401,7 +400,7 @@ impl Store for SqliteStore {
                 let (file, path) = self.slot_file(integration, 1)?;
                 file.lock()
                     .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
-                return Ok(Some(Lease::new(file)));
+                return Ok(Some(Lease::file(file, ())));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -499,7 +498,7 @@ impl Store for SqliteStore {
             run,
             trigger_data: serde_json::from_str(&trigger_data)?,
             attempt: attempts + 1,
-            lease: Lease::new(RunningLock { _file: file, path }),
+            lease: Lease::file(file, RunningLock { path }),
         }))
     }
 

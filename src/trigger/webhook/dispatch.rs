@@ -182,6 +182,7 @@ async fn run_claimed(shared: &Shared, claimed: Claimed) {
         env: shared.env.clone(),
         dry_run: false,
         trigger_data,
+        held: Vec::new(),
     };
     let log = RunLog::new(&run.secrets);
     // The integration's concurrency holds across processes, as for `integ run`: an event
