@@ -2,10 +2,27 @@
 //! group that is stopped however its members behave, the run's lock held while any of them
 //! lives (even after `integ` itself is SIGKILLed), and bounded output.
 
+use std::process::Child;
+use std::time::{Duration, Instant};
+
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::{Pid, getpgid};
 
-use crate::support::{Test, process_is_gone, wait_until_gone};
+use crate::support::{Output, Test, finish, process_is_gone, wait_until_gone};
+
+/// Waits for a spawned `integ`, failing the test if it has not ended within 20 s (far more
+/// than any of these runs needs; without the fixes they guard, they would hang for minutes).
+fn finish_within_20s(mut child: Child) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("integ is still running after 20 s:\n{:?}", finish(child));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    finish(child)
+}
 
 fn pid(test: &Test, file: &str) -> i32 {
     test.read(file).trim().parse().unwrap()
@@ -66,6 +83,64 @@ command = { shell = 'echo "inherited key=[$API_KEY]"', inherit_env = true }
 }
 
 #[test]
+fn a_timeout_kills_a_group_that_ignores_sigterm() {
+    let test = Test::new().config(
+        r#"
+[integration.stubborn]
+[[integration.stubborn.steps]]
+command = { shell = '(trap "" TERM; exec sleep 300) & echo $! > grandchild.pid; wait', timeout = "1s" }
+"#,
+    );
+    let _cleanup = KillGroupOf(&test, "grandchild.pid");
+    let out = finish_within_20s(test.spawn(&["run", "stubborn"]));
+    out.code(1).stderr_has("step 1 failed: timed out after 1s");
+    let grandchild = pid(&test, "grandchild.pid");
+    assert!(
+        wait_until_gone(grandchild),
+        "the grandchild {grandchild} that ignores SIGTERM survived the timeout"
+    );
+}
+
+#[test]
+fn what_the_main_process_leaves_behind_is_stopped_with_it() {
+    // A background child that ignores SIGTERM, with its stdout kept open (the step would wait
+    // for the pipe) or closed (it would outlive the step).
+    for redirect in ["", ">/dev/null 2>&1"] {
+        let test = Test::new().config(&format!(
+            r#"
+[integration.left]
+[[integration.left.steps]]
+command.shell = '(trap "" TERM; exec sleep 300 {redirect}) & echo $! > grandchild.pid; echo main done'
+"#
+        ));
+        let _cleanup = KillGroupOf(&test, "grandchild.pid");
+        let out = finish_within_20s(test.spawn(&["run", "left"]));
+        out.success().stdout_is("main done\n");
+        let grandchild = pid(&test, "grandchild.pid");
+        assert!(
+            wait_until_gone(grandchild),
+            "the background child {grandchild} outlived its step (redirect {redirect:?})"
+        );
+    }
+}
+
+#[test]
+fn a_process_that_left_the_group_does_not_hold_the_step_by_its_pipes() {
+    let test = Test::new().config(
+        r#"
+[integration.escape]
+[[integration.escape.steps]]
+command.shell = 'setsid sh -c "echo \$\$ > escaped.pid; exec sleep 300" & while [ ! -s escaped.pid ]; do sleep 0.01; done; echo started'
+"#,
+    );
+    // Out of the group, nothing kills it but the test.
+    let _cleanup = KillGroupOf(&test, "escaped.pid");
+    finish_within_20s(test.spawn(&["run", "escape"]))
+        .success()
+        .stdout_is("started\n");
+}
+
+#[test]
 fn after_integ_is_killed_its_step_processes_keep_the_run_going_until_they_end() {
     let test = Test::new().config(
         r#"
@@ -111,4 +186,38 @@ command.shell = 'sleep "$PARAM_SECONDS" & echo $! > orphan.pid; echo $$ > main.p
         .map(|run| run["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["succeeded", "skipped", "interrupted"]);
+}
+
+#[test]
+fn output_of_any_size_keeps_memory_and_the_log_bounded() {
+    let test = Test::new().config(
+        r#"
+[integration.flood]
+[[integration.flood.steps]]
+id = "text"
+command.shell = 'head -c 200000000 /dev/zero | tr "\0" a; printf "\nlast line\n"'
+[[integration.flood.steps]]
+command = { argv = ["wc", "-c"], stdin = "{{ steps.text.stdout }}" }
+
+[integration.json]
+[[integration.json.steps]]
+id = "data"
+command = { shell = 'printf "\""; head -c 20000000 /dev/zero | tr "\0" a; printf "\""', stdout = "json" }
+"#,
+    );
+    let out = test.run(&["run", "flood", "-q"]);
+    out.success();
+    let run = &test.history()[0];
+    let log = test.run(&["logs", run["id"].as_str().unwrap()]);
+    log.success()
+        .stdout_has("… [cut in the log: the line has 190.7 MiB]")
+        .stdout_has("step `text` | last line\n")
+        .stdout_has("stdout has 190.7 MiB: later steps see its first 1 MiB")
+        .stdout_has(&format!("| {}\n", 1 << 20));
+    // The line is logged up to its first 64 KiB; the whole log stays within 4 MiB.
+    assert!(log.stdout.len() < 4 << 20, "{} bytes", log.stdout.len());
+
+    test.run(&["run", "json"]).code(1).stderr_has(
+        "printed 19.1 MiB on stdout, more than the 16 MiB that `stdout = \"json\"` reads",
+    );
 }
