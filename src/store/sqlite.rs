@@ -4,7 +4,8 @@
 //! can take it knows the run is gone and marks it interrupted. No PID files, nothing stale.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -67,12 +68,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
+        // Run logs and params are for the user who runs integ: what integ creates is theirs
+        // alone (0700), whatever the umask. A directory that exists keeps its mode.
         for sub in ["locks", "running"] {
-            std::fs::create_dir_all(dir.join(sub)).with_context(|| {
-                format!("failed to create the state directory `{}`", dir.display())
-            })?;
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir.join(sub))
+                .with_context(|| {
+                    format!("failed to create the state directory `{}`", dir.display())
+                })?;
         }
         let path = dir.join("integ.db");
+        // SQLite creates its `-wal` and `-shm` files with the database's mode: 0600 for all.
+        create_private(&path)
+            .with_context(|| format!("failed to create the run store `{}`", path.display()))?;
         let mut db = Connection::open(&path)
             .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
@@ -115,11 +125,7 @@ impl SqliteStore {
             n => format!("{integration}.{n}.lock"),
         };
         let path = self.dir.join("locks").join(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
+        let file = create_private(&path)
             .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
         Ok((file, path))
     }
@@ -224,6 +230,17 @@ impl SqliteStore {
     }
 }
 
+/// Opens `path` for writing, creating it readable by its owner only (0600); an existing file
+/// is neither truncated nor changed.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version >= SCHEMA_VERSION {
@@ -267,7 +284,7 @@ impl Store for SqliteStore {
     fn begin_run(&self, run: &NewRun) -> anyhow::Result<Lease> {
         // Lock first, insert second: a reader never sees a running row without a live lock.
         let path = self.running_lock(&run.id);
-        let file = File::create(&path)
+        let file = create_private(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
         file.lock()
             .with_context(|| format!("failed to lock `{}`", path.display()))?;
@@ -484,7 +501,7 @@ impl Store for SqliteStore {
         };
         // Lock first, mark running second, as in `begin_run`.
         let path = self.running_lock(&run.id);
-        let file = File::create(&path)
+        let file = create_private(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
         file.lock()
             .with_context(|| format!("failed to lock `{}`", path.display()))?;
@@ -651,6 +668,36 @@ mod tests {
             })
             .unwrap();
         assert_eq!(failed.len(), 1);
+    }
+
+    #[test]
+    fn the_state_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("new").join("integ");
+        let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+        let _slot = store.lock("sync", 1, false).unwrap().expect("free");
+        let _run = store.begin_run(&new_run("0009-run", "sync")).unwrap();
+        let mode = |path: &str| {
+            let path = dir.join(path);
+            let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            (path, meta.permissions().mode() & 0o777)
+        };
+        for path in ["", "locks", "running"] {
+            let (path, mode) = mode(path);
+            assert_eq!(mode, 0o700, "{path:?}");
+        }
+        for path in [
+            "integ.db",
+            "integ.db-wal",
+            "integ.db-shm",
+            "locks/sync.lock",
+            "running/0009-run.lock",
+        ] {
+            let (path, mode) = mode(path);
+            assert_eq!(mode, 0o600, "{path:?}");
+        }
     }
 
     #[test]
