@@ -497,7 +497,7 @@ impl ProcessGroup {
         }
     }
 
-    /// Whether any process of the group is still there (the main one reaped first, so that it
+    /// Whether any process of the group still runs (the main one reaped first, so that it
     /// does not count once it has exited).
     fn exists(&self, child: &mut Child) -> bool {
         let _ = child.try_wait();
@@ -505,12 +505,21 @@ impl ProcessGroup {
             return false;
         };
         // EPERM: the id now names another user's group, so ours is gone.
-        !matches!(killpg(pgid, None), Err(Errno::ESRCH | Errno::EPERM))
+        if matches!(killpg(pgid, None), Err(Errno::ESRCH | Errno::EPERM)) {
+            return false;
+        }
+        // Orphans that ended stay in the group as zombies until init reaps them, which some
+        // inits (in containers) do only now and then: those do not count.
+        runs_in_group(pgid).unwrap_or(true)
     }
 
     /// Stops whatever is left of the group: SIGTERM, and SIGKILL to what is still there after
-    /// [`KILL_GRACE`]. Returns at once when nothing is left, as after most steps.
+    /// [`KILL_GRACE`]. Returns at once when nothing is left, as after most steps, or when the
+    /// group was stopped already (killed processes may linger as zombies for a moment).
     async fn stop(&self, child: &mut Child) {
+        if self.done.load(Ordering::Relaxed) {
+            return;
+        }
         if self.exists(child) {
             self.signal(Signal::SIGTERM);
             let deadline = Instant::now() + KILL_GRACE;
@@ -524,6 +533,34 @@ impl ProcessGroup {
         }
         self.done.store(true, Ordering::Relaxed);
     }
+}
+
+/// Whether a process of group `pgid` runs (is not a zombie), from `/proc`; `None` without it.
+fn runs_in_group(pgid: Pid) -> Option<bool> {
+    let pgid = pgid.as_raw().to_string();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        // `pid (comm) state ppid pgrp …`; the command name may hold anything but ends at the
+        // last parenthesis.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let (state, pgrp) = (fields.next(), fields.nth(1));
+        if pgrp == Some(pgid.as_str()) && !matches!(state, Some("Z" | "X")) {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 impl Drop for ProcessGroup {
@@ -563,7 +600,7 @@ mod tests {
 
     use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 
-    use super::{bytes, minimal_env, spawn};
+    use super::{bytes, minimal_env, runs_in_group, spawn};
 
     #[test]
     fn commands_get_a_minimal_environment() {
@@ -627,6 +664,29 @@ mod tests {
             given.as_raw_fd()
         );
         drop(other);
+    }
+
+    #[test]
+    fn a_group_runs_until_its_processes_end_zombies_aside() {
+        use std::os::unix::process::CommandExt as _;
+
+        let mut child = std::process::Command::new("sleep")
+            .arg("300")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        assert_eq!(runs_in_group(group), Some(true));
+        child.kill().unwrap();
+        // Killed but not reaped yet: a zombie, which does not run.
+        while std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(runs_in_group(group), Some(false));
+        child.wait().unwrap();
+        assert_eq!(runs_in_group(group), Some(false));
     }
 
     #[test]
