@@ -98,8 +98,8 @@ impl CommandStep {
         let mut out = Output::new(Stream::Stdout, !self.stdout_json, stdout_limit);
         let mut err = Output::new(Stream::Stderr, true, TEXT_LIMIT);
 
-        // Turns true when the step's processes are gone; the pipes are then read only as long
-        // as they give something.
+        // Turns true when the step's processes are gone; the pipes are then read for at most
+        // `DRAIN` more, in case a process that left the group holds them.
         let (ended, gone) = watch::channel(false);
         let status = {
             let lifecycle = async {
