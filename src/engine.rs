@@ -5,6 +5,8 @@
 mod flow;
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use chrono::{DateTime, Local};
 use serde_json::Value;
@@ -29,6 +31,8 @@ pub(crate) struct RunContext {
     pub env: BTreeMap<String, String>,
     /// Make reads, show writes and commands without doing them.
     pub dry_run: bool,
+    /// The run's lock files, held by its commands' processes too (see `Lease::fd`).
+    pub held: Vec<Arc<OwnedFd>>,
 }
 
 /// Runs `integration` to the end (or its timeout), writing to `log` as it goes; the error is
@@ -114,6 +118,7 @@ async fn run_steps(
             rate: rate.as_ref(),
             dry_run: run.dry_run,
             log_requests: true,
+            inherit: &run.held,
         };
         let started = std::time::Instant::now();
         let result = if consumers.is_empty() {

@@ -177,6 +177,9 @@ pub(crate) async fn carry_out(
         }
         Start::Claimed { lease, attempt } => (lease, attempt),
     };
+    // The run's processes hold its slot and its liveness too: were integ killed, the next run
+    // would still wait for them to end.
+    run.held = [slot.fd(), alive.fd()].into_iter().flatten().collect();
 
     let executed = tokio::select! {
         result = engine::execute(config, integration, &run, &log, observer) => Ok(result),

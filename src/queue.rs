@@ -283,6 +283,7 @@ impl Queue {
                 secrets: (*loaded.secrets).clone(),
                 env: (*loaded.env).clone(),
                 dry_run: false,
+                held: Vec::new(),
             },
             start: Start::Claimed { lease, attempt },
             // The integration's concurrency holds across processes, as for `integ run`: an

@@ -6,7 +6,9 @@ pub mod http;
 pub mod output;
 
 use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -79,6 +81,9 @@ pub struct StepScope<'a> {
     /// Log each request. Off for the items of a `for_each`, which may number hundreds of
     /// thousands: their retries and failures are logged, and the summary counts the rest.
     pub log_requests: bool,
+    /// Open files a command's processes keep open (the run's lock files), so that the run
+    /// counts as going on while any of them lives.
+    pub inherit: &'a [Arc<OwnedFd>],
 }
 
 impl<'a> StepScope<'a> {

@@ -8,7 +8,10 @@ mod liveness;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -110,13 +113,30 @@ pub enum RunLookup {
 /// releases it; so does the kernel when the holding process dies.
 pub struct Lease {
     _held: Box<dyn Send>,
+    /// The locked file, when the lease is a lock on one.
+    file: Option<Arc<OwnedFd>>,
 }
 
 impl Lease {
     pub fn new(held: impl Send + 'static) -> Self {
         Lease {
             _held: Box::new(held),
+            file: None,
         }
+    }
+
+    /// A lease that is an `flock` on an open `file`, with `held` dropped first when it ends.
+    pub fn file(file: File, held: impl Send + 'static) -> Self {
+        Lease {
+            _held: Box::new(held),
+            file: Some(Arc::new(file.into())),
+        }
+    }
+
+    /// The locked file, for a child process to inherit: the lock belongs to the open file, so
+    /// it lasts while any process (or any copy of this) keeps it open.
+    pub fn fd(&self) -> Option<Arc<OwnedFd>> {
+        self.file.clone()
     }
 }
 
@@ -294,6 +314,17 @@ impl StoreFailed {
     pub(crate) fn is_in(err: &anyhow::Error) -> bool {
         err.chain().any(|cause| cause.is::<StoreFailed>())
     }
+}
+
+/// Creates (or opens) a file only its user can read and write: the state directory's files.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.

@@ -18,7 +18,7 @@ use chrono::{Datelike, Duration, Months, NaiveDate};
 use minijinja::value::{Kwargs, Serde, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-pub(crate) use escape::{url_encoded, value_in_authority};
+pub(crate) use escape::value_in_authority;
 
 /// Turns a single expression's value into JSON text, refusing undefined values (which
 /// MiniJinja's own `tojson` would let through as `null`, even in strict mode).

@@ -74,6 +74,7 @@ pub(crate) fn run(
             secrets,
             env,
             dry_run: args.dry_run,
+            held: Vec::new(),
         },
         start: Start::New,
         when_busy,

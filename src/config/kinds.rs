@@ -15,6 +15,8 @@ pub struct CommandStep {
     pub timeout: Option<Duration>,
     /// Parse stdout as JSON for later steps (and do not show it as output).
     pub stdout_json: bool,
+    /// Give the command integ's whole environment, not the minimal one.
+    pub inherit_env: bool,
 }
 
 #[derive(Debug)]

@@ -228,6 +228,8 @@ pub struct RawCommand {
     pub dir: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub stdout: Option<RawStdout>,
+    #[serde(default)]
+    pub inherit_env: bool,
 }
 
 /// How later steps see a command's stdout.

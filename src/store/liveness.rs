@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::store::{Lease, create_private};
+
 /// The `running/` directory of a state directory.
 pub(crate) struct Liveness {
     dir: PathBuf,
@@ -19,14 +21,15 @@ impl Liveness {
         }
     }
 
-    /// Marks the run alive until the returned lock is dropped (or the process dies).
-    pub(crate) fn mark(&self, id: &str) -> anyhow::Result<RunningLock> {
+    /// Marks the run alive until the returned lease is dropped (or every process holding
+    /// its file is gone).
+    pub(crate) fn mark(&self, id: &str) -> anyhow::Result<Lease> {
         let path = self.path(id);
-        let file = File::create(&path)
+        let file = create_private(&path)
             .with_context(|| format!("failed to create `{}`", path.display()))?;
         file.lock()
             .with_context(|| format!("failed to lock `{}`", path.display()))?;
-        Ok(RunningLock { _file: file, path })
+        Ok(Lease::file(file, RemoveOnDrop { path }))
     }
 
     /// Whether a process still holds the run's lock.
@@ -49,13 +52,12 @@ impl Liveness {
     }
 }
 
-/// A run's liveness lock; dropping it removes the file (the run is recorded as ended first).
-pub(crate) struct RunningLock {
-    _file: File,
+/// Removes a run's lock file when its lease ends (the run is recorded as ended first).
+struct RemoveOnDrop {
     path: PathBuf,
 }
 
-impl Drop for RunningLock {
+impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }

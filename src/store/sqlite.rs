@@ -2,7 +2,8 @@
 //! once), `flock`ed files for run slots, and [`Liveness`] for runs whose process died.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::{DirBuilder, File};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
+use crate::store::create_private;
 use crate::store::liveness::Liveness;
 use crate::store::{
     Claimed, DedupeKey, Durability, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd,
@@ -74,12 +76,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
+        // Run logs and params are for the user who runs integ: what integ creates is theirs
+        // alone (0700), whatever the umask. A directory that exists keeps its mode.
         for sub in ["locks", "running"] {
-            std::fs::create_dir_all(dir.join(sub)).with_context(|| {
-                format!("failed to create the state directory `{}`", dir.display())
-            })?;
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir.join(sub))
+                .with_context(|| {
+                    format!("failed to create the state directory `{}`", dir.display())
+                })?;
         }
         let path = dir.join("integ.db");
+        // SQLite creates its `-wal` and `-shm` files with the database's mode: 0600 for all.
+        create_private(&path)
+            .with_context(|| format!("failed to create the run store `{}`", path.display()))?;
         let mut db = Connection::open(&path)
             .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
@@ -123,11 +134,7 @@ impl SqliteStore {
             n => format!("{integration}.{n}.lock"),
         };
         let path = self.dir.join("locks").join(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
+        let file = create_private(&path)
             .with_context(|| format!("failed to open the lock `{}`", path.display()))?;
         Ok((file, path))
     }
@@ -221,6 +228,8 @@ impl SqliteStore {
     }
 }
 
+/// Opens `path` for writing, creating it readable by its owner only (0600); an existing file
+/// is neither truncated nor changed.
 fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version >= SCHEMA_VERSION {
@@ -267,7 +276,7 @@ impl History for SqliteStore {
                 timestamp(run.started_at)
             ],
         )?;
-        Ok(Lease::new(alive))
+        Ok(alive)
     }
 
     fn finish_run(&self, id: &str, end: RunEnd) -> anyhow::Result<()> {
@@ -382,7 +391,7 @@ impl RunSlots for SqliteStore {
             for slot in 1..=slots {
                 let (file, path) = self.slot_file(integration, slot)?;
                 match file.try_lock() {
-                    Ok(()) => return Ok(Some(Lease::new(file))),
+                    Ok(()) => return Ok(Some(Lease::file(file, ()))),
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(err)) => {
                         return Err(err).with_context(|| {
@@ -400,7 +409,7 @@ impl RunSlots for SqliteStore {
                 let (file, path) = self.slot_file(integration, 1)?;
                 file.lock()
                     .with_context(|| format!("failed to wait for the lock `{}`", path.display()))?;
-                return Ok(Some(Lease::new(file)));
+                return Ok(Some(Lease::file(file, ())));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -509,7 +518,7 @@ impl Queue for SqliteStore {
             run,
             trigger,
             attempt: attempts + 1,
-            lease: Lease::new(alive),
+            lease: alive,
         }))
     }
 
@@ -600,6 +609,45 @@ mod tests {
     use crate::store::Durability;
 
     crate::store::conformance::suite!(|dir| SqliteStore::open(dir, Durability::Full).unwrap());
+
+    #[test]
+    fn the_state_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        use crate::store::{History as _, NewRun, RunSlots as _};
+
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("new").join("integ");
+        let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+        let _slot = store.lock("sync", 1, false).unwrap().expect("free");
+        let run = NewRun {
+            id: "0009-run".into(),
+            integration: "sync".into(),
+            trigger: "manual".into(),
+            params: serde_json::json!({}),
+            started_at: chrono::Utc::now(),
+        };
+        let _run = store.begin_run(&run).unwrap();
+        let mode = |path: &str| {
+            let path = dir.join(path);
+            let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            (path, meta.permissions().mode() & 0o777)
+        };
+        for path in ["", "locks", "running"] {
+            let (path, mode) = mode(path);
+            assert_eq!(mode, 0o700, "{path:?}");
+        }
+        for path in [
+            "integ.db",
+            "integ.db-wal",
+            "integ.db-shm",
+            "locks/sync.lock",
+            "running/0009-run.lock",
+        ] {
+            let (path, mode) = mode(path);
+            assert_eq!(mode, 0o600, "{path:?}");
+        }
+    }
 
     #[test]
     fn a_stored_trigger_that_cannot_be_read_ends_the_run_failed() {

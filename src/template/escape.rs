@@ -193,13 +193,6 @@ fn check_segment(segment: &str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// A value as it appears in a URL: percent-encoded.
-pub(crate) fn url_encoded(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    encode(value, &mut out);
-    out
-}
-
 /// Percent-encodes every byte but RFC 3986's unreserved characters (`A-Za-z0-9-._~`).
 fn encode(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Test, finish};
+use crate::support::{Test, finish, wait_until_gone};
 
 fn config(policy: &str) -> String {
     format!(
@@ -77,6 +77,12 @@ fn a_killed_holder_releases_the_lock() {
     test.wait_for_file("started");
     first.kill().unwrap();
     first.wait().unwrap();
-    // No stale lock: the kernel dropped it with the process.
+    // The step's process holds the lock too (tests/cli/processes.rs); it ends on its own.
+    let step: i32 = test.read("started").trim().parse().unwrap();
+    assert!(
+        wait_until_gone(step),
+        "the step's process {step} never ended"
+    );
+    // No stale lock: the kernel dropped it with the processes.
     test.run(&["run", "long"]).success();
 }

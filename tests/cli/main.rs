@@ -11,6 +11,7 @@ mod lifecycle;
 mod list;
 mod locks;
 mod params;
+mod processes;
 mod run;
 mod serve_hook;
 mod support;

@@ -267,7 +267,7 @@ fn a_sigkilled_run_is_seen_as_interrupted() {
         r#"
 [integration.slow]
 [[integration.slow.steps]]
-command.argv = ["sh", "-c", "echo $$ > child.pid; sleep 300"]
+command.argv = ["sh", "-c", "echo $$ > child.pid; exec sleep 300"]
 "#,
     );
     let mut child = test.spawn(&["run", "slow"]);
@@ -279,15 +279,17 @@ command.argv = ["sh", "-c", "echo $$ > child.pid; sleep 300"]
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    // The killed `integ` could not clean up; do it here. Until then the step's process holds
+    // the run's lock, and the run is still going (tests/cli/processes.rs).
+    let step: i32 = test.read("child.pid").trim().parse().unwrap();
+    let _ = kill(Pid::from_raw(step), Signal::SIGKILL);
+    assert!(wait_until_gone(step));
     let run = &test.history()[0];
     assert_eq!(run["status"], "interrupted");
     assert!(
         run["error"].as_str().unwrap().contains("killed or crashed"),
         "{run}"
     );
-    // The killed `integ` could not clean up; do it here.
-    let step: i32 = test.read("child.pid").trim().parse().unwrap();
-    let _ = kill(Pid::from_raw(step), Signal::SIGKILL);
 }
 
 #[test]

@@ -339,6 +339,7 @@ impl Validator<'_> {
             dir,
             timeout,
             stdout_json: raw.stdout == Some(RawStdout::Json),
+            inherit_env: raw.inherit_env,
         })
     }
 
