@@ -392,9 +392,17 @@ async fn send(
     let auth = match &step.auth {
         None => None,
         Some(HttpAuth::Basic { user, password }) => {
-            Some((scope.render(user)?, Some(scope.render(password)?)))
+            let (user, password) = (scope.render(user)?, scope.render(password)?);
+            // On the wire it is base64 of `user:password`, which a server may echo into an
+            // error that reaches the log: credentials are hidden whole, in every form.
+            scope.log.hide(&format!("{user}:{password}"));
+            Some((user, Some(password)))
         }
-        Some(HttpAuth::Bearer(token)) => Some((scope.render(token)?, None)),
+        Some(HttpAuth::Bearer(token)) => {
+            let token = scope.render(token)?;
+            scope.log.hide(&token);
+            Some((token, None))
+        }
     };
     let shown = scope.redact(&format!("{method} {url}"));
     let client = scope.http.get(step.connect_timeout)?;

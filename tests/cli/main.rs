@@ -7,6 +7,7 @@ mod history;
 mod hostile;
 mod http;
 mod http_server;
+mod leaks;
 mod lifecycle;
 mod list;
 mod locks;
