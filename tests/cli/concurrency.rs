@@ -24,8 +24,11 @@ const STEP: &str =
 
 #[test]
 fn integ_run_takes_one_of_the_slots_and_skips_when_all_are_held() {
+    // The runs hold their slots until told to end: however slowly a loaded machine starts
+    // the third, both are still running when it looks.
+    let held = r#"command.argv = ["sh", "-c", "echo start >> events; while [ ! -e release ]; do sleep 0.05; done; echo end >> events"]"#;
     let test = Test::new().config(&format!(
-        "[integration.sync]\nconcurrency = 2\n[[integration.sync.steps]]\n{STEP}\n"
+        "[integration.sync]\nconcurrency = 2\n[[integration.sync.steps]]\n{held}\n"
     ));
     let first = test.spawn(&["run", "sync"]);
     let second = test.spawn(&["run", "sync"]);
@@ -33,6 +36,7 @@ fn integ_run_takes_one_of_the_slots_and_skips_when_all_are_held() {
     test.run(&["run", "sync"])
         .code(75)
         .stderr_has("skipped: `sync` is already running");
+    std::fs::write(test.state_dir().with_file_name("release"), "").unwrap();
     finish(first).success();
     finish(second).success();
     let events = wait_for_lines(&test, "events", 4);
