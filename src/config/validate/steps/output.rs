@@ -1,0 +1,92 @@
+//! Validating an `output` step: its format, what it writes and where.
+
+use toml::Spanned;
+
+use super::super::{Scope, Validator};
+use super::{ITEM_ROOTS, StepContext};
+use crate::config::kinds::{OutputFormat, OutputStep};
+use crate::config::raw::{RawFormat, RawOutput};
+use crate::template::Kind;
+
+impl Validator<'_> {
+    pub(super) fn output(
+        &mut self,
+        context: &StepContext<'_>,
+        raw: Spanned<RawOutput>,
+        item_roots: &[&'static str],
+    ) -> Option<OutputStep> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let path = format!("{}.output", context.path);
+        let scope = context.scope(item_roots);
+        if let Some(source) = &raw.records_of {
+            self.record_source(context, source)?;
+        }
+        if raw.records_of.is_some() == raw.value.is_some() && raw.template.is_none() {
+            self.error("an `output` step needs exactly one of `records_of` or `value` (or a text `template`)", span.clone());
+            return None;
+        }
+        let value = raw
+            .value
+            .as_ref()
+            .map(|v| self.template(&format!("{path}.value"), v, &scope));
+        let to = raw
+            .to
+            .as_ref()
+            .map(|to| self.template_as(&format!("{path}.to"), to, &scope, Kind::Path));
+        let row_scope = context.scope(ITEM_ROOTS);
+        let format = match raw.format {
+            RawFormat::Json => OutputFormat::Json,
+            RawFormat::Jsonl => OutputFormat::JsonLines,
+            RawFormat::Csv => match raw.columns {
+                Some(columns) if !columns.is_empty() => OutputFormat::Csv {
+                    columns,
+                    header: raw.header.unwrap_or(true),
+                },
+                _ => {
+                    self.error(
+                        "a `csv` output needs `columns`: the fields to write, in order",
+                        span,
+                    );
+                    return None;
+                }
+            },
+            RawFormat::Text => {
+                let mut text = |key: &str, value: &Option<Spanned<String>>, scope: &Scope<'_>| {
+                    value
+                        .as_ref()
+                        .map(|v| self.template(&format!("{path}.{key}"), v, scope))
+                };
+                let template = text("template", &raw.template, &scope);
+                let before = text("before", &raw.before, &scope);
+                let row = text("row", &raw.row, &row_scope);
+                let after = text("after", &raw.after, &scope);
+                if template.is_none() && row.is_none() {
+                    self.error(
+                        "a `text` output needs a `template`, or a `row` for each record",
+                        span,
+                    );
+                    return None;
+                }
+                OutputFormat::Text {
+                    template: template.flatten(),
+                    header: before.flatten(),
+                    row: row.flatten(),
+                    footer: after.flatten(),
+                }
+            }
+        };
+        Some(OutputStep {
+            format,
+            to: match to {
+                Some(to) => Some(to?),
+                None => None,
+            },
+            records_of: raw.records_of.map(Spanned::into_inner),
+            value: match value {
+                Some(value) => Some(value?),
+                None => None,
+            },
+        })
+    }
+}
