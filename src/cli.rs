@@ -21,7 +21,7 @@ Exit codes:
 /// Run integrations between business systems, defined in one TOML file.
 #[derive(Debug, Parser)]
 #[command(name = "integ", version, about, after_long_help = EXIT_CODES)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -30,7 +30,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]
     #[arg(
         long,
@@ -63,20 +63,20 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     Run(RunArgs),
     List(ListArgs),
     Check(CheckArgs),
@@ -100,7 +100,7 @@ Examples:
 /// error and the run's log.
 #[derive(Debug, Args)]
 #[command(after_long_help = RUN_EXAMPLES)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The integration to run
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -126,7 +126,7 @@ pub struct RunArgs {
 
 /// List the integrations, their params, triggers and last run
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Print JSON for scripts instead of a table
     #[arg(long)]
     pub json: bool,
@@ -137,11 +137,11 @@ pub struct ListArgs {
 /// Checks TOML syntax, unknown keys, value types, templates and the names they use, cron
 /// expressions and that every secret can be read. Exits 0 only when the file is valid.
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub(crate) struct CheckArgs {}
 
 /// Show past runs, newest first
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Only runs of this integration
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
@@ -161,7 +161,7 @@ pub struct HistoryArgs {
 
 /// Print the log of one run
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     /// The run's id, or a unique start of it
     #[arg(value_name = "RUN_ID")]
     pub run_id: String,
@@ -169,7 +169,9 @@ pub struct LogsArgs {
 
 impl Cli {
     /// Parses the command line; clap's own errors (and `--help`) come back as `clap::Error`.
-    pub fn parse_from_os<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
+    pub(crate) fn parse_from_os<I: IntoIterator<Item = OsString>>(
+        args: I,
+    ) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(args)
     }
 }
@@ -193,7 +195,7 @@ mod tests {
 /// loses nothing that was accepted. `GET /healthz` answers 200 while serving. SIGTERM or SIGINT:
 /// stop accepting, let running integrations finish within `--grace`, keep the rest queued.
 #[derive(Debug, Args)]
-pub struct ServeHookArgs {
+pub(crate) struct ServeHookArgs {
     /// Where to listen; `0.0.0.0:PORT` to accept other machines, port 0 for any free port
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
@@ -227,7 +229,7 @@ pub struct ServeHookArgs {
 /// --failed` lists them.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("which").required(true))]
-pub struct RetryArgs {
+pub(crate) struct RetryArgs {
     /// The run's id, or a unique start of it
     #[arg(value_name = "RUN_ID", group = "which")]
     pub run_id: Option<String>,

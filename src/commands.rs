@@ -1,12 +1,12 @@
 //! One thin handler per subcommand: each glues the config, the domain and the printer.
 
-pub mod check;
-pub mod history;
-pub mod list;
-pub mod logs;
-pub mod retry;
-pub mod run;
-pub mod serve_hook;
+pub(crate) mod check;
+pub(crate) mod history;
+pub(crate) mod list;
+pub(crate) mod logs;
+pub(crate) mod retry;
+pub(crate) mod run;
+pub(crate) mod serve_hook;
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::{self, Store};
 
-pub fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let global = &cli.global;
     match cli.command {
         Command::Run(args) => run::run(global, args, printer),
@@ -37,7 +37,7 @@ pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
 
 fn open_store(global: &GlobalArgs) -> anyhow::Result<Box<dyn Store>> {
     let dir = store::state_dir(global.state_dir.as_deref())?;
-    store::open(Path::new(&dir), store::Durability::Normal)
+    store::open(Path::new(&dir))
 }
 
 /// Local, second-precision time for tables.

@@ -1,22 +1,22 @@
 //! Finding and loading `integrations.toml`: raw serde structs (`raw`), validated into the domain
 //! model (`model`) by `validate`, which collects every problem before failing.
 
-pub mod kinds;
-pub mod model;
-pub mod raw;
-pub mod validate;
+pub(crate) mod kinds;
+pub(crate) mod model;
+pub(crate) mod raw;
+pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
 
 use crate::usage::UsageError;
 
-pub use model::Config;
+pub(crate) use model::Config;
 
 const FILE_NAME: &str = "integrations.toml";
 
 /// The file to use: `--config`/`INTEG_CONFIG`, else `./integrations.toml`, else the XDG config
 /// directory's `integ/integrations.toml`.
-pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
+pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
     if let Some(path) = explicit {
         return Ok(path.to_owned());
     }
@@ -40,7 +40,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
 
 /// Reads and validates the file. An unreadable file is a [`UsageError`]; an invalid one comes
 /// back as [`crate::diagnostic::Diagnostics`] inside the error.
-pub fn load(path: &Path) -> anyhow::Result<Config> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<Config> {
     let source = std::fs::read_to_string(path)
         .map_err(|err| UsageError::new(format!("failed to read `{}`: {err}", path.display())))?;
     let config = validate::validate(path.to_owned(), path.display().to_string(), source)?;

@@ -9,7 +9,7 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// Whether a diagnostic makes the file invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     /// The file is valid, but something in it looks risky.
     Warning,
@@ -17,7 +17,7 @@ pub enum Severity {
 
 /// One problem at one place of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub severity: Severity,
     pub message: String,
     /// Byte range in the file; `None` when the problem is about the file as a whole.
@@ -27,7 +27,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span`.
-    pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
+    pub(crate) fn new(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             message: message.into(),
@@ -37,18 +37,18 @@ impl Diagnostic {
     }
 
     /// A warning at `span`.
-    pub fn warning(message: impl Into<String>, span: Range<usize>) -> Self {
+    pub(crate) fn warning(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::new(message, span)
         }
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -56,7 +56,7 @@ impl Diagnostic {
 
 /// Every problem found in one file, with the text needed to show them.
 #[derive(Debug, Clone)]
-pub struct Diagnostics {
+pub(crate) struct Diagnostics {
     pub path: String,
     pub source: String,
     pub items: Vec<Diagnostic>,
@@ -64,7 +64,7 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     /// Renders all problems, separated by blank lines, ending in a count.
-    pub fn render(&self, color: bool) -> String {
+    pub(crate) fn render(&self, color: bool) -> String {
         let renderer = if color {
             Renderer::styled()
         } else {
@@ -100,7 +100,7 @@ impl Diagnostics {
     }
 
     /// `file:line:col` of a diagnostic, for one-line logs.
-    pub fn locate(&self, item: &Diagnostic) -> String {
+    pub(crate) fn locate(&self, item: &Diagnostic) -> String {
         match &item.span {
             Some(span) => {
                 let (line, col) = line_col(&self.source, span.start);
@@ -183,7 +183,7 @@ fn next_char_boundary(source: &str, mut index: usize) -> usize {
 const SHOWN_CHARS: usize = 60;
 
 /// A value from outside as a message shows it: control characters escaped, a long one cut.
-pub fn shown_value(value: &str) -> String {
+pub(crate) fn shown_value(value: &str) -> String {
     let mut out = String::new();
     for c in value.chars().take(SHOWN_CHARS) {
         if c.is_control() {
@@ -199,7 +199,7 @@ pub fn shown_value(value: &str) -> String {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;

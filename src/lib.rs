@@ -5,33 +5,33 @@
 //! Data flows one way: command line ([`cli`]) → validated model ([`config`]) → execution
 //! ([`engine`], [`steps`]) → output ([`output`]); [`store`] keeps what happened.
 
-pub mod answer;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod diagnostic;
-pub mod door;
-pub mod engine;
-pub mod exit;
-pub mod lifecycle;
-pub mod listener;
-pub mod loaded;
-pub mod logging;
-pub mod metrics;
-pub mod observer;
-pub mod output;
-pub mod params;
-pub mod queue;
-pub mod run_log;
-pub mod scope;
-pub mod secrets;
-pub mod signing;
-pub mod steps;
-pub mod store;
-pub mod suggest;
-pub mod template;
-pub mod trigger;
-pub mod usage;
+mod answer;
+mod cli;
+mod commands;
+mod config;
+mod diagnostic;
+mod door;
+mod engine;
+mod exit;
+mod lifecycle;
+mod listener;
+mod loaded;
+mod logging;
+mod metrics;
+mod observer;
+mod output;
+mod params;
+mod queue;
+mod run_log;
+mod scope;
+mod secrets;
+mod signing;
+mod steps;
+mod store;
+mod suggest;
+mod template;
+mod trigger;
+mod usage;
 
 pub use exit::ExitStatus;
 

@@ -7,7 +7,7 @@ use crate::cli::{GlobalArgs, LogFormat};
 
 /// `service`: a long-lived listener, whose journal should say what it did with each event
 /// (info by default; `-q` leaves warnings). A command run by hand or by cron stays quiet.
-pub fn init(args: &GlobalArgs, color: bool, service: bool) {
+pub(crate) fn init(args: &GlobalArgs, color: bool, service: bool) {
     let default = match (args.quiet, args.verbose, service) {
         (true, _, true) => "warn",
         (true, _, false) => "error",

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 /// Which of a command's output streams a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 /// Watches a run. Everything it is given is already redacted.
-pub trait Observer: Sync {
+pub(crate) trait Observer: Sync {
     fn step_started(&self, label: &str, what: &str);
     /// A line of a step's output that is meant for the person (not data for later steps).
     fn output(&self, stream: Stream, line: &str);

@@ -16,7 +16,7 @@ use crate::observer::{Observer, Stream};
 
 /// How much the person wants to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     /// Nothing on success; the error and the run's log on failure.
     Quiet,
     Normal,
@@ -24,7 +24,7 @@ pub enum Verbosity {
 }
 
 #[derive(Debug)]
-pub struct Printer {
+pub(crate) struct Printer {
     verbosity: Verbosity,
     color: bool,
     /// stderr is a terminal: spinners may draw.
@@ -39,7 +39,7 @@ const HINT: Style = AnsiColor::Cyan.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
 impl Printer {
-    pub fn new(verbosity: Verbosity, color: Option<ColorChoice>) -> Self {
+    pub(crate) fn new(verbosity: Verbosity, color: Option<ColorChoice>) -> Self {
         let stderr_terminal = std::io::stderr().is_terminal();
         Printer {
             verbosity,
@@ -50,27 +50,27 @@ impl Printer {
         }
     }
 
-    pub fn verbosity(&self) -> Verbosity {
+    pub(crate) fn verbosity(&self) -> Verbosity {
         self.verbosity
     }
 
-    pub fn color(&self) -> bool {
+    pub(crate) fn color(&self) -> bool {
         self.color
     }
 
     /// Whether a person watches stderr (a terminal, and not `-q`): the place for status lines
     /// that a script or cron would not want.
-    pub fn watched(&self) -> bool {
+    pub(crate) fn watched(&self) -> bool {
         self.verbosity != Verbosity::Quiet && self.stderr_terminal
     }
 
     /// Whether a person is there to answer questions.
-    pub fn can_prompt(&self) -> bool {
+    pub(crate) fn can_prompt(&self) -> bool {
         self.stdin_terminal && self.stderr_terminal
     }
 
     /// Data for stdout, printed whatever the verbosity (the caller asked for it).
-    pub fn data(&self, text: &str) {
+    pub(crate) fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -79,32 +79,32 @@ impl Printer {
         let _ = out.flush();
     }
 
-    pub fn error(&self, message: &str, hint: Option<&str>) {
+    pub(crate) fn error(&self, message: &str, hint: Option<&str>) {
         self.diagnostic(ERROR, "error", message);
         if let Some(hint) = hint {
             self.diagnostic(HINT, "hint", hint);
         }
     }
 
-    pub fn warning(&self, message: &str) {
+    pub(crate) fn warning(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {
             self.diagnostic(WARNING, "warning", message);
         }
     }
 
     /// A status line for the person (not shown under `-q`).
-    pub fn status(&self, message: &str) {
+    pub(crate) fn status(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {
             eprintln!("{}", self.paint(DIM, message));
         }
     }
 
-    pub fn diagnostics(&self, diagnostics: &Diagnostics) {
+    pub(crate) fn diagnostics(&self, diagnostics: &Diagnostics) {
         eprintln!("{}", diagnostics.render(self.color));
     }
 
     /// A failed run's log, for `-q` under cron, where nothing was shown live.
-    pub fn failed_log(&self, log: &str) {
+    pub(crate) fn failed_log(&self, log: &str) {
         if !log.is_empty() {
             eprint!("{log}");
         }
@@ -123,7 +123,7 @@ impl Printer {
     }
 
     /// Shows a run as it happens: step output live, a spinner per step on a terminal.
-    pub fn run_observer(&self) -> RunObserver<'_> {
+    pub(crate) fn run_observer(&self) -> RunObserver<'_> {
         RunObserver::new(self)
     }
 }
@@ -144,7 +144,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// The terminal's view of a run: live output, a spinner for the running step, bars for pages
 /// and items. Off a terminal: output, and a progress line now and then. Under `-q`: nothing; the
 /// log is printed on failure.
-pub struct RunObserver<'a> {
+pub(crate) struct RunObserver<'a> {
     printer: &'a Printer,
     bars: MultiProgress,
     spinner: Mutex<Option<ProgressBar>>,

@@ -14,7 +14,7 @@ use crate::template::Templates;
 use crate::usage::UsageError;
 
 impl ParamType {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             ParamType::String => "string",
             ParamType::Integer => "integer",
@@ -28,7 +28,7 @@ impl ParamType {
     }
 
     /// What a valid value looks like, for error messages.
-    pub fn expected(&self) -> String {
+    pub(crate) fn expected(&self) -> String {
         match self {
             ParamType::String => "a string".into(),
             ParamType::Integer => "an integer".into(),
@@ -49,7 +49,7 @@ impl ParamType {
     }
 
     /// Parses a value typed by a person (command line, prompt, form field).
-    pub fn parse_text(&self, text: &str) -> Option<Value> {
+    pub(crate) fn parse_text(&self, text: &str) -> Option<Value> {
         match self {
             ParamType::String => Some(Value::String(text.to_owned())),
             ParamType::Integer => text.trim().parse::<i64>().ok().map(Value::from),
@@ -83,7 +83,7 @@ impl ParamType {
     }
 
     /// Checks a value that already has a type (a TOML default, a template's result).
-    pub fn coerce(&self, value: &Value) -> Option<Value> {
+    pub(crate) fn coerce(&self, value: &Value) -> Option<Value> {
         match (self, value) {
             (ParamType::String, Value::String(_)) => Some(value.clone()),
             (ParamType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
@@ -100,7 +100,7 @@ impl ParamType {
 impl Param {
     /// Checks a value of the param's type against its `pattern` and `max_length`; a list's
     /// items each.
-    pub fn check_constraints(&self, value: &Value) -> Result<(), UsageError> {
+    pub(crate) fn check_constraints(&self, value: &Value) -> Result<(), UsageError> {
         match self.broken_constraint(value) {
             None => Ok(()),
             Some((item, why)) => Err(UsageError::new(format!(
@@ -112,7 +112,7 @@ impl Param {
     }
 
     /// The first value (or list item) that breaks a constraint, and how.
-    pub fn broken_constraint(&self, value: &Value) -> Option<(String, String)> {
+    pub(crate) fn broken_constraint(&self, value: &Value) -> Option<(String, String)> {
         let constraints = &self.constraints;
         if constraints.pattern.is_none() && constraints.max_length.is_none() {
             return None;
@@ -155,7 +155,7 @@ fn parse_datetime(text: &str) -> Option<String> {
 }
 
 /// Turns a TOML value into JSON, for defaults. Dates written as TOML dates become text.
-pub fn toml_to_json(value: &toml::Value) -> Value {
+pub(crate) fn toml_to_json(value: &toml::Value) -> Value {
     match value {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::from(*i),
@@ -173,7 +173,7 @@ pub fn toml_to_json(value: &toml::Value) -> Value {
 }
 
 /// Splits `-p NAME=VALUE` arguments, keeping their order.
-pub fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, UsageError> {
+pub(crate) fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, UsageError> {
     args.iter()
         .map(|arg| match arg.split_once('=') {
             Some((name, value)) if !name.trim().is_empty() => {
@@ -187,12 +187,12 @@ pub fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>, Usage
 }
 
 /// Asks a person for a required param's value; `None` when nobody can be asked.
-pub trait Prompt {
+pub(crate) trait Prompt {
     fn ask(&self, param: &Param) -> Option<std::io::Result<String>>;
 }
 
 /// Gathers one run's params: given values, then defaults, then prompts; every value checked.
-pub fn resolve(
+pub(crate) fn resolve(
     integration: &Integration,
     given: &[(String, String)],
     templates: &Templates,
@@ -238,7 +238,7 @@ pub fn resolve(
 
 /// Gathers a run's params from typed values (a webhook's mapping): each checked against its
 /// param's type, defaults for the rest; a missing required param is an error.
-pub fn resolve_values(
+pub(crate) fn resolve_values(
     integration: &Integration,
     given: BTreeMap<String, Value>,
     templates: &Templates,

@@ -22,7 +22,7 @@ const CUT: &str = "… the log is cut here: it reached its size limit (4 MiB)\n"
 const HIDDEN: &str = "***";
 
 /// The run's log: timestamped lines, redacted, at most [`LOG_LIMIT`] bytes; and its counters.
-pub struct RunLog {
+pub(crate) struct RunLog {
     text: Mutex<Text>,
     redactor: Redactor,
     pub stats: RunStats,
@@ -37,7 +37,7 @@ struct Text {
 
 /// What a run did, for its summary line.
 #[derive(Debug, Default)]
-pub struct RunStats {
+pub(crate) struct RunStats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub pages: AtomicU64,
@@ -45,12 +45,12 @@ pub struct RunStats {
 }
 
 impl RunStats {
-    pub fn add(counter: &AtomicU64, n: u64) {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
     /// `12 requests (2 retries), 3 pages, 2,500 items`, or nothing for a run that made none.
-    pub fn summary(&self) -> Option<String> {
+    pub(crate) fn summary(&self) -> Option<String> {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let (requests, retries, pages, items) = (
             get(&self.requests),
@@ -80,7 +80,7 @@ impl RunStats {
 
 impl RunLog {
     /// A log that hides the run's secrets.
-    pub fn new(secrets: &BTreeMap<String, String>) -> Self {
+    pub(crate) fn new(secrets: &BTreeMap<String, String>) -> Self {
         RunLog {
             text: Mutex::new(Text::default()),
             redactor: Redactor::new(secrets.values()),
@@ -91,7 +91,7 @@ impl RunLog {
     /// Adds `text` as said by `label` (`step 2`, `run`); `marker` tells what kind of line it is:
     /// `>` an event, `|` stdout, `!` stderr. A line that does not fit in what is left of the
     /// log is cut, and the log ends there.
-    pub fn line(&self, label: &str, marker: &str, text: &str) {
+    pub(crate) fn line(&self, label: &str, marker: &str, text: &str) {
         let mut log = self.text.lock().expect("log lock is never poisoned");
         if log.cut {
             return;
@@ -113,7 +113,7 @@ impl RunLog {
         log.cut = true;
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.text
             .lock()
             .expect("log lock is never poisoned")
@@ -121,17 +121,17 @@ impl RunLog {
             .clone()
     }
 
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }
 
     /// Hides `value` (and its encoded forms) in everything logged or redacted from now on: a
     /// value made of a secret during the run, such as the `user:password` of HTTP Basic.
-    pub fn hide(&self, value: &str) {
+    pub(crate) fn hide(&self, value: &str) {
         self.redactor.hide(value);
     }
 
-    pub fn redactor(&self) -> &Redactor {
+    pub(crate) fn redactor(&self) -> &Redactor {
         &self.redactor
     }
 }
@@ -141,7 +141,7 @@ impl RunLog {
 /// one-character secret turns every such character into `***`, which spoils the log but
 /// leaks nothing; `integ check` is the place to warn about weak secrets, not the redactor.
 #[derive(Debug, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     forms: RwLock<Forms>,
 }
 
@@ -153,7 +153,7 @@ struct Forms {
 }
 
 impl Redactor {
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Self {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Self {
         let redactor = Redactor::default();
         {
             let mut forms = redactor
@@ -169,7 +169,7 @@ impl Redactor {
     }
 
     /// Hides `value` too from now on.
-    pub fn hide(&self, value: &str) {
+    pub(crate) fn hide(&self, value: &str) {
         if value.is_empty() {
             return;
         }
@@ -179,7 +179,7 @@ impl Redactor {
         }
     }
 
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let forms = self.forms.read().expect("redactor lock is never poisoned");
         let Some(matcher) = &forms.matcher else {
             return text.to_owned();
@@ -202,7 +202,7 @@ impl Redactor {
     /// Where a text that goes on (a long line read piece by piece) may be split so that no
     /// secret is cut in two: the longest prefix of `text` that no occurrence of a secret
     /// crosses the end of, as far as `text` tells. A text with no secret splits at its end.
-    pub fn safe_split(&self, text: &str) -> usize {
+    pub(crate) fn safe_split(&self, text: &str) -> usize {
         let forms = self.forms.read().expect("redactor lock is never poisoned");
         let Some(matcher) = &forms.matcher else {
             return text.len();

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use crate::config::model::{Config, Secret, SecretSource};
 
 /// Why a secret cannot be read. Never contains the value.
-pub fn problem(secret: &Secret) -> Option<String> {
+pub(crate) fn problem(secret: &Secret) -> Option<String> {
     read_one(secret).err()
 }
 
 /// Reads the named secrets; the error lists every one that cannot be read.
-pub fn read<'a>(
+pub(crate) fn read<'a>(
     config: &Config,
     names: impl IntoIterator<Item = &'a String>,
 ) -> Result<BTreeMap<String, String>, Vec<String>> {
@@ -39,7 +39,7 @@ pub fn read<'a>(
 /// The secrets a run reads (`used`; the error lists every one that cannot be read), and every
 /// other secret of the file that can be read: the run never uses those, but its redactor hides
 /// them too, so a command that finds one elsewhere cannot print it.
-pub fn for_run<'a>(
+pub(crate) fn for_run<'a>(
     config: &Config,
     used: impl IntoIterator<Item = &'a String>,
 ) -> Result<BTreeMap<String, String>, Vec<String>> {

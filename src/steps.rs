@@ -1,9 +1,9 @@
 //! Step kinds: each runs in its own file, one arm each here. Adding a kind is a variant of
 //! [`StepKind`] (with its settings in the model), a file here and a line below.
 
-pub mod command;
-pub mod http;
-pub mod output;
+pub(crate) mod command;
+pub(crate) mod http;
+pub(crate) mod output;
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::model::{Step, StepKind};
-use crate::observer::{Observer, Stream};
+use crate::observer::Observer;
 use crate::run_log::RunLog;
 use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::{Templates, Text};
@@ -53,7 +53,7 @@ impl<'s, 'a> Records<'s, 'a> {
 }
 
 /// Runs one step; its result is what later steps see as `steps.<id>`.
-pub async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+pub(crate) async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     match &step.kind {
         StepKind::Command(settings) => command::run(settings, scope).await,
         StepKind::Http(settings) => http::run(settings, scope).await,
@@ -63,7 +63,7 @@ pub async fn run(step: &Step, scope: &StepScope<'_>) -> anyhow::Result<Value> {
 
 /// What a step sees while it runs: the template context, where it runs, and the run's log and
 /// observer.
-pub struct StepScope<'a> {
+pub(crate) struct StepScope<'a> {
     pub templates: &'a Templates,
     /// The integrations file's directory, where commands run and relative paths start.
     pub dir: &'a Path,
@@ -88,7 +88,7 @@ pub struct StepScope<'a> {
 
 impl<'a> StepScope<'a> {
     /// The same scope for another step that runs alongside (a taker of this step's records).
-    pub fn for_step(&self, label: &'a str, rate: Option<&'a RateLimiter>) -> StepScope<'a> {
+    pub(crate) fn for_step(&self, label: &'a str, rate: Option<&'a RateLimiter>) -> StepScope<'a> {
         StepScope {
             context: self.context.clone(),
             label,
@@ -98,47 +98,34 @@ impl<'a> StepScope<'a> {
     }
 
     /// The same scope with more names in its template context (`item`, `index`).
-    pub fn with(&self, extra: minijinja::Value) -> StepScope<'a> {
+    pub(crate) fn with(&self, extra: minijinja::Value) -> StepScope<'a> {
         StepScope {
             context: minijinja::value::merge_maps([extra, self.context.clone()]),
             ..*self
         }
     }
 
-    pub fn render(&self, text: &Text) -> anyhow::Result<String> {
+    pub(crate) fn render(&self, text: &Text) -> anyhow::Result<String> {
         self.templates.render_str(text, &self.context)
     }
 
-    pub fn render_value(&self, text: &Text) -> anyhow::Result<Value> {
+    pub(crate) fn render_value(&self, text: &Text) -> anyhow::Result<Value> {
         self.templates.render_value(text, &self.context)
     }
 
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         self.log.redact(text)
     }
 
     /// The step is about to do `what`.
-    pub fn started(&self, what: &str) {
+    pub(crate) fn started(&self, what: &str) {
         let what = self.redact(what);
         self.log.line(self.label, ">", &what);
         self.observer.step_started(self.label, &what);
     }
 
     /// An event worth keeping in the run's log.
-    pub fn note(&self, text: &str) {
+    pub(crate) fn note(&self, text: &str) {
         self.log.line(self.label, ">", text);
-    }
-
-    /// A line of output: always logged, shown live only when `show`.
-    pub fn output(&self, stream: Stream, line: &str, show: bool) {
-        let line = self.redact(line);
-        let marker = match stream {
-            Stream::Stdout => "|",
-            Stream::Stderr => "!",
-        };
-        self.log.line(self.label, marker, &line);
-        if show {
-            self.observer.output(stream, &line);
-        }
     }
 }

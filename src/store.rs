@@ -5,7 +5,7 @@
 #[cfg(test)]
 mod conformance;
 mod liveness;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +22,7 @@ use crate::trigger::Trigger;
 /// How a run stands or ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     /// Accepted (a webhook event), waiting for a worker.
     Queued,
     Running,
@@ -35,7 +35,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
             RunStatus::Running => "running",
@@ -46,7 +46,7 @@ impl RunStatus {
         }
     }
 
-    pub fn parse(text: &str) -> Option<RunStatus> {
+    pub(crate) fn parse(text: &str) -> Option<RunStatus> {
         [
             RunStatus::Queued,
             RunStatus::Running,
@@ -62,7 +62,7 @@ impl RunStatus {
 
 /// A run about to start. `params` must already have secrets redacted.
 #[derive(Debug, Clone)]
-pub struct NewRun {
+pub(crate) struct NewRun {
     pub id: String,
     pub integration: String,
     pub trigger: String,
@@ -72,7 +72,7 @@ pub struct NewRun {
 
 /// One run as stored.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     pub id: String,
     pub integration: String,
     pub trigger: String,
@@ -87,14 +87,14 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub fn duration(&self) -> Option<chrono::Duration> {
+    pub(crate) fn duration(&self) -> Option<chrono::Duration> {
         self.ended_at.map(|end| end - self.started_at)
     }
 }
 
 /// Which runs `history` wants.
 #[derive(Debug, Clone, Default)]
-pub struct RunQuery {
+pub(crate) struct RunQuery {
     pub integration: Option<String>,
     /// Only failed and interrupted runs.
     pub failed_only: bool,
@@ -103,7 +103,7 @@ pub struct RunQuery {
 
 /// The answer to "which run is this id (or start of an id)?".
 #[derive(Debug)]
-pub enum RunLookup {
+pub(crate) enum RunLookup {
     Found(Box<RunRecord>),
     NotFound,
     Ambiguous(Vec<String>),
@@ -111,22 +111,15 @@ pub enum RunLookup {
 
 /// Something held while it lasts: a run in progress, an integration's overlap lock. Dropping it
 /// releases it; so does the kernel when the holding process dies.
-pub struct Lease {
+pub(crate) struct Lease {
     _held: Box<dyn Send>,
     /// The locked file, when the lease is a lock on one.
     file: Option<Arc<OwnedFd>>,
 }
 
 impl Lease {
-    pub fn new(held: impl Send + 'static) -> Self {
-        Lease {
-            _held: Box::new(held),
-            file: None,
-        }
-    }
-
     /// A lease that is an `flock` on an open `file`, with `held` dropped first when it ends.
-    pub fn file(file: File, held: impl Send + 'static) -> Self {
+    pub(crate) fn file(file: File, held: impl Send + 'static) -> Self {
         Lease {
             _held: Box::new(held),
             file: Some(Arc::new(file.into())),
@@ -135,14 +128,14 @@ impl Lease {
 
     /// The locked file, for a child process to inherit: the lock belongs to the open file, so
     /// it lasts while any process (or any copy of this) keeps it open.
-    pub fn fd(&self) -> Option<Arc<OwnedFd>> {
+    pub(crate) fn fd(&self) -> Option<Arc<OwnedFd>> {
         self.file.clone()
     }
 }
 
 /// A run's end as recorded: how it ended, or that it goes back to the queue.
 #[derive(Debug, Clone)]
-pub struct RunEnd {
+pub(crate) struct RunEnd {
     /// `Queued` puts the run back in the queue, to be tried again at `retry_at`.
     pub status: RunStatus,
     pub error: Option<String>,
@@ -153,7 +146,7 @@ pub struct RunEnd {
 }
 
 impl RunEnd {
-    pub fn finished(
+    pub(crate) fn finished(
         status: RunStatus,
         error: Option<String>,
         log: String,
@@ -168,7 +161,7 @@ impl RunEnd {
         }
     }
 
-    pub fn retry(at: DateTime<Utc>, error: String, log: String) -> RunEnd {
+    pub(crate) fn retry(at: DateTime<Utc>, error: String, log: String) -> RunEnd {
         RunEnd {
             status: RunStatus::Queued,
             error: Some(error),
@@ -253,7 +246,7 @@ impl<T: History + RunSlots + Watermarks + Queue> Store for T {}
 
 /// A run to queue, with what started it.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub(crate) struct Event {
     pub run: NewRun,
     /// The trigger's stored form (see `Trigger::data`).
     pub trigger_data: serde_json::Value,
@@ -262,7 +255,7 @@ pub struct Event {
 
 /// What makes a re-delivered event a duplicate.
 #[derive(Debug, Clone)]
-pub struct DedupeKey {
+pub(crate) struct DedupeKey {
     pub key: String,
     /// An earlier run with the key counts only if it was accepted after this; an older one
     /// gives the key up.
@@ -271,7 +264,7 @@ pub struct DedupeKey {
 
 /// What `enqueue` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Enqueued {
+pub(crate) enum Enqueued {
     New(String),
     /// Seen before: the id of the run that took it.
     Duplicate(String),
@@ -284,15 +277,6 @@ pub(crate) struct Claimed {
     /// 1 for the first attempt.
     pub(crate) attempt: u32,
     pub(crate) lease: Lease,
-}
-
-/// How hard the store works to keep a commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// Survives any process crash (SQLite WAL, `synchronous = NORMAL`): run history.
-    Normal,
-    /// Also survives power loss (`synchronous = FULL`): acknowledged webhook events.
-    Full,
 }
 
 /// Marks an error as the store's (it could not be opened, read or written), which has its own
@@ -328,7 +312,7 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
 }
 
 /// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.
-pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub(crate) fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = explicit {
         return Ok(dir.to_owned());
     }
@@ -339,8 +323,8 @@ pub fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens the default backend in `dir`.
-pub(crate) fn open(dir: &Path, durability: Durability) -> anyhow::Result<Box<dyn Store>> {
-    match sqlite::SqliteStore::open(dir, durability) {
+pub(crate) fn open(dir: &Path) -> anyhow::Result<Box<dyn Store>> {
+    match sqlite::SqliteStore::open(dir) {
         Ok(store) => Ok(Box::new(store)),
         Err(err) => Err(StoreFailed(err).into()),
     }

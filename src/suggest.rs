@@ -1,7 +1,7 @@
 //! "Did you mean …?" for names the user mistyped.
 
 /// A hint naming the closest candidate, when one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
@@ -16,7 +16,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// `a`, `b`, `c`: for "expected one of" lists.
-pub fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     names
         .into_iter()
         .map(|name| format!("`{name}`"))

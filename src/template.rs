@@ -28,7 +28,7 @@ const MARK_VALUES: &str = "integ-mark-values";
 
 /// Where a template's result goes, which decides what a substituted value may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Argv elements, bodies, headers, messages: values are inserted as they are, and a string
     /// that is one expression keeps the expression's type.
     Plain,
@@ -41,7 +41,7 @@ pub enum Kind {
 
 /// A string from the file, ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Text {
+pub(crate) enum Text {
     /// No template syntax: used as it is.
     Literal(String),
     /// A compiled template, registered under `name` (the key path in the file).
@@ -55,7 +55,7 @@ pub enum Text {
 
 /// A template that did not compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub message: String,
     /// Byte range inside the template's source, when the engine knows it.
     pub range: Option<Range<usize>>,
@@ -65,7 +65,7 @@ pub struct SyntaxError {
 /// for rendering only when first rendered: a run uses one integration's templates, and `list`
 /// and `check` none, so a file of a thousand integrations loads fast.
 #[derive(Debug)]
-pub struct Templates {
+pub(crate) struct Templates {
     env: Environment<'static>,
     /// What to compile under each name (for single expressions, the wrapped form).
     sources: Arc<RwLock<HashMap<String, Source>>>,
@@ -77,7 +77,7 @@ pub struct Templates {
 /// A checked template and the names it reads, with attribute paths: `params.from`,
 /// `steps.deal.body`.
 #[derive(Debug)]
-pub struct Checked {
+pub(crate) struct Checked {
     pub text: Text,
     pub variables: BTreeSet<String>,
 }
@@ -96,7 +96,7 @@ impl Default for Templates {
 }
 
 impl Templates {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(
@@ -169,13 +169,9 @@ impl Templates {
         }
     }
 
-    /// Checks `source` and registers it under `name` (unique per file: the key path).
-    pub fn compile(&mut self, name: &str, source: &str) -> Result<Checked, SyntaxError> {
-        self.compile_as(name, source, Kind::Plain)
-    }
-
-    /// Like [`Templates::compile`], for a template whose result is a `kind` of text.
-    pub fn compile_as(
+    /// Checks `source` and registers it under `name` (unique per file: the key path), for a
+    /// template whose result is a `kind` of text (which decides how its values are encoded).
+    pub(crate) fn compile_as(
         &mut self,
         name: &str,
         source: &str,
@@ -242,7 +238,7 @@ impl Templates {
     }
 
     /// Renders to a string; a typed expression that is not a string becomes its JSON text.
-    pub fn render_str(&self, text: &Text, context: &Value) -> anyhow::Result<String> {
+    pub(crate) fn render_str(&self, text: &Text, context: &Value) -> anyhow::Result<String> {
         match text {
             Text::Literal(s) => Ok(s.clone()),
             Text::Template {
@@ -266,7 +262,11 @@ impl Templates {
     }
 
     /// Renders to a value: the expression's own type for a single expression, else a string.
-    pub fn render_value(&self, text: &Text, context: &Value) -> anyhow::Result<serde_json::Value> {
+    pub(crate) fn render_value(
+        &self,
+        text: &Text,
+        context: &Value,
+    ) -> anyhow::Result<serde_json::Value> {
         match text {
             Text::Literal(s) => Ok(serde_json::Value::String(s.clone())),
             Text::Template { typed: false, .. } => {
@@ -308,7 +308,7 @@ fn plain_text(value: &Value) -> String {
 }
 
 /// Builds a template context from anything serializable.
-pub fn context<T: serde::Serialize>(value: &T) -> Value {
+pub(crate) fn context<T: serde::Serialize>(value: &T) -> Value {
     Value::from(Serde(value))
 }
 
@@ -412,7 +412,10 @@ mod tests {
 
     fn render(source: &str, ctx: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let mut templates = Templates::new();
-        let text = templates.compile("t", source).expect("compiles").text;
+        let text = templates
+            .compile_as("t", source, Kind::Plain)
+            .expect("compiles")
+            .text;
         templates.render_value(&text, &context(&ctx))
     }
 
@@ -420,7 +423,7 @@ mod tests {
     fn plain_strings_are_literals() {
         let mut templates = Templates::new();
         assert_eq!(
-            templates.compile("t", "echo").unwrap().text,
+            templates.compile_as("t", "echo", Kind::Plain).unwrap().text,
             Text::Literal("echo".into())
         );
     }
@@ -473,7 +476,9 @@ mod tests {
     #[test]
     fn syntax_errors_are_reported() {
         let mut templates = Templates::new();
-        let err = templates.compile("t", "{{ params.x | }}").unwrap_err();
+        let err = templates
+            .compile_as("t", "{{ params.x | }}", Kind::Plain)
+            .unwrap_err();
         assert!(err.message.contains("syntax error"), "{}", err.message);
     }
 
@@ -481,7 +486,11 @@ mod tests {
     fn variables_are_dotted_paths() {
         let mut templates = Templates::new();
         let checked = templates
-            .compile("t", "{{ params.a }}-{{ steps.s.stdout }}-{{ range(3) }}")
+            .compile_as(
+                "t",
+                "{{ params.a }}-{{ steps.s.stdout }}-{{ range(3) }}",
+                Kind::Plain,
+            )
             .unwrap();
         let vars: Vec<_> = checked.variables.into_iter().collect();
         assert_eq!(vars, ["params.a", "steps.s.stdout"]);

@@ -4,20 +4,20 @@
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError {
+pub(crate) struct UsageError {
     pub message: String,
     pub hint: Option<String>,
 }
 
 impl UsageError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         UsageError {
             message: message.into(),
             hint: None,
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<Option<String>>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<Option<String>>) -> Self {
         self.hint = hint.into();
         self
     }

@@ -7,7 +7,7 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::usage::UsageError;
 
-pub fn check(
+pub(crate) fn check(
     global: &GlobalArgs,
     _args: &CheckArgs,
     printer: &Printer,

@@ -6,7 +6,7 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::RunQuery;
 
-pub fn history(
+pub(crate) fn history(
     global: &GlobalArgs,
     args: &HistoryArgs,
     printer: &Printer,

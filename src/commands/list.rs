@@ -12,7 +12,11 @@ use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::RunRecord;
 
-pub fn list(global: &GlobalArgs, args: &ListArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn list(
+    global: &GlobalArgs,
+    args: &ListArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
     let last_runs = open_store(global)?.last_runs()?;
     if args.json {

@@ -7,7 +7,11 @@ use crate::output::Printer;
 use crate::store::{RunLookup, RunStatus};
 use crate::usage::UsageError;
 
-pub fn logs(global: &GlobalArgs, args: &LogsArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(crate) fn logs(
+    global: &GlobalArgs,
+    args: &LogsArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let store = open_store(global)?;
     match store.run(&args.run_id)? {
         RunLookup::Found(run) => {

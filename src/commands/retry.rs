@@ -7,7 +7,7 @@ use crate::output::Printer;
 use crate::store::RunLookup;
 use crate::usage::UsageError;
 
-pub fn retry(
+pub(crate) fn retry(
     global: &GlobalArgs,
     args: &RetryArgs,
     printer: &Printer,

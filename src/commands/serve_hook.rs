@@ -10,10 +10,10 @@ use crate::exit::ExitStatus;
 use crate::listener::{self, Settings};
 use crate::loaded::Loaded;
 use crate::output::Printer;
-use crate::store::{self, Durability};
+use crate::store;
 use crate::usage::UsageError;
 
-pub fn serve_hook(
+pub(crate) fn serve_hook(
     global: &GlobalArgs,
     args: &ServeHookArgs,
     printer: &Printer,
@@ -35,7 +35,7 @@ pub fn serve_hook(
     let dir = store::state_dir(global.state_dir.as_deref())?;
     // Queued events are always synced fully (see `Queue::enqueue_all`); claims and results
     // may be redone after a power cut, so they need not wait for the disk.
-    let store = store::open(&dir, Durability::Normal)?;
+    let store = store::open(&dir)?;
     let settings = Settings {
         listen: args.listen,
         workers: args.workers,

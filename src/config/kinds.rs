@@ -7,7 +7,7 @@ use crate::template::Text;
 
 /// `command`: a program with an argv list, or an explicit shell script.
 #[derive(Debug)]
-pub struct CommandStep {
+pub(crate) struct CommandStep {
     pub program: Program,
     pub env: Vec<(String, Text)>,
     pub stdin: Option<Text>,
@@ -20,7 +20,7 @@ pub struct CommandStep {
 }
 
 #[derive(Debug)]
-pub enum Program {
+pub(crate) enum Program {
     Argv(Vec<Text>),
     /// Run by `sh -c`; not templated, so nothing can be injected into it.
     Shell(String),
@@ -28,7 +28,7 @@ pub enum Program {
 
 /// `http`: one request, or a series of pages.
 #[derive(Debug)]
-pub struct HttpStep {
+pub(crate) struct HttpStep {
     /// Upper case: `GET`, `POST`, ….
     pub method: String,
     pub url: Text,
@@ -55,18 +55,18 @@ pub struct HttpStep {
 
 impl HttpStep {
     /// GET and HEAD only read: a dry run still makes them.
-    pub fn is_read(&self) -> bool {
+    pub(crate) fn is_read(&self) -> bool {
         matches!(self.method.as_str(), "GET" | "HEAD")
     }
 
     /// PUT and DELETE may be repeated safely; POST and PATCH may not.
-    pub fn is_idempotent(&self) -> bool {
+    pub(crate) fn is_idempotent(&self) -> bool {
         !matches!(self.method.as_str(), "POST" | "PATCH")
     }
 }
 
 #[derive(Debug)]
-pub enum Body {
+pub(crate) enum Body {
     None,
     Json(JsonTemplate),
     Form(Vec<(String, Text)>),
@@ -74,28 +74,28 @@ pub enum Body {
 }
 
 #[derive(Debug)]
-pub enum HttpAuth {
+pub(crate) enum HttpAuth {
     Basic { user: Text, password: Text },
     Bearer(Text),
 }
 
 /// At most `count` requests per `per`.
 #[derive(Debug, Clone, Copy)]
-pub struct Rate {
+pub(crate) struct Rate {
     pub count: u32,
     pub per: Duration,
 }
 
 impl Rate {
     /// The least time between two requests.
-    pub fn interval(&self) -> Duration {
+    pub(crate) fn interval(&self) -> Duration {
         self.per / self.count.max(1)
     }
 }
 
 /// How to get the next page.
 #[derive(Debug)]
-pub struct Paginate {
+pub(crate) struct Paginate {
     pub mode: PageMode,
     /// A safety stop for APIs that never say "no more".
     pub max_pages: Option<u64>,
@@ -104,7 +104,7 @@ pub struct Paginate {
 }
 
 #[derive(Debug)]
-pub enum PageMode {
+pub(crate) enum PageMode {
     /// The next page's URL is in the body (a template over `body` and `headers`).
     NextLink(Text),
     /// The next page's URL is the `Link` header's `rel="next"`.
@@ -123,7 +123,7 @@ pub enum PageMode {
 
 /// A JSON body with templates in its strings.
 #[derive(Debug)]
-pub enum JsonTemplate {
+pub(crate) enum JsonTemplate {
     Text(Text),
     Value(serde_json::Value),
     Array(Vec<JsonTemplate>),
@@ -132,7 +132,7 @@ pub enum JsonTemplate {
 
 /// `output`: records or a rendered value, to stdout or a file.
 #[derive(Debug)]
-pub struct OutputStep {
+pub(crate) struct OutputStep {
     pub format: OutputFormat,
     /// A file (written atomically) or, when `None`, stdout.
     pub to: Option<Text>,
@@ -143,7 +143,7 @@ pub struct OutputStep {
 }
 
 #[derive(Debug)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Json,
     JsonLines,
     Csv {
@@ -161,14 +161,14 @@ pub enum OutputFormat {
 
 /// `for_each`: run the step once per item, at most `concurrency` at a time, results in order.
 #[derive(Debug)]
-pub struct ForEach {
+pub(crate) struct ForEach {
     pub source: ItemSource,
     pub concurrency: usize,
     pub on_error: OnError,
 }
 
 #[derive(Debug)]
-pub enum ItemSource {
+pub(crate) enum ItemSource {
     /// The records of an earlier step, streamed page by page.
     Records(String),
     /// A list from a template (`{{ params.ids }}`).
@@ -176,7 +176,7 @@ pub enum ItemSource {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
+pub(crate) enum OnError {
     /// The first failed item fails the step.
     Stop,
     /// Every item runs; the step fails at the end, naming the failed items.
@@ -186,7 +186,7 @@ pub enum OnError {
 /// `webhook`: how `integ serve-hook` starts the integration when a system posts to
 /// `/hooks/<path>`.
 #[derive(Debug)]
-pub struct Webhook {
+pub(crate) struct Webhook {
     pub path: String,
     pub auth: HookAuth,
     /// Params from the request: templates over `trigger.body`, `trigger.headers`,
@@ -209,7 +209,7 @@ pub struct Webhook {
 
 /// How a webhook's sender proves who it is.
 #[derive(Debug)]
-pub enum HookAuth {
+pub(crate) enum HookAuth {
     /// Declared explicitly with `auth.none = true`.
     None,
     /// A shared secret sent as it is in a header (Raynet's `X-RAYNETCRM-Token`).
@@ -243,7 +243,7 @@ pub enum HookAuth {
 
 /// Timestamped signature schemes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignedStyle {
+pub(crate) enum SignedStyle {
     /// `Stripe-Signature: t=…,v1=<hex HMAC-SHA256 of "t.body">`.
     Stripe,
     /// `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:t:body">`.
@@ -254,14 +254,14 @@ pub enum SignedStyle {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HmacAlgorithm {
+pub(crate) enum HmacAlgorithm {
     Sha1,
     Sha256,
     Sha512,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureEncoding {
+pub(crate) enum SignatureEncoding {
     Hex,
     Base64,
 }

@@ -6,9 +6,8 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::config::kinds::{
-    Body, CommandStep, ForEach, HttpAuth, HttpStep, ItemSource, JsonTemplate, OnError,
-    OutputFormat, OutputStep, PageMode, Paginate, Program, Rate, Webhook,
+pub(crate) use crate::config::kinds::{
+    CommandStep, ForEach, HttpStep, ItemSource, OutputStep, Program, Webhook,
 };
 use crate::suggest;
 use crate::template::{Templates, Text};
@@ -16,7 +15,7 @@ use crate::usage::UsageError;
 
 /// A loaded, valid `integrations.toml`.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub path: PathBuf,
     /// The file's directory: commands run there, and relative paths in the file start there.
     pub dir: PathBuf,
@@ -28,7 +27,7 @@ pub struct Config {
 
 impl Config {
     /// The integration called `name`, or an error with a "did you mean".
-    pub fn integration(&self, name: &str) -> Result<&Integration, UsageError> {
+    pub(crate) fn integration(&self, name: &str) -> Result<&Integration, UsageError> {
         self.integrations
             .iter()
             .find(|integration| integration.name == name)
@@ -42,13 +41,13 @@ impl Config {
 
 /// Where a secret's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     Env(String),
     File(PathBuf),
 }
 
 #[derive(Debug, Clone)]
-pub struct Secret {
+pub(crate) struct Secret {
     pub name: String,
     pub source: SecretSource,
     /// Where it is declared, for `integ check`.
@@ -57,7 +56,7 @@ pub struct Secret {
 
 /// What a second run does while the first still holds the integration's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlap {
+pub(crate) enum Overlap {
     /// Exit at once with the "busy" code; the schedule will try again.
     Skip,
     /// Block until the running copy finishes.
@@ -67,7 +66,7 @@ pub enum Overlap {
 }
 
 impl Overlap {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Overlap::Skip => "skip",
             Overlap::Wait => "wait",
@@ -77,7 +76,7 @@ impl Overlap {
 }
 
 #[derive(Debug)]
-pub struct Integration {
+pub(crate) struct Integration {
     pub name: String,
     pub description: Option<String>,
     pub params: Vec<Param>,
@@ -96,13 +95,13 @@ pub struct Integration {
 }
 
 impl Integration {
-    pub fn param(&self, name: &str) -> Option<&Param> {
+    pub(crate) fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|param| param.name == name)
     }
 }
 
 #[derive(Debug)]
-pub struct Param {
+pub(crate) struct Param {
     pub name: String,
     pub kind: ParamType,
     pub default: Option<ParamDefault>,
@@ -112,13 +111,13 @@ pub struct Param {
 }
 
 impl Param {
-    pub fn is_required(&self) -> bool {
+    pub(crate) fn is_required(&self) -> bool {
         self.default.is_none()
     }
 
     /// Whether anything narrows the values it takes beyond its type: a `pattern`, a
     /// `max_length`, or the values of a `choice`.
-    pub fn is_constrained(&self) -> bool {
+    pub(crate) fn is_constrained(&self) -> bool {
         matches!(self.kind, ParamType::Choice(_))
             || self.constraints.pattern.is_some()
             || self.constraints.max_length.is_some()
@@ -127,7 +126,7 @@ impl Param {
 
 /// `pattern` and `max_length`, on `string` and `list` params.
 #[derive(Debug, Default)]
-pub struct Constraints {
+pub(crate) struct Constraints {
     pub pattern: Option<Pattern>,
     /// In characters.
     pub max_length: Option<usize>,
@@ -135,7 +134,7 @@ pub struct Constraints {
 
 /// A regex that must match a whole value.
 #[derive(Debug)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// As written in the file.
     pub source: String,
     /// `source` anchored at both ends.
@@ -144,7 +143,7 @@ pub struct Pattern {
 
 /// A param's type, as declared with `type = "…"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamType {
+pub(crate) enum ParamType {
     String,
     Integer,
     Number,
@@ -159,7 +158,7 @@ pub enum ParamType {
 }
 
 #[derive(Debug)]
-pub enum ParamDefault {
+pub(crate) enum ParamDefault {
     /// Already checked against the param's type.
     Value(serde_json::Value),
     /// Computed per run (`{{ today | start_of_month }}`), then checked.
@@ -168,13 +167,13 @@ pub enum ParamDefault {
 
 /// A cron expression from `schedule`.
 #[derive(Debug)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub expression: String,
     pub cron: croner::Cron,
 }
 
 #[derive(Debug)]
-pub struct Step {
+pub(crate) struct Step {
     /// The name later steps use (`steps.<id>`), if it has one.
     pub id: Option<String>,
     /// Run the step only when this is true.
@@ -186,7 +185,7 @@ pub struct Step {
 
 impl Step {
     /// How the step is named in logs and errors: its id, else its 1-based position.
-    pub fn label(&self, index: usize) -> String {
+    pub(crate) fn label(&self, index: usize) -> String {
         match &self.id {
             Some(id) => format!("`{id}`"),
             None => format!("{}", index + 1),
@@ -197,7 +196,7 @@ impl Step {
 /// One variant per step kind; its settings are in `kinds`, and it runs in its own file under
 /// `steps/`.
 #[derive(Debug)]
-pub enum StepKind {
+pub(crate) enum StepKind {
     Command(CommandStep),
     // Boxed: its settings are several times the size of the others'.
     Http(Box<HttpStep>),
@@ -206,7 +205,7 @@ pub enum StepKind {
 
 impl StepKind {
     /// The earlier step whose records this step consumes, page by page, if any.
-    pub fn records_of(&self) -> Option<&str> {
+    pub(crate) fn records_of(&self) -> Option<&str> {
         match self {
             StepKind::Output(output) => output.records_of.as_deref(),
             _ => None,
@@ -216,7 +215,7 @@ impl StepKind {
 
 impl Step {
     /// The earlier step whose records this step is run for (or writes), if any.
-    pub fn consumes(&self) -> Option<&str> {
+    pub(crate) fn consumes(&self) -> Option<&str> {
         match &self.for_each {
             Some(ForEach {
                 source: ItemSource::Records(id),

@@ -12,7 +12,7 @@ use toml::Spanned;
 /// `[secrets] name = { env = "VAR" }` or `{ file = "/path" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSecret {
+pub(crate) struct RawSecret {
     pub env: Option<Spanned<String>>,
     pub file: Option<Spanned<String>>,
 }
@@ -20,7 +20,7 @@ pub struct RawSecret {
 /// `[integration.NAME]`, without its params and steps. Its keys are read one by one (see
 /// `validate`), so a typo in one does not hide a mistake in the next.
 #[derive(Debug, Default)]
-pub struct RawIntegration {
+pub(crate) struct RawIntegration {
     pub description: Option<String>,
     pub timeout: Option<Spanned<String>>,
     pub overlap: Option<RawOverlap>,
@@ -29,7 +29,7 @@ pub struct RawIntegration {
 }
 
 /// The keys of `[integration.NAME]`, for "expected one of" messages.
-pub const INTEGRATION_KEYS: &[&str] = &[
+pub(crate) const INTEGRATION_KEYS: &[&str] = &[
     "description",
     "timeout",
     "overlap",
@@ -42,7 +42,7 @@ pub const INTEGRATION_KEYS: &[&str] = &[
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawOverlap {
+pub(crate) enum RawOverlap {
     Skip,
     Wait,
     Fail,
@@ -51,7 +51,7 @@ pub enum RawOverlap {
 /// `params.NAME = { type = "date", default = "{{ today }}", help = "…" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawParam {
+pub(crate) struct RawParam {
     #[serde(rename = "type")]
     pub kind: RawParamType,
     pub default: Option<Spanned<toml::Value>>,
@@ -67,7 +67,7 @@ pub struct RawParam {
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum RawParamType {
+pub(crate) enum RawParamType {
     String,
     Integer,
     Number,
@@ -81,7 +81,7 @@ pub enum RawParamType {
 /// One `[[integration.NAME.steps]]` entry: common keys plus exactly one step kind.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStep {
+pub(crate) struct RawStep {
     pub id: Option<Spanned<String>>,
     /// An expression (`params.send and item.total > 0`); `{{ … }}` around it is allowed.
     pub when: Option<Spanned<String>>,
@@ -94,7 +94,7 @@ pub struct RawStep {
 /// `for_each = { records_of = "fetch", concurrency = 16 }` or `{ items = "{{ params.ids }}" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawForEach {
+pub(crate) struct RawForEach {
     pub records_of: Option<Spanned<String>>,
     pub items: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<u32>>,
@@ -103,7 +103,7 @@ pub struct RawForEach {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawOnError {
+pub(crate) enum RawOnError {
     Stop,
     Continue,
 }
@@ -111,7 +111,7 @@ pub enum RawOnError {
 /// `http = { get = "…" }`: the method is the key of the URL.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHttp {
+pub(crate) struct RawHttp {
     pub get: Option<Spanned<String>>,
     pub post: Option<Spanned<String>>,
     pub put: Option<Spanned<String>>,
@@ -140,14 +140,14 @@ pub struct RawHttp {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAuth {
+pub(crate) struct RawAuth {
     pub basic: Option<RawBasic>,
     pub bearer: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBasic {
+pub(crate) struct RawBasic {
     pub user: Spanned<String>,
     pub password: Spanned<String>,
 }
@@ -155,7 +155,7 @@ pub struct RawBasic {
 /// Exactly one of `next_link`, `link_header`, `offset`, `page`, `cursor`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPaginate {
+pub(crate) struct RawPaginate {
     pub next_link: Option<Spanned<String>>,
     pub link_header: Option<bool>,
     pub offset: Option<RawOffset>,
@@ -167,7 +167,7 @@ pub struct RawPaginate {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOffset {
+pub(crate) struct RawOffset {
     pub param: Option<String>,
     pub limit_param: Option<String>,
     pub limit: u64,
@@ -175,14 +175,14 @@ pub struct RawOffset {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPage {
+pub(crate) struct RawPage {
     pub param: Option<String>,
     pub start: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCursor {
+pub(crate) struct RawCursor {
     pub param: String,
     pub next: Spanned<String>,
 }
@@ -190,7 +190,7 @@ pub struct RawCursor {
 /// `output = { format = "csv", records_of = "fetch", to = "contacts.csv" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawOutput {
+pub(crate) struct RawOutput {
     pub format: RawFormat,
     pub to: Option<Spanned<String>>,
     pub records_of: Option<Spanned<String>>,
@@ -209,7 +209,7 @@ pub struct RawOutput {
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum RawFormat {
+pub(crate) enum RawFormat {
     Json,
     Jsonl,
     Csv,
@@ -219,7 +219,7 @@ pub enum RawFormat {
 /// `command = { argv = […] }` or `command = { shell = "…" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCommand {
+pub(crate) struct RawCommand {
     pub argv: Option<Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<Spanned<String>>,
     #[serde(default)]
@@ -235,7 +235,7 @@ pub struct RawCommand {
 /// How later steps see a command's stdout.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum RawStdout {
+pub(crate) enum RawStdout {
     Text,
     Json,
 }
@@ -243,7 +243,7 @@ pub enum RawStdout {
 /// `[integration.NAME.webhook]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawWebhook {
+pub(crate) struct RawWebhook {
     pub path: Spanned<String>,
     pub auth: Option<Spanned<RawHookAuth>>,
     #[serde(default)]
@@ -264,7 +264,7 @@ pub struct RawWebhook {
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum RawRespond {
+pub(crate) enum RawRespond {
     Queued,
     Output,
 }
@@ -272,7 +272,7 @@ pub enum RawRespond {
 /// Exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHookAuth {
+pub(crate) struct RawHookAuth {
     pub token: Option<RawTokenAuth>,
     pub bearer: Option<RawBearerAuth>,
     pub basic: Option<RawBasic>,
@@ -284,7 +284,7 @@ pub struct RawHookAuth {
 /// `auth.signed = { style = "stripe", secret = "…", tolerance = "5m" }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSigned {
+pub(crate) struct RawSigned {
     pub style: RawSignedStyle,
     pub secret: Option<Spanned<String>>,
     pub secrets: Option<Vec<Spanned<String>>>,
@@ -293,7 +293,7 @@ pub struct RawSigned {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawSignedStyle {
+pub(crate) enum RawSignedStyle {
     Stripe,
     Slack,
     Standard,
@@ -301,20 +301,20 @@ pub enum RawSignedStyle {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTokenAuth {
+pub(crate) struct RawTokenAuth {
     pub header: String,
     pub secret: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBearerAuth {
+pub(crate) struct RawBearerAuth {
     pub secret: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHmac {
+pub(crate) struct RawHmac {
     pub header: String,
     pub prefix: Option<String>,
     pub algorithm: Option<RawHmacAlgorithm>,
@@ -326,7 +326,7 @@ pub struct RawHmac {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawHmacAlgorithm {
+pub(crate) enum RawHmacAlgorithm {
     Sha1,
     Sha256,
     Sha512,
@@ -334,7 +334,7 @@ pub enum RawHmacAlgorithm {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawSignatureEncoding {
+pub(crate) enum RawSignatureEncoding {
     Hex,
     Base64,
 }

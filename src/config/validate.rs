@@ -32,13 +32,17 @@ use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
 /// Warnings are left to `integ check`.
-pub fn validate(path: PathBuf, display: String, source: String) -> Result<Config, Diagnostics> {
+pub(crate) fn validate(
+    path: PathBuf,
+    display: String,
+    source: String,
+) -> Result<Config, Diagnostics> {
     validate_inner(path, display, source, false).map(|(config, _)| config)
 }
 
 /// Like [`validate`], and also reports every secret that cannot be read (for `integ check`);
 /// with the valid file come its warnings, if it has any.
-pub fn validate_with_secrets(
+pub(crate) fn validate_with_secrets(
     path: PathBuf,
     display: String,
     source: String,

@@ -65,7 +65,7 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Runs the command; its result is `{exit_code, stdout, stderr}`, `stdout` parsed when it is
 /// JSON.
-pub async fn run(step: &CommandStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+pub(crate) async fn run(step: &CommandStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     step.run(scope).await
 }
 

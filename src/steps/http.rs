@@ -25,7 +25,7 @@ const BODY_EXCERPT: usize = 300;
 
 /// The HTTP clients of one run: one per connect timeout, sharing nothing else.
 #[derive(Default)]
-pub struct HttpClients {
+pub(crate) struct HttpClients {
     clients: Mutex<HashMap<Duration, Client>>,
 }
 
@@ -46,13 +46,13 @@ impl HttpClients {
 }
 
 /// Spaces a step's requests out to its `rate`, across all its concurrent items.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     interval: Duration,
     next: tokio::sync::Mutex<Instant>,
 }
 
 impl RateLimiter {
-    pub fn new(rate: Rate) -> Self {
+    pub(crate) fn new(rate: Rate) -> Self {
         RateLimiter {
             interval: rate.interval(),
             next: tokio::sync::Mutex::new(Instant::now()),
@@ -71,7 +71,7 @@ impl RateLimiter {
 
 /// One response, as later steps see it: `status`, `headers`, `body`.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: Map<String, Value>,
     /// Parsed JSON when the response says it is JSON, else text.
@@ -99,7 +99,7 @@ impl Response {
 }
 
 /// Runs the step: one request, its response (with `records` when the step names them).
-pub async fn run(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+pub(crate) async fn run(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     if !step.is_read() && scope.dry_run {
         return dry_run(step, scope);
     }
@@ -414,14 +414,18 @@ async fn send(
             rate.wait().await;
         }
         RunStats::add(&scope.log.stats.requests, 1);
-        scope.note(&format!(
-            "{shown}{}",
-            if attempt > 0 {
-                format!(" (retry {attempt})")
-            } else {
-                String::new()
-            }
-        ));
+        // A `for_each` item's request is counted, not logged: there may be a hundred thousand.
+        // Its retries and failures are logged.
+        if scope.log_requests || attempt > 0 {
+            scope.note(&format!(
+                "{shown}{}",
+                if attempt > 0 {
+                    format!(" (retry {attempt})")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         let mut request = client
             .request(method.clone(), &url)
             .query(&query)
@@ -695,7 +699,7 @@ fn describe_error(err: &reqwest::Error) -> String {
 }
 
 /// Jinja's idea of truth, for `when` and `stop_when`.
-pub fn truthy(value: &Value) -> bool {
+pub(crate) fn truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => *b,

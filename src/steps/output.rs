@@ -13,7 +13,7 @@ use crate::config::kinds::{OutputFormat, OutputStep};
 use crate::steps::StepScope;
 
 /// Runs an `output` step that writes a value or a text template (not records of a step).
-pub async fn run(step: &OutputStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
+pub(crate) async fn run(step: &OutputStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
     let mut writer = OutputWriter::open(step, scope)?;
     match (&step.value, &step.format) {
         (Some(value), _) => match scope.render_value(value)? {
@@ -49,7 +49,7 @@ enum Sink {
 }
 
 /// Writes records as they come (page by page), then finishes the file.
-pub struct OutputWriter<'s, 'a> {
+pub(crate) struct OutputWriter<'s, 'a> {
     step: &'s OutputStep,
     scope: &'s StepScope<'a>,
     sink: Sink,
@@ -57,7 +57,7 @@ pub struct OutputWriter<'s, 'a> {
 }
 
 impl<'s, 'a> OutputWriter<'s, 'a> {
-    pub fn open(step: &'s OutputStep, scope: &'s StepScope<'a>) -> anyhow::Result<Self> {
+    pub(crate) fn open(step: &'s OutputStep, scope: &'s StepScope<'a>) -> anyhow::Result<Self> {
         let sink = match &step.to {
             None => Sink::Stdout,
             Some(to) => {
@@ -114,7 +114,7 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
     }
 
     /// Writes a batch of records (a page).
-    pub fn records(&mut self, records: &[Value]) -> anyhow::Result<()> {
+    pub(crate) fn records(&mut self, records: &[Value]) -> anyhow::Result<()> {
         let mut out = String::new();
         for record in records {
             match &self.step.format {
@@ -178,7 +178,7 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
     }
 
     /// Closes the output: ends a JSON list, writes a text footer, moves the file into place.
-    pub fn finish(mut self) -> anyhow::Result<Value> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<Value> {
         match &self.step.format {
             OutputFormat::Json if self.step.records_of.is_some() || self.records > 0 => {
                 let end = if self.records == 0 { "[]\n" } else { "\n]\n" };

@@ -15,8 +15,8 @@ use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, Transaction
 use crate::store::create_private;
 use crate::store::liveness::Liveness;
 use crate::store::{
-    Claimed, DedupeKey, Durability, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd,
-    RunLookup, RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
+    Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
+    RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
 use crate::trigger::Trigger;
 
@@ -64,18 +64,20 @@ const SCHEMA_V5: &str = "
 ALTER TABLE runs ADD COLUMN from_queue INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET from_queue = 1 WHERE trigger = 'webhook';
 ";
+/// In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the last
+/// commits, which for run history is the right trade for not waiting on fsync. Queued events
+/// are the exception (see `enqueue_all`).
+const SYNCHRONOUS: &str = "PRAGMA synchronous = NORMAL";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     dir: PathBuf,
     liveness: Liveness,
     db: Mutex<Connection>,
-    /// Sets the connection's `synchronous` level for everything but queued events.
-    synchronous: &'static str,
 }
 
 impl SqliteStore {
-    pub fn open(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
+    pub(crate) fn open(dir: &Path) -> anyhow::Result<Self> {
         // Run logs and params are for the user who runs integ: what integ creates is theirs
         // alone (0700), whatever the umask. A directory that exists keeps its mode.
         for sub in ["locks", "running"] {
@@ -95,13 +97,7 @@ impl SqliteStore {
             .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
         db.busy_timeout(Duration::from_secs(10))?;
-        // In WAL mode, NORMAL survives a crash of any process; only a power cut can lose the
-        // last commits, which for run history is the right trade for not waiting on fsync.
-        let synchronous = match durability {
-            Durability::Normal => "PRAGMA synchronous = NORMAL",
-            Durability::Full => "PRAGMA synchronous = FULL",
-        };
-        db.execute_batch(synchronous)?;
+        db.execute_batch(SYNCHRONOUS)?;
         // Keep the WAL and its index between processes: each `integ run` is a short process,
         // usually the last to close the database, and deleting and re-creating both files on
         // every run costs more than the run's own writes.
@@ -117,7 +113,6 @@ impl SqliteStore {
             dir: dir.to_owned(),
             liveness: Liveness::new(dir),
             db: Mutex::new(db),
-            synchronous,
         })
     }
 
@@ -438,7 +433,7 @@ impl Queue for SqliteStore {
         db.prepare_cached("PRAGMA synchronous = FULL")?
             .execute([])?;
         let stored = Self::insert_events(&mut db, events);
-        db.prepare_cached(self.synchronous)?.execute([])?;
+        db.prepare_cached(SYNCHRONOUS)?.execute([])?;
         stored
     }
 
@@ -606,9 +601,8 @@ fn parse_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::SqliteStore;
-    use crate::store::Durability;
 
-    crate::store::conformance::suite!(|dir| SqliteStore::open(dir, Durability::Full).unwrap());
+    crate::store::conformance::suite!(|dir| SqliteStore::open(dir).unwrap());
 
     #[test]
     fn the_state_is_readable_by_its_owner_only() {
@@ -618,7 +612,7 @@ mod tests {
 
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join("new").join("integ");
-        let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+        let store = SqliteStore::open(&dir).unwrap();
         let _slot = store.lock("sync", 1, false).unwrap().expect("free");
         let run = NewRun {
             id: "0009-run".into(),
@@ -652,7 +646,7 @@ mod tests {
     #[test]
     fn a_stored_trigger_that_cannot_be_read_ends_the_run_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         crate::store::conformance::enqueue_one(&store, "bad", "hook");
         store
             .db()
