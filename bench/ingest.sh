@@ -107,8 +107,8 @@ for round in $(seq "$rounds"); do
 done
 
 mkdir -p bench/results
-commit=$(git rev-parse HEAD)
-git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes to src/ or Cargo)"
+commit="$(git rev-parse --short HEAD) (src/ and Cargo files as of $(git log -1 --format=%h -- src Cargo.toml Cargo.lock))"
+git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit, with uncommitted changes to them"
 python3 - "$work" "$commit" "$duration" "$(getconf CLK_TCK)" > bench/results/ingest-floor.md <<'PY'
 import json, os, platform, sys
 work, commit, duration, tick = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

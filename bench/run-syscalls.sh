@@ -33,8 +33,8 @@ trace first "$work/state"
 trace repeated "$work/state"
 
 mkdir -p bench/results
-commit=$(git rev-parse HEAD)
-git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes to src/ or Cargo)"
+commit="$(git rev-parse --short HEAD) (src/ and Cargo files as of $(git log -1 --format=%h -- src Cargo.toml Cargo.lock))"
+git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit, with uncommitted changes to them"
 python3 - "$work" "$commit" "$calls" > bench/results/run-syscalls.md <<'PY'
 import collections, os, re, sys
 work, commit, calls = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
