@@ -130,12 +130,12 @@ pub(crate) struct Ended {
 
 /// A run's record as it starts: params with every secret of the file hidden.
 pub(crate) fn new_run(integration: &Integration, run: &RunContext, log: &RunLog) -> NewRun {
-    let params = serde_json::to_string(&run.params).unwrap_or_default();
+    let params = serde_json::Value::Object(run.params.clone().into_iter().collect());
     NewRun {
         id: run.id.clone(),
         integration: integration.name.clone(),
         trigger: run.trigger.kind().to_owned(),
-        params: serde_json::from_str(&log.redact(&params)).unwrap_or_default(),
+        params: log.redactor().redact_json(&params),
         started_at: run.started_at.with_timezone(&Utc),
     }
 }

@@ -81,7 +81,7 @@ pub(crate) async fn serve(
     let metrics = Arc::new(Metrics::new());
     let path = loaded.config.path.clone();
     let env = Arc::clone(&loaded.env);
-    let queue = Queue::start(store, loaded.clone(), Arc::clone(&metrics));
+    let queue = Queue::start(store, loaded.clone(), Arc::clone(&metrics))?;
     let served = Arc::new(Served {
         webhook: webhook::Door::new(
             &loaded,

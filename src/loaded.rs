@@ -6,12 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{self, Config};
+use crate::template::context;
 
 #[derive(Clone)]
 pub(crate) struct Loaded {
     pub(crate) config: Arc<Config>,
     pub(crate) secrets: Arc<BTreeMap<String, String>>,
     pub(crate) env: Arc<BTreeMap<String, String>>,
+    /// `secrets` and `env` as templates read them, converted once for every request.
+    pub(crate) secrets_in_templates: minijinja::Value,
+    pub(crate) env_in_templates: minijinja::Value,
 }
 
 impl Loaded {
@@ -31,6 +35,8 @@ impl Loaded {
         })?;
         Ok(Loaded {
             config: Arc::new(config),
+            secrets_in_templates: context(&secrets),
+            env_in_templates: context(&*env),
             secrets: Arc::new(secrets),
             env,
         })

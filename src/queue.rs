@@ -85,10 +85,10 @@ impl Queue {
         store: Arc<dyn Store>,
         loaded: Loaded,
         metrics: Arc<Metrics>,
-    ) -> Arc<Queue> {
+    ) -> anyhow::Result<Arc<Queue>> {
         let (tickets, arrivals) = mpsc::channel(4 * intake::MAX_BATCH);
-        tokio::spawn(intake::intake(Arc::clone(&store), arrivals));
-        Arc::new(Queue {
+        intake::start(Arc::clone(&store), arrivals)?;
+        Ok(Arc::new(Queue {
             store,
             current: RwLock::new(Arc::new(loaded)),
             intake: tickets,
@@ -96,7 +96,7 @@ impl Queue {
             running: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             metrics,
-        })
+        }))
     }
 
     pub(crate) fn current(&self) -> Arc<Loaded> {

@@ -179,6 +179,35 @@ impl Redactor {
         }
     }
 
+    /// Whether `text` holds anything to hide.
+    pub(crate) fn finds(&self, text: &str) -> bool {
+        let forms = self.forms.read().expect("redactor lock is never poisoned");
+        forms
+            .matcher
+            .as_ref()
+            .is_some_and(|matcher| matcher.is_match(text))
+    }
+
+    /// `value` with every secret hidden in each of its strings (keys too): the structure stays
+    /// valid JSON whatever a secret looks like.
+    pub(crate) fn redact_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => Value::String(self.redact(text)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, v)| (self.redact(key), self.redact_json(v)))
+                    .collect(),
+            ),
+            // A number or a boolean that is a secret's value is hidden as a string.
+            other if self.finds(&other.to_string()) => Value::String("***".to_owned()),
+            other => other.clone(),
+        }
+    }
+
     pub(crate) fn redact(&self, text: &str) -> String {
         let forms = self.forms.read().expect("redactor lock is never poisoned");
         let Some(matcher) = &forms.matcher else {

@@ -65,12 +65,13 @@ impl<'a> DefaultScope<'a> {
     }
 }
 
-/// What a webhook's mapping reads.
+/// What a webhook's mapping reads. `env` and `secrets` come as template values converted once
+/// per load (see `Loaded`): a request pays only for its own part.
 #[derive(Serialize)]
 pub(crate) struct HookScope<'a> {
     pub(crate) trigger: Value,
-    pub(crate) env: &'a BTreeMap<String, String>,
-    pub(crate) secrets: &'a BTreeMap<String, String>,
+    pub(crate) env: &'a minijinja::Value,
+    pub(crate) secrets: &'a minijinja::Value,
     pub(crate) today: String,
     pub(crate) now: String,
 }
@@ -78,8 +79,8 @@ pub(crate) struct HookScope<'a> {
 /// What a hook's `auth` reads.
 #[derive(Serialize)]
 pub(crate) struct SecretScope<'a> {
-    pub(crate) secrets: &'a BTreeMap<String, String>,
-    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) secrets: &'a minijinja::Value,
+    pub(crate) env: &'a minijinja::Value,
 }
 
 /// `today` as templates see it.
@@ -140,17 +141,18 @@ mod tests {
         assert_eq!(run_keys, sorted(RUN_ROOTS));
         assert_eq!(keys(&run.run), sorted(RUN_FIELDS));
         assert_eq!(keys(&DefaultScope::at(now, &map)), sorted(DEFAULT_ROOTS));
+        let converted = crate::template::context(&map);
         let hook = HookScope {
             trigger: json!({}),
-            env: &map,
-            secrets: &map,
+            env: &converted,
+            secrets: &converted,
             today: String::new(),
             now: String::new(),
         };
         assert_eq!(keys(&hook), sorted(HOOK_ROOTS));
         let secrets = SecretScope {
-            secrets: &map,
-            env: &map,
+            secrets: &converted,
+            env: &converted,
         };
         assert_eq!(keys(&secrets), sorted(SECRET_ROOTS));
     }

@@ -248,8 +248,8 @@ impl<T: History + RunSlots + Watermarks + Queue> Store for T {}
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
     pub run: NewRun,
-    /// The trigger's stored form (see `Trigger::data`).
-    pub trigger_data: serde_json::Value,
+    /// The trigger's stored form (see `Trigger::data`), as JSON text.
+    pub trigger_data: String,
     pub dedupe: Option<DedupeKey>,
 }
 

@@ -50,8 +50,7 @@ struct Hooks {
     routes: HashMap<String, String>,
     /// Each hook's sender check, by integration name.
     verifiers: HashMap<String, Verifier>,
-    secrets: Arc<BTreeMap<String, String>>,
-    env: Arc<BTreeMap<String, String>>,
+    loaded: Loaded,
     redactor: Redactor,
 }
 
@@ -59,8 +58,8 @@ impl Hooks {
     fn new(loaded: &Loaded) -> anyhow::Result<Hooks> {
         let config = &loaded.config;
         let scope = context(&SecretScope {
-            secrets: &loaded.secrets,
-            env: &loaded.env,
+            secrets: &loaded.secrets_in_templates,
+            env: &loaded.env_in_templates,
         });
         let mut routes = HashMap::new();
         let mut verifiers = HashMap::new();
@@ -81,8 +80,7 @@ impl Hooks {
             config: Arc::clone(config),
             routes,
             verifiers,
-            secrets: Arc::clone(&loaded.secrets),
-            env: Arc::clone(&loaded.env),
+            loaded: loaded.clone(),
             redactor: Redactor::new(loaded.secrets.values()),
         })
     }
@@ -180,8 +178,8 @@ impl Door {
         let now = Local::now();
         let ctx = context(&HookScope {
             trigger: Trigger::Webhook(request.clone()).scope(),
-            env: &hooks.env,
-            secrets: &hooks.secrets,
+            env: &hooks.loaded.env_in_templates,
+            secrets: &hooks.loaded.secrets_in_templates,
             today: crate::scope::today(now),
             now: now.to_rfc3339(),
         });
@@ -201,7 +199,14 @@ impl Door {
         }
         // Mapped now to refuse a bad request at once; mapped again from the stored request
         // when the run starts (the store never keeps a param that may hold a secret).
-        let params = match mapped_params(&hooks.config, integration, hook, &ctx, now, &hooks.env) {
+        let params = match mapped_params(
+            &hooks.config,
+            integration,
+            hook,
+            &ctx,
+            now,
+            &hooks.loaded.env,
+        ) {
             Ok(params) => params,
             Err(problem) => return invalid(&hooks.redactor, problem),
         };
@@ -219,12 +224,12 @@ impl Door {
             id: uuid::Uuid::now_v7().to_string(),
             integration: integration.name.clone(),
             trigger: trigger.kind().to_owned(),
-            params: redacted_json(&hooks.redactor, &json!(params)),
+            params: redacted(&hooks.redactor, json!(params)),
             started_at: accepted_at,
         };
         let event = Event {
             run,
-            trigger_data: redacted_json(&hooks.redactor, &trigger.data()),
+            trigger_data: redacted(&hooks.redactor, trigger.data()).to_string(),
             dedupe: dedupe.map(|key| DedupeKey {
                 key: hooks.redactor.redact(&key),
                 since: accepted_at
@@ -327,8 +332,8 @@ pub(crate) fn prepare(
     let now = Local::now();
     let ctx = context(&HookScope {
         trigger: Trigger::Webhook(request.clone()).scope(),
-        env: &loaded.env,
-        secrets: &loaded.secrets,
+        env: &loaded.env_in_templates,
+        secrets: &loaded.secrets_in_templates,
         today: crate::scope::today(now),
         now: now.to_rfc3339(),
     });
@@ -408,9 +413,14 @@ fn depth(value: &Value) -> usize {
     deepest
 }
 
-/// `value` with every secret hidden, as the store may keep it.
-fn redacted_json(redactor: &Redactor, value: &Value) -> Value {
-    serde_json::from_str(&redactor.redact(&value.to_string())).unwrap_or(Value::Null)
+/// `value` with every secret hidden, as the store may keep it; most hold none, and are kept
+/// as they are.
+fn redacted(redactor: &Redactor, value: Value) -> Value {
+    if redactor.finds(&value.to_string()) {
+        redactor.redact_json(&value)
+    } else {
+        value
+    }
 }
 
 /// A request whose values do not fit the integration: 422 with the reason, secrets hidden.

@@ -60,7 +60,7 @@ fn webhook_event(id: &str, integration: &str, age_seconds: i64, key: Option<&str
     run.started_at = Utc::now() - chrono::Duration::seconds(age_seconds);
     Event {
         run,
-        trigger_data: trigger.data(),
+        trigger_data: trigger.data().to_string(),
         dedupe: key.map(|key| DedupeKey {
             key: key.into(),
             since: Utc::now() - chrono::Duration::days(1),

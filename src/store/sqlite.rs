@@ -176,7 +176,7 @@ impl SqliteStore {
                     run.trigger,
                     run.params.to_string(),
                     timestamp(run.started_at),
-                    trigger_data.to_string(),
+                    trigger_data,
                     dedupe.as_ref().map(|d| &d.key)
             ])?;
             answers.push(Enqueued::New(run.id.clone()));
