@@ -243,7 +243,13 @@ async fn take_slot(
         let wait = when_busy == WhenBusy::Wait;
         // A slot that cannot be taken (no file descriptors left, a broken state dir) is an
         // error, never a run without its slot.
-        let lease = in_store(store, move |s| s.lock(&name, slots, wait)).await?;
+        // Waiting for a slot blocks until another run ends: never on the runtime's thread, which
+        // must stay free to hear a signal.
+        let lease = if wait {
+            in_store_apart(store, move |s| s.lock(&name, slots, true)).await?
+        } else {
+            in_store(store, move |s| s.lock(&name, slots, false)).await?
+        };
         match (lease, when_busy) {
             (Some(lease), _) => return Ok(Some(lease)),
             (None, WhenBusy::Poll) => tokio::time::sleep(SLOT_POLL).await,
@@ -321,8 +327,23 @@ pub(crate) fn retry_backoff(base: Duration, attempt: u32) -> Duration {
     half + half.mul_f64(fastrand::f64())
 }
 
-/// Runs a store call on the blocking pool: the store waits on the disk and on other writers.
+/// Runs a store call where it does not hold up the runtime: the store waits on the disk and on
+/// other writers. On a runtime of one thread (`integ run`: one run, nothing else to serve) the
+/// call is made right there, which spares a thread's start and a hand-over per call; on the
+/// listener's it goes to the blocking pool.
 pub(crate) async fn in_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    job: impl FnOnce(&dyn Store) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let flavor = tokio::runtime::Handle::current().runtime_flavor();
+    if flavor == tokio::runtime::RuntimeFlavor::CurrentThread {
+        return job(store.as_ref()).map_err(|err| StoreFailed(err).into());
+    }
+    in_store_apart(store, job).await
+}
+
+/// Runs a store call on the blocking pool, always: for a call that may wait as long as it takes.
+async fn in_store_apart<T: Send + 'static>(
     store: &Arc<dyn Store>,
     job: impl FnOnce(&dyn Store) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
