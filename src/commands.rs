@@ -37,7 +37,7 @@ pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
 
 fn open_store(global: &GlobalArgs) -> anyhow::Result<Box<dyn Store>> {
     let dir = store::state_dir(global.state_dir.as_deref())?;
-    store::open(Path::new(&dir))
+    store::open(Path::new(&dir), store::Lifetime::Short)
 }
 
 /// Local, second-precision time for tables.

@@ -279,6 +279,16 @@ pub(crate) struct Claimed {
     pub(crate) lease: Lease,
 }
 
+/// How long the process that opens the store lives: a backend may trade work at opening
+/// against work at closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    /// A command that opens the store, does one thing and ends (`integ run`, `history`).
+    Short,
+    /// The listener.
+    Long,
+}
+
 /// Marks an error as the store's (it could not be opened, read or written), which has its own
 /// exit code: it says nothing about the integration.
 /// It reads as the error it wraps.
@@ -323,8 +333,8 @@ pub(crate) fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens the default backend in `dir`.
-pub(crate) fn open(dir: &Path) -> anyhow::Result<Box<dyn Store>> {
-    match sqlite::SqliteStore::open(dir) {
+pub(crate) fn open(dir: &Path, lifetime: Lifetime) -> anyhow::Result<Box<dyn Store>> {
+    match sqlite::SqliteStore::open(dir, lifetime) {
         Ok(store) => Ok(Box::new(store)),
         Err(err) => Err(StoreFailed(err).into()),
     }

@@ -35,7 +35,7 @@ pub(crate) fn serve_hook(
     let dir = store::state_dir(global.state_dir.as_deref())?;
     // Queued events are always synced fully (see `Queue::enqueue_all`); claims and results
     // may be redone after a power cut, so they need not wait for the disk.
-    let store = store::open(&dir)?;
+    let store = store::open(&dir, store::Lifetime::Long)?;
     let settings = Settings {
         listen: args.listen,
         workers: args.workers,

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, TransactionBehavior, params};
 
-use crate::store::create_private;
 use crate::store::liveness::Liveness;
 use crate::store::{
     Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
     RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
+use crate::store::{Lifetime, create_private};
 use crate::trigger::Trigger;
 
 const SCHEMA_VERSION: i64 = 5;
@@ -77,7 +78,7 @@ pub(crate) struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub(crate) fn open(dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn open(dir: &Path, lifetime: Lifetime) -> anyhow::Result<Self> {
         // Run logs and params are for the user who runs integ: what integ creates is theirs
         // alone (0700), whatever the umask. A directory that exists keeps its mode.
         for sub in ["locks", "running"] {
@@ -102,11 +103,19 @@ impl SqliteStore {
         // usually the last to close the database, and deleting and re-creating both files on
         // every run costs more than the run's own writes.
         db.file_control(Some("main"), FileControl::PersistWal(&mut 1))?;
-        // With a size limit set, the last process to close empties it (a WAL left with content
-        // makes the next process replay it on open). While a long-lived listener writes, the WAL
-        // is reused from its start after each checkpoint rather than cut to nothing: writing
-        // over blocks the file already has makes each sync to disk about twice as fast.
+        // While a long-lived listener writes, the WAL is reused from its start after each
+        // checkpoint rather than cut to nothing: writing over blocks the file already has makes
+        // each sync to disk about twice as fast. The limit bounds what a checkpoint leaves.
         db.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        // A short process (`integ run` from cron, `history`) leaves the WAL as it is when it
+        // closes: checkpointing it then costs four syncs to disk, most of a cron run's own time.
+        // The WAL is kept short instead (a checkpoint every 128 pages, within whichever commit
+        // passes that), because the next process to open it reads it whole. A long-lived
+        // listener checkpoints rarely, and as it closes.
+        if lifetime == Lifetime::Short {
+            db.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            db.pragma_update(None, "wal_autocheckpoint", 128)?;
+        }
         migrate(&mut db)
             .with_context(|| format!("failed to prepare the run store `{}`", path.display()))?;
         Ok(SqliteStore {
@@ -601,8 +610,22 @@ fn parse_timestamp(text: &str) -> anyhow::Result<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::SqliteStore;
+    use crate::store::Lifetime;
 
-    crate::store::conformance::suite!(|dir| SqliteStore::open(dir).unwrap());
+    /// The conformance suite as a short-lived command opens the store, and as the listener.
+    mod short {
+        use super::SqliteStore;
+        use crate::store::Lifetime;
+
+        crate::store::conformance::suite!(|dir| SqliteStore::open(dir, Lifetime::Short).unwrap());
+    }
+
+    mod long {
+        use super::SqliteStore;
+        use crate::store::Lifetime;
+
+        crate::store::conformance::suite!(|dir| SqliteStore::open(dir, Lifetime::Long).unwrap());
+    }
 
     #[test]
     fn the_state_is_readable_by_its_owner_only() {
@@ -612,7 +635,7 @@ mod tests {
 
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join("new").join("integ");
-        let store = SqliteStore::open(&dir).unwrap();
+        let store = SqliteStore::open(&dir, Lifetime::Short).unwrap();
         let _slot = store.lock("sync", 1, false).unwrap().expect("free");
         let run = NewRun {
             id: "0009-run".into(),
@@ -646,7 +669,7 @@ mod tests {
     #[test]
     fn a_stored_trigger_that_cannot_be_read_ends_the_run_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path(), Lifetime::Short).unwrap();
         crate::store::conformance::enqueue_one(&store, "bad", "hook");
         store
             .db()
