@@ -17,7 +17,7 @@ use crate::config::model::{Config, Integration};
 use crate::engine::{self, RunContext};
 use crate::observer::Observer;
 use crate::params::{self, Prompt};
-use crate::run_log::RunLog;
+use crate::run_log::{Redactor, RunLog};
 use crate::scope::DefaultScope;
 use crate::store::{Lease, NewRun, RunEnd, RunQuery, RunStatus, Store, StoreFailed};
 use crate::usage::UsageError;
@@ -64,8 +64,13 @@ pub(crate) fn resolve_params(
 pub(crate) enum Start {
     /// A new run, recorded as running once it has its slot.
     New,
-    /// A run taken from the queue, already marked running; `lease` keeps it alive.
-    Claimed { lease: Lease, attempt: u32 },
+    /// A run taken from the queue, already marked running; `lease` keeps it alive. `slot` is
+    /// one of its integration's run slots when the queue could take one with the run.
+    Claimed {
+        lease: Lease,
+        attempt: u32,
+        slot: Option<Lease>,
+    },
 }
 
 /// What happens when every run slot of the integration is taken.
@@ -97,6 +102,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) start: Start,
     pub(crate) when_busy: WhenBusy,
     pub(crate) on_failure: OnFailure,
+    /// What hides the run's secrets, when the door has one built already (the listener builds
+    /// one per load); else it is built from the run's secrets.
+    pub(crate) redactor: Option<Redactor>,
     /// Where the integration's watermark moves when the run succeeds (a scheduled run's
     /// window end), in the same write that records the success.
     pub(crate) advance_to: Option<DateTime<Utc>>,
@@ -153,17 +161,24 @@ pub(crate) async fn carry_out(
         config,
         integration,
         mut run,
-        start,
+        mut start,
         when_busy,
         on_failure,
+        redactor,
         advance_to,
     } = plan;
-    let log = RunLog::new(&run.secrets);
+    let log = match redactor {
+        Some(redactor) => RunLog::hiding(redactor),
+        None => RunLog::new(&run.secrets),
+    };
     tokio::pin!(cancel);
 
-    let slot = tokio::select! {
-        slot = take_slot(store, integration, when_busy) => slot?,
-        signal = &mut cancel => return Ok(Outcome::Cancelled { signal }),
+    let slot = match &mut start {
+        Start::Claimed { slot, .. } if slot.is_some() => slot.take(),
+        _ => tokio::select! {
+            slot = take_slot(store, integration, when_busy) => slot?,
+            signal = &mut cancel => return Ok(Outcome::Cancelled { signal }),
+        },
     };
     let Some(slot) = slot else {
         return skipped(store, integration, &run, &log).await;
@@ -175,7 +190,7 @@ pub(crate) async fn carry_out(
             let record = new_run(integration, &run, &log);
             (in_store(store, move |s| s.begin_run(&record)).await?, 1)
         }
-        Start::Claimed { lease, attempt } => (lease, attempt),
+        Start::Claimed { lease, attempt, .. } => (lease, attempt),
     };
     // The run's processes hold its slot and its liveness too: were integ killed, the next run
     // would still wait for them to end.

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{self, Config};
+use crate::run_log::Redactor;
 use crate::template::context;
 
 #[derive(Clone)]
@@ -13,6 +14,8 @@ pub(crate) struct Loaded {
     pub(crate) config: Arc<Config>,
     pub(crate) secrets: Arc<BTreeMap<String, String>>,
     pub(crate) env: Arc<BTreeMap<String, String>>,
+    /// What hides `secrets`, built once: each run starts from a copy.
+    pub(crate) redactor: Redactor,
     /// `secrets` and `env` as templates read them, converted once for every request.
     pub(crate) secrets_in_templates: minijinja::Value,
     pub(crate) env_in_templates: minijinja::Value,
@@ -36,6 +39,7 @@ impl Loaded {
         Ok(Loaded {
             config: Arc::new(config),
             secrets_in_templates: context(&secrets),
+            redactor: Redactor::new(secrets.values()),
             env_in_templates: context(&*env),
             secrets: Arc::new(secrets),
             env,

@@ -22,7 +22,7 @@ use crate::lifecycle::{self, OnFailure, Outcome, Plan, Start, WhenBusy, in_store
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::observer::{Observer, Stream};
-use crate::store::{Claimed, Enqueued, Event, RunEnd, RunStatus, Store};
+use crate::store::{Claimed, Enqueued, Event, Lease, RunEnd, RunStatus, Store};
 use crate::trigger::Trigger;
 
 /// How often the store is looked at without being woken: for retries coming due, events
@@ -202,7 +202,20 @@ impl Queue {
                     if recover {
                         store.recover()?;
                     }
-                    store.claim(&|name| queue.ready(&loaded, name))
+                    let Some(claimed) = store.claim(&|name| queue.ready(&loaded, name))? else {
+                        return Ok(None);
+                    };
+                    // Its slot in the same trip to the store, when one is free now; else the
+                    // run waits for one (a cron run holds it), and an error is the run's.
+                    let name = &claimed.run.integration;
+                    let slot = match loaded.config.integration(name) {
+                        Ok(integration) => store
+                            .lock(name, integration.concurrency, false)
+                            .ok()
+                            .flatten(),
+                        Err(_) => None,
+                    };
+                    Ok(Some((claimed, slot)))
                 })
                 .await;
                 match claimed {
@@ -216,11 +229,12 @@ impl Queue {
                     _ = stop.changed() => {}
                 }
             };
+            let (claimed, slot) = claimed;
             let counted = Counted::start(&self, &claimed.run.integration);
             let queue = Arc::clone(&self);
             let doors = Arc::clone(&doors);
             runs.spawn(async move {
-                queue.run_claimed(doors.as_ref(), claimed).await;
+                queue.run_claimed(doors.as_ref(), claimed, slot).await;
                 drop((counted, worker));
                 queue.wake.notify_one();
             });
@@ -240,7 +254,7 @@ impl Queue {
         }
     }
 
-    async fn run_claimed(&self, doors: &dyn Doors, claimed: Claimed) {
+    async fn run_claimed(&self, doors: &dyn Doors, claimed: Claimed, slot: Option<Lease>) {
         let Claimed {
             run: record,
             trigger,
@@ -285,11 +299,16 @@ impl Queue {
                 dry_run: false,
                 held: Vec::new(),
             },
-            start: Start::Claimed { lease, attempt },
+            start: Start::Claimed {
+                lease,
+                attempt,
+                slot,
+            },
             // The integration's concurrency holds across processes, as for `integ run`: an
             // event waits for a slot rather than being skipped, since it was promised to run.
             when_busy: WhenBusy::Poll,
             on_failure: prepared.on_failure,
+            redactor: Some(loaded.redactor.clone()),
             advance_to: None,
         };
         tracing::info!("run {id} of `{}` started", integration.name);

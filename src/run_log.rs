@@ -81,9 +81,14 @@ impl RunStats {
 impl RunLog {
     /// A log that hides the run's secrets.
     pub(crate) fn new(secrets: &BTreeMap<String, String>) -> Self {
+        RunLog::hiding(Redactor::new(secrets.values()))
+    }
+
+    /// A log that hides what `redactor` hides (and what the run adds to it).
+    pub(crate) fn hiding(redactor: Redactor) -> Self {
         RunLog {
             text: Mutex::new(Text::default()),
-            redactor: Redactor::new(secrets.values()),
+            redactor,
             stats: RunStats::default(),
         }
     }
@@ -146,10 +151,21 @@ pub(crate) struct Redactor {
 }
 
 /// Every value to hide, and one automaton over all their forms, rebuilt when a value is added.
-#[derive(Debug, Default)]
+/// A copy shares the automaton until either adds a value.
+#[derive(Debug, Default, Clone)]
 struct Forms {
     values: BTreeSet<String>,
     matcher: Option<AhoCorasick>,
+}
+
+impl Clone for Redactor {
+    /// The same values and automaton, cheaply: what a run starts from, to add its own.
+    fn clone(&self) -> Self {
+        let forms = self.forms.read().expect("redactor lock is never poisoned");
+        Redactor {
+            forms: RwLock::new(forms.clone()),
+        }
+    }
 }
 
 impl Redactor {

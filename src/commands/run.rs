@@ -79,6 +79,7 @@ pub(crate) fn run(
         start: Start::New,
         when_busy,
         on_failure: OnFailure::Fail,
+        redactor: None,
         advance_to: None,
     };
     let observer = printer.run_observer();

@@ -81,7 +81,7 @@ impl Hooks {
             routes,
             verifiers,
             loaded: loaded.clone(),
-            redactor: Redactor::new(loaded.secrets.values()),
+            redactor: loaded.redactor.clone(),
         })
     }
 }

@@ -98,6 +98,9 @@ impl SqliteStore {
             .with_context(|| format!("failed to open the run store `{}`", path.display()))?;
         // Other processes (a cron run, the listener) may hold the write lock for a moment.
         db.busy_timeout(Duration::from_secs(10))?;
+        // Every statement the store runs stays prepared: the listener runs each many times a
+        // second, and a cache smaller than their number would parse them again in turn.
+        db.set_prepared_statement_cache_capacity(64);
         db.execute_batch(SYNCHRONOUS)?;
         // Keep the WAL and its index between processes: each `integ run` is a short process,
         // usually the last to close the database, and deleting and re-creating both files on
@@ -144,8 +147,8 @@ impl SqliteStore {
     }
 
     /// Inserts a batch of events in one transaction; see [`Store::enqueue_all`].
-    fn insert_events(db: &mut Connection, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    fn insert_events(db: &Connection, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
+        let tx = WriteTx::begin(db)?;
         let mut answers = Vec::with_capacity(events.len());
         for Event {
             run,
@@ -234,6 +237,49 @@ impl SqliteStore {
 
 /// Opens `path` for writing, creating it readable by its owner only (0600); an existing file
 /// is neither truncated nor changed.
+/// A write transaction whose BEGIN, COMMIT and ROLLBACK are cached statements: rusqlite's
+/// own transaction parses each of them again at every call, and the listener makes thousands
+/// a second. Dropped without a commit (an error on the way, a failed COMMIT), it rolls back.
+struct WriteTx<'c> {
+    db: &'c Connection,
+    committed: bool,
+}
+
+impl<'c> WriteTx<'c> {
+    fn begin(db: &'c Connection) -> rusqlite::Result<Self> {
+        db.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(WriteTx {
+            db,
+            committed: false,
+        })
+    }
+
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.db.prepare_cached("COMMIT")?.execute([])?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.db
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self
+                .db
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut rollback| rollback.execute([]));
+        }
+    }
+}
+
 fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version >= SCHEMA_VERSION {
@@ -284,8 +330,8 @@ impl History for SqliteStore {
     }
 
     fn finish_run(&self, id: &str, end: RunEnd) -> anyhow::Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let db = self.db();
+        let tx = WriteTx::begin(&db)?;
         let ended_at = (end.status != RunStatus::Queued).then(|| timestamp(Utc::now()));
         let integration: String = tx
             .prepare_cached(
@@ -436,19 +482,19 @@ impl Watermarks for SqliteStore {
 
 impl Queue for SqliteStore {
     fn enqueue_all(&self, events: &[Event]) -> anyhow::Result<Vec<Enqueued>> {
-        let mut db = self.db();
+        let db = self.db();
         // An acknowledged event must survive power loss, whatever the connection's level for
         // other writes: claims and results may be lost and redone (at least once), this not.
         db.prepare_cached("PRAGMA synchronous = FULL")?
             .execute([])?;
-        let stored = Self::insert_events(&mut db, events);
+        let stored = Self::insert_events(&db, events);
         db.prepare_cached(SYNCHRONOUS)?.execute([])?;
         stored
     }
 
     fn claim(&self, ready: &dyn Fn(&str) -> bool) -> anyhow::Result<Option<Claimed>> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let db = self.db();
+        let tx = WriteTx::begin(&db)?;
         // The head of each ready integration's queue, then the oldest of those: the cost grows
         // with the number of integrations, not with the number of events waiting. "Due" is a
         // range of the index: a queued event's `started_at` is when it was accepted, never in
