@@ -21,7 +21,7 @@ use crate::store::{
 use crate::store::{Lifetime, create_private};
 use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -69,6 +69,12 @@ UPDATE runs SET from_queue = 1 WHERE trigger = 'webhook';
 /// commits, which for run history is the right trade for not waiting on fsync. Queued events
 /// are the exception (see `enqueue_all`).
 const SYNCHRONOUS: &str = "PRAGMA synchronous = NORMAL";
+/// Version 6: running runs are found through a partial index of just them, instead of an index
+/// of every run's status that each run's start and end rewrote.
+const SCHEMA_V6: &str = "
+DROP INDEX IF EXISTS runs_by_status;
+CREATE INDEX IF NOT EXISTS runs_running ON runs (id) WHERE status = 'running';
+";
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
 pub(crate) struct SqliteStore {
@@ -305,6 +311,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     }
     if version < 5 {
         tx.execute_batch(SCHEMA_V5)?;
+    }
+    if version < 6 {
+        tx.execute_batch(SCHEMA_V6)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
