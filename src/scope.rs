@@ -117,6 +117,16 @@ mod tests {
     }
 
     #[test]
+    fn each_door_gives_trigger_exactly_the_fields_check_allows() {
+        use crate::trigger::{MANUAL_FIELDS, Request, Trigger, WEBHOOK_FIELDS};
+
+        assert_eq!(keys(&Trigger::Manual.scope()), sorted(MANUAL_FIELDS));
+        assert_eq!(keys(&Trigger::Schedule.scope()), sorted(MANUAL_FIELDS));
+        let webhook = Trigger::Webhook(Request::default());
+        assert_eq!(keys(&webhook.scope()), sorted(WEBHOOK_FIELDS));
+    }
+
+    #[test]
     fn each_scope_gives_exactly_the_names_check_allows() {
         let map = BTreeMap::new();
         let params = BTreeMap::new();

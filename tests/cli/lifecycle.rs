@@ -13,6 +13,15 @@ use nix::sys::signal::Signal;
 use crate::serve_hook::{Listener, wait_for_lines};
 use crate::support::Test;
 
+/// An integration with a webhook anyone may call (`/hooks/NAME`), whose one step runs
+/// `script` with `sh -c`.
+fn open_hook(name: &str, script: &str) -> String {
+    format!(
+        "[integration.{name}]\n[integration.{name}.webhook]\npath = \"{name}\"\nauth.none = true\n\
+         [[integration.{name}.steps]]\ncommand.argv = [\"sh\", \"-c\", {script:?}]\n"
+    )
+}
+
 const MARKED: &str = r#"
 [integration.marked]
 [[integration.marked.steps]]
@@ -173,16 +182,7 @@ fn the_store_keeps_no_credential_and_no_secret_of_a_webhook() {
 
 #[test]
 fn a_body_too_deep_to_read_back_is_refused_not_accepted() {
-    let test = Test::new().config(
-        r#"
-[integration.deep]
-[integration.deep.webhook]
-path = "deep"
-auth.none = true
-[[integration.deep.steps]]
-command.argv = ["sh", "-c", "echo ran >> ran.txt"]
-"#,
-    );
+    let test = Test::new().config(&open_hook("deep", "echo ran >> ran.txt"));
     let listener = Listener::start(&test, &[]);
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
     let (status, answer) = listener.post("/hooks/deep", &[], &nested(127));
@@ -202,16 +202,10 @@ command.argv = ["sh", "-c", "echo ran >> ran.txt"]
 
 #[test]
 fn a_listener_runs_again_what_a_dead_listener_beside_it_had_taken() {
-    let test = Test::new().config(
-        r#"
-[integration.slow]
-[integration.slow.webhook]
-path = "slow"
-auth.none = true
-[[integration.slow.steps]]
-command.argv = ["sh", "-c", "echo start >> started.txt; sleep 1; echo done >> ran.txt"]
-"#,
-    );
+    let test = Test::new().config(&open_hook(
+        "slow",
+        "echo start >> started.txt; sleep 1; echo done >> ran.txt",
+    ));
     let first = Listener::start(&test, &[]);
     let (status, _) = first.post("/hooks/slow", &[], "{}");
     assert_eq!(status, 202);
@@ -269,16 +263,7 @@ command.argv = ["sh", "-c", "echo ran >> ran.txt"]
 
 #[test]
 fn a_sender_that_half_closes_after_its_request_is_answered() {
-    let test = Test::new().config(
-        r#"
-[integration.hooked]
-[integration.hooked.webhook]
-path = "hooked"
-auth.none = true
-[[integration.hooked.steps]]
-command.argv = ["true"]
-"#,
-    );
+    let test = Test::new().config(&open_hook("hooked", "true"));
     let listener = Listener::start(&test, &[]);
     let mut stream = TcpStream::connect(&listener.addr).unwrap();
     let body = "{}";
