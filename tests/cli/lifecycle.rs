@@ -319,3 +319,43 @@ command.argv = ["sh", "-c", "touch started; while [ ! -e locked ]; do sleep 0.05
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["status"], "succeeded", "{history:?}");
 }
+
+#[test]
+fn a_run_waiting_for_its_slot_stops_at_sigint_and_records_nothing() {
+    let test = Test::new().config(
+        r#"
+[integration.held]
+[[integration.held.steps]]
+command.argv = ["sh", "-c", "touch started; while [ ! -e release ]; do sleep 0.05; done"]
+"#,
+    );
+    let first = test.spawn(&["run", "held"]);
+    test.wait_for_file("started");
+    let waiting = test.spawn(&["run", "held", "--wait"]);
+    // Signalled once one of its threads waits for the lock (the kernel says where each
+    // thread sleeps).
+    let tasks = format!("/proc/{}/task", waiting.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(&tasks).unwrap().flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w.contains("lock"))
+    }) {
+        assert!(Instant::now() < deadline, "never waited for the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(waiting.id() as i32),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    crate::support::finish(waiting)
+        .code(130)
+        .stderr_has("`held` did not start: SIGINT while it waited for its turn");
+    std::fs::write(test.state_dir().with_file_name("release"), "").unwrap();
+    crate::support::finish(first).success();
+    let history = test.history();
+    assert_eq!(
+        history.len(),
+        1,
+        "the stopped one left no record: {history:?}"
+    );
+}
