@@ -22,8 +22,10 @@ pub(crate) enum Trigger {
 
 /// An HTTP request as a run sees it. Credential headers are never part of it (see
 /// [`Request::without_credentials`]): what a run sees is also what the store keeps.
+///
+/// Events stored by earlier versions also hold `kind`, which is ignored when they are read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub(crate) struct Request {
     pub(crate) body: Value,
     pub(crate) headers: BTreeMap<String, String>,
@@ -115,6 +117,15 @@ mod tests {
             assert_eq!(back, trigger);
         }
         assert!(Trigger::from_stored("carrier-pigeon", json!({})).is_err());
+        // As earlier versions stored a queued event: it still runs after an upgrade.
+        let earlier = json!({"kind": "webhook", "body": {"id": 1}, "headers": {}, "query": {}});
+        assert_eq!(
+            Trigger::from_stored("webhook", earlier).unwrap(),
+            Trigger::Webhook(Request {
+                body: json!({"id": 1}),
+                ..Request::default()
+            })
+        );
     }
 
     #[test]

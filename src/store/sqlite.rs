@@ -21,7 +21,7 @@ use crate::store::{
 use crate::store::{Lifetime, create_private};
 use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -75,6 +75,20 @@ const SCHEMA_V6: &str = "
 DROP INDEX IF EXISTS runs_by_status;
 CREATE INDEX IF NOT EXISTS runs_running ON runs (id) WHERE status = 'running';
 ";
+/// Version 7: webhook requests stored by earlier versions lose their credential headers —
+/// `Authorization`, `Proxy-Authorization`, `Cookie`, and any whose name says token, signature,
+/// secret or key (a hook's own header, which the store cannot know otherwise). They are
+/// never stored now; this removes what was.
+const SCHEMA_V7: &str = r#"
+UPDATE runs SET trigger_data = json_set(trigger_data, '$.headers', json((
+    SELECT coalesce(json_group_object(key, value), '{}')
+    FROM json_each(runs.trigger_data, '$.headers')
+    WHERE lower(key) NOT IN ('authorization', 'proxy-authorization', 'cookie')
+      AND lower(key) NOT LIKE '%token%' AND lower(key) NOT LIKE '%signature%'
+      AND lower(key) NOT LIKE '%secret%' AND lower(key) NOT LIKE '%key%'
+)))
+WHERE json_valid(trigger_data) AND json_type(trigger_data, '$.headers') = 'object';
+"#;
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
 
 pub(crate) struct SqliteStore {
@@ -314,6 +328,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     }
     if version < 6 {
         tx.execute_batch(SCHEMA_V6)?;
+    }
+    if version < 7 {
+        tx.execute_batch(SCHEMA_V7)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
@@ -719,6 +736,47 @@ mod tests {
             let (path, mode) = mode(path);
             assert_eq!(mode, 0o600, "{path:?}");
         }
+    }
+
+    #[test]
+    fn credentials_stored_by_earlier_versions_are_removed_when_the_store_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path(), Lifetime::Short).unwrap());
+        let earlier = serde_json::json!({
+            "kind": "webhook",
+            "body": {"id": 1},
+            "headers": {
+                "authorization": "Bearer s3cret",
+                "cookie": "sid=1",
+                "x-raynetcrm-token": "t0ken",
+                "x-hub-signature-256": "sha256=ab",
+                "x-api-key": "k3y",
+                "x-delivery": "d-1"
+            },
+            "query": {}
+        });
+        {
+            let db = rusqlite::Connection::open(dir.path().join("integ.db")).unwrap();
+            db.execute(
+                "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, from_queue)
+                 VALUES ('old', 'hook', 'webhook', '{}', 'queued', '2026-11-01T00:00:00.000000Z', ?1, 1)",
+                [earlier.to_string()],
+            )
+            .unwrap();
+            db.pragma_update(None, "user_version", 6).unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), Lifetime::Short).unwrap();
+        let data: String = store
+            .db()
+            .query_row(
+                "SELECT trigger_data FROM runs WHERE id = 'old'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(data["headers"], serde_json::json!({"x-delivery": "d-1"}));
+        assert_eq!(data["body"], serde_json::json!({"id": 1}));
     }
 
     #[test]
