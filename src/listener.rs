@@ -27,7 +27,7 @@ use crate::lifecycle::in_store;
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::output::Printer;
-use crate::queue::{Doors, Prepared, Queue};
+use crate::queue::{self, Doors, Prepared, Queue};
 use crate::store::Store;
 use crate::trigger::Trigger;
 
@@ -118,12 +118,13 @@ pub(crate) async fn serve(
     warn_unserved(&queue).await;
     tokio::spawn(reload_on_sighup(Arc::clone(&served), path, env, hangup));
     let (stop, stopped) = watch::channel(false);
-    let dispatcher = tokio::spawn(Arc::clone(&queue).dispatch(
+    let dispatcher = queue::run_apart(
+        Arc::clone(&queue),
         settings.workers,
         settings.grace,
         Arc::new(ServedDoors),
         stopped,
-    ));
+    )?;
 
     let limits = connections::Limits {
         max_connections: settings.max_connections,
@@ -136,7 +137,7 @@ pub(crate) async fn serve(
     // period.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = stop.send(true);
-    dispatcher.await.context("the dispatcher failed")?;
+    dispatcher.await.context("the dispatcher stopped without a word")?;
     Ok(())
 }
 

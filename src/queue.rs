@@ -32,6 +32,34 @@ const LOOK_AGAIN: Duration = Duration::from_secs(1);
 /// The most output a waiting request is answered with; the log has everything.
 const OUTPUT_LIMIT: usize = 1 << 20;
 
+/// Runs the dispatcher and the runs it starts on a thread of their own, with a runtime of one
+/// thread: there, store calls are made on the spot (see `lifecycle::in_store`) instead of being
+/// handed to the blocking pool and back, which cost about a third of the listener's CPU per
+/// run. The listener's own runtime goes on answering requests. The receiver resolves when the
+/// dispatcher is done (the runs it waited for ended or were given up).
+pub(crate) fn run_apart(
+    queue: Arc<Queue>,
+    workers: usize,
+    grace: Duration,
+    doors: Arc<dyn Doors>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<oneshot::Receiver<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, finished) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("integ-runs".into())
+        .spawn(move || {
+            runtime.block_on(queue.dispatch(workers, grace, doors, stop));
+            // A run given up at the grace period leaves a blocking wait behind (a slot, a
+            // pipe); the process is ending, so nothing of it is awaited.
+            runtime.shutdown_background();
+            let _ = done.send(());
+        })?;
+    Ok(finished)
+}
+
 /// What a door says about running one of its queued events: the params (mapped again from
 /// the stored trigger, with the file now in force) and what a failure leads to.
 pub(crate) struct Prepared {
