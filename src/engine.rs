@@ -27,8 +27,9 @@ pub(crate) struct RunContext {
     pub started_at: DateTime<Local>,
     pub trigger: Trigger,
     pub params: BTreeMap<String, Value>,
-    pub secrets: BTreeMap<String, String>,
-    pub env: BTreeMap<String, String>,
+    /// Shared with the load they come from: a listener's runs do not copy them each.
+    pub secrets: Arc<BTreeMap<String, String>>,
+    pub env: Arc<BTreeMap<String, String>>,
     /// Make reads, show writes and commands without doing them.
     pub dry_run: bool,
     /// The run's lock files, held by its commands' processes too (see `Lease::fd`).
