@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
-use crate::config::model::{Config, Integration};
+use crate::config::model::{Config, Integration, ParamDefault};
 use crate::engine::{self, RunContext};
 use crate::observer::Observer;
 use crate::params::{self, Prompt};
@@ -49,7 +49,17 @@ pub(crate) fn resolve_params(
     now: DateTime<Local>,
     env: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Value>, UsageError> {
-    let defaults = DefaultScope::at(now, env).context();
+    // Converting the environment for templates is most of the cost here: only a computed
+    // default reads it.
+    let computed = integration
+        .params
+        .iter()
+        .any(|param| matches!(param.default, Some(ParamDefault::Template { .. })));
+    let defaults = if computed {
+        DefaultScope::at(now, env).context()
+    } else {
+        minijinja::Value::UNDEFINED
+    };
     match input {
         ParamInput::Assignments { given, prompt } => {
             params::resolve(integration, given, &config.templates, &defaults, prompt)

@@ -330,13 +330,18 @@ pub(crate) fn prepare(
         return Err(format!("`{}` no longer has a webhook", integration.name));
     };
     let now = Local::now();
-    let ctx = context(&HookScope {
-        trigger: Trigger::Webhook(request.clone()).scope(),
-        env: &loaded.env_in_templates,
-        secrets: &loaded.secrets_in_templates,
-        today: crate::scope::today(now),
-        now: now.to_rfc3339(),
-    });
+    // The request as templates see it, only for a hook that maps params from it.
+    let ctx = if hook.params.is_empty() {
+        minijinja::Value::UNDEFINED
+    } else {
+        context(&HookScope {
+            trigger: Trigger::Webhook(request.clone()).scope(),
+            env: &loaded.env_in_templates,
+            secrets: &loaded.secrets_in_templates,
+            today: crate::scope::today(now),
+            now: now.to_rfc3339(),
+        })
+    };
     let params = mapped_params(&loaded.config, integration, hook, &ctx, now, &loaded.env)?;
     Ok(Prepared {
         params,
