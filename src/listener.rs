@@ -137,7 +137,9 @@ pub(crate) async fn serve(
     // period.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     let _ = stop.send(true);
-    dispatcher.await.context("the dispatcher stopped without a word")?;
+    dispatcher
+        .await
+        .context("the dispatcher stopped without a word")?;
     Ok(())
 }
 
