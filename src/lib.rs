@@ -6,6 +6,7 @@
 //! ([`engine`], [`steps`]) → output ([`output`]); [`store`] keeps what happened.
 
 mod answer;
+mod backoff;
 mod cli;
 mod commands;
 mod config;

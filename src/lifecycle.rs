@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
+use crate::backoff;
 use crate::config::model::{Config, Integration, ParamDefault};
 use crate::engine::{self, RunContext};
 use crate::observer::Observer;
@@ -218,7 +219,7 @@ pub(crate) async fn carry_out(
         ),
         Ok(Err(error)) => match on_failure {
             OnFailure::Retry { retries, backoff } if attempt <= retries => {
-                let wait = retry_backoff(backoff, attempt);
+                let wait = backoff::jittered(backoff, attempt - 1, Duration::MAX);
                 let at =
                     Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                 (RunEnd::retry(at, error, log.text()), Some(wait))
@@ -330,7 +331,8 @@ async fn record_end(store: &Arc<dyn Store>, id: &str, end: RunEnd) -> anyhow::Re
             Ok(()) => return Ok(()),
             Err(err) if attempt + 1 < RECORD_ATTEMPTS => {
                 attempt += 1;
-                let wait = retry_backoff(Duration::from_millis(200), attempt);
+                let wait =
+                    backoff::jittered(Duration::from_millis(200), attempt - 1, Duration::MAX);
                 tracing::warn!(
                     "run {id}: failed to record its end (trying again in {}): {err:#}",
                     humantime::format_duration(wait)
@@ -342,14 +344,6 @@ async fn record_end(store: &Arc<dyn Store>, id: &str, end: RunEnd) -> anyhow::Re
             }
         }
     }
-}
-
-/// Exponential backoff with jitter for the `attempt`th retry (1 for the first): half the delay
-/// fixed, half random, so that many failed runs do not come back in step.
-pub(crate) fn retry_backoff(base: Duration, attempt: u32) -> Duration {
-    let delay = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-    let half = delay / 2;
-    half + half.mul_f64(fastrand::f64())
 }
 
 /// Runs a store call where it does not hold up the runtime: the store waits on the disk and on
@@ -376,28 +370,5 @@ async fn in_store_apart<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || job(store.as_ref())).await {
         Ok(result) => result.map_err(|err| StoreFailed(err).into()),
         Err(err) => Err(StoreFailed(anyhow::anyhow!("a store task failed: {err}")).into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::retry_backoff;
-
-    #[test]
-    fn retry_backoff_doubles_with_jitter() {
-        for attempt in 1..6 {
-            let full = Duration::from_secs(30) * (1 << (attempt - 1));
-            let wait = retry_backoff(Duration::from_secs(30), attempt);
-            assert!(
-                wait >= full / 2 && wait <= full,
-                "attempt {attempt}: {wait:?}"
-            );
-        }
-        let waits: std::collections::BTreeSet<_> = (0..20)
-            .map(|_| retry_backoff(Duration::from_secs(30), 1))
-            .collect();
-        assert!(waits.len() > 1, "jitter varies the wait");
     }
 }

@@ -11,6 +11,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, LINK, RETRY_AFTER};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use crate::backoff;
 use crate::config::kinds::{Body, HttpAuth, HttpStep, JsonTemplate, PageMode, Rate};
 use crate::run_log::RunStats;
 use crate::steps::StepScope;
@@ -452,7 +453,7 @@ async fn send(
                     || (status.is_server_error() && may_retry_failures);
                 if retryable && retries_left {
                     let wait = retry_after(response.headers())
-                        .unwrap_or_else(|| backoff(step.backoff, attempt));
+                        .unwrap_or_else(|| backoff::jittered(step.backoff, attempt, MAX_BACKOFF));
                     if wait > MAX_RETRY_AFTER {
                         bail!(
                             "{shown} answered {status} and asks to wait {}s, longer than integ waits",
@@ -482,7 +483,7 @@ async fn send(
                     };
                     bail!("{shown} failed{after}: {reason}");
                 }
-                let wait = backoff(step.backoff, attempt);
+                let wait = backoff::jittered(step.backoff, attempt, MAX_BACKOFF);
                 scope.note(&format!(
                     "{shown} failed: {reason}; retrying in {}",
                     humantime::format_duration(round_ms(wait))
@@ -572,14 +573,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
-/// Exponential backoff with jitter: half the delay fixed, half random, so that many clients
-/// do not retry in step.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let delay = base.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
-    let half = delay / 2;
-    half + half.mul_f64(fastrand::f64())
 }
 
 fn round_ms(duration: Duration) -> Duration {
@@ -727,7 +720,7 @@ mod tests {
 
     use reqwest::header::{HeaderMap, HeaderValue, LINK, RETRY_AFTER};
 
-    use super::{backoff, next_link, retry_after};
+    use super::{next_link, retry_after};
 
     #[test]
     fn retry_after_takes_seconds_and_dates() {
@@ -745,20 +738,6 @@ mod tests {
         );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_within_bounds() {
-        for attempt in 0..20 {
-            let delay = backoff(Duration::from_millis(500), attempt);
-            let full = Duration::from_millis(500)
-                .saturating_mul(1 << attempt.min(16))
-                .min(Duration::from_secs(30));
-            assert!(
-                delay >= full / 2 && delay <= full,
-                "attempt {attempt}: {delay:?}"
-            );
-        }
     }
 
     #[test]
