@@ -45,13 +45,12 @@ pub(crate) struct Door {
 
 /// One loaded file's webhooks, ready to serve.
 struct Hooks {
-    config: Arc<Config>,
+    /// The file, its secrets and their redactor.
+    loaded: Loaded,
     /// Integration name by webhook path.
     routes: HashMap<String, String>,
     /// Each hook's sender check, by integration name.
     verifiers: HashMap<String, Verifier>,
-    loaded: Loaded,
-    redactor: Redactor,
 }
 
 impl Hooks {
@@ -77,11 +76,9 @@ impl Hooks {
             }
         }
         Ok(Hooks {
-            config: Arc::clone(config),
+            loaded: loaded.clone(),
             routes,
             verifiers,
-            loaded: loaded.clone(),
-            redactor: loaded.redactor.clone(),
         })
     }
 }
@@ -149,6 +146,7 @@ impl Door {
             Err(refused) => return refused,
         };
         let integration = hooks
+            .loaded
             .config
             .integration(name)
             .expect("routes name integrations of the file");
@@ -175,6 +173,7 @@ impl Door {
             .webhook
             .as_ref()
             .expect("routed integrations have a webhook");
+        let redactor = &hooks.loaded.redactor;
         let now = Local::now();
         let ctx = context(&HookScope {
             trigger: Trigger::Webhook(request.clone()).scope(),
@@ -183,7 +182,7 @@ impl Door {
             today: crate::scope::today(now),
             now: now.to_rfc3339(),
         });
-        let templates = &hooks.config.templates;
+        let templates = &hooks.loaded.config.templates;
         if let Some(when) = &hook.when {
             match templates.render_value(when, &ctx) {
                 Ok(value) if truthy(&value) => {}
@@ -194,13 +193,13 @@ impl Door {
                         json!({"status": "ignored", "reason": "`when` is false"}),
                     );
                 }
-                Err(err) => return invalid(&hooks.redactor, format!("`when` failed: {err:#}")),
+                Err(err) => return invalid(redactor, format!("`when` failed: {err:#}")),
             }
         }
         // Mapped now to refuse a bad request at once; mapped again from the stored request
         // when the run starts (the store never keeps a param that may hold a secret).
         let params = match mapped_params(
-            &hooks.config,
+            &hooks.loaded.config,
             integration,
             hook,
             &ctx,
@@ -208,13 +207,13 @@ impl Door {
             &hooks.loaded.env,
         ) {
             Ok(params) => params,
-            Err(problem) => return invalid(&hooks.redactor, problem),
+            Err(problem) => return invalid(redactor, problem),
         };
         let dedupe = match &hook.dedupe {
             Some(text) => match templates.render_str(text, &ctx) {
                 Ok(key) if !key.is_empty() => Some(key),
                 Ok(_) => None,
-                Err(err) => return invalid(&hooks.redactor, format!("`dedupe` failed: {err:#}")),
+                Err(err) => return invalid(redactor, format!("`dedupe` failed: {err:#}")),
             },
             None => None,
         };
@@ -224,14 +223,14 @@ impl Door {
             id: uuid::Uuid::now_v7().to_string(),
             integration: integration.name.clone(),
             trigger: trigger.kind().to_owned(),
-            params: redacted(&hooks.redactor, json!(params)),
+            params: redactor.redact_json(&json!(params)),
             started_at: accepted_at,
         };
         let event = Event {
             run,
-            trigger_data: redacted(&hooks.redactor, trigger.data()).to_string(),
+            trigger_data: redacted_text(redactor, &trigger.data()),
             dedupe: dedupe.map(|key| DedupeKey {
-                key: hooks.redactor.redact(&key),
+                key: redactor.redact(&key),
                 since: accepted_at
                     - chrono::Duration::from_std(hook.dedupe_for).unwrap_or(chrono::Duration::MAX),
             }),
@@ -254,8 +253,7 @@ impl Door {
             }) => {
                 self.metrics.accepted.inc();
                 let limit = hook.respond_with_output.unwrap_or_default();
-                self.wait_for_output(&id, output, limit, &hooks.redactor)
-                    .await
+                self.wait_for_output(&id, output, limit, redactor).await
             }
             Ok(Submitted::Duplicate(id)) => {
                 self.metrics.deduplicated.inc();
@@ -342,7 +340,9 @@ pub(crate) fn prepare(
             now: now.to_rfc3339(),
         })
     };
-    let params = mapped_params(&loaded.config, integration, hook, &ctx, now, &loaded.env)?;
+    // The reason is logged and stored: a value mapped from a secret stays hidden in it.
+    let params = mapped_params(&loaded.config, integration, hook, &ctx, now, &loaded.env)
+        .map_err(|problem| loaded.redactor.redact(&problem))?;
     Ok(Prepared {
         params,
         on_failure: OnFailure::Retry {
@@ -418,13 +418,14 @@ fn depth(value: &Value) -> usize {
     deepest
 }
 
-/// `value` with every secret hidden, as the store may keep it; most hold none, and are kept
-/// as they are.
-fn redacted(redactor: &Redactor, value: Value) -> Value {
-    if redactor.finds(&value.to_string()) {
-        redactor.redact_json(&value)
+/// `value` as JSON text with every secret hidden, as the store keeps it: serialised once, and
+/// redacted string by string only when it holds a secret (most hold none).
+fn redacted_text(redactor: &Redactor, value: &Value) -> String {
+    let text = value.to_string();
+    if redactor.finds(&text) {
+        redactor.redact_json(value).to_string()
     } else {
-        value
+        text
     }
 }
 
