@@ -359,3 +359,50 @@ command.argv = ["sh", "-c", "touch started; while [ ! -e release ]; do sleep 0.0
         "the stopped one left no record: {history:?}"
     );
 }
+
+#[test]
+fn a_queued_run_that_can_no_longer_map_its_params_fails_with_its_secrets_hidden() {
+    let hook = |kind: &str| {
+        format!(
+            r#"
+[secrets]
+token = {{ env = "HOOK_TOKEN" }}
+[integration.hooked]
+params.p = {{ type = "{kind}" }}
+[integration.hooked.webhook]
+path = "hooked"
+auth.none = true
+params.p = "{{{{ secrets.token }}}}"
+retries = 0
+[[integration.hooked.steps]]
+command.argv = ["true"]
+"#
+        )
+    };
+    let test = Test::new()
+        .config(&hook("string"))
+        .env("HOOK_TOKEN", "s3cret-Tok");
+    let storing = Listener::start(&test, &["--workers", "0"]);
+    assert_eq!(storing.post("/hooks/hooked", &[], "{}").0, 202);
+    drop(storing);
+    // The file changes while the event waits: its param can no longer take the value.
+    let test = test.config(&hook("integer"));
+    let _running = Listener::start(&test, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        let history = test.history();
+        if history[0]["status"] == "failed" {
+            break history[0].clone();
+        }
+        assert!(Instant::now() < deadline, "{history:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("param `p`") && error.contains("***"),
+        "{error}"
+    );
+    assert!(!error.contains("s3cret-Tok"), "{error}");
+    let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
+    assert!(!log.contains("s3cret-Tok"), "{log}");
+}
