@@ -24,9 +24,7 @@ pub(crate) struct Refusal {
 
 /// A refusal the sender can act on: the detail in the answer and in the log.
 pub(crate) fn refuse(status: StatusCode, metric: &'static str, detail: String) -> Response {
-    let mut response = answer(status, json!({ "error": detail }));
-    response.extensions_mut().insert(Refusal { metric, detail });
-    response
+    refuse_quietly(status, &detail.clone(), metric, detail)
 }
 
 /// A refusal that tells the sender nothing (a failed authentication); the log has `detail`.

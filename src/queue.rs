@@ -396,7 +396,7 @@ impl Queue {
         }
     }
 
-    /// How many events wait, in all.
+    /// How many events wait, by integration.
     pub(crate) async fn waiting(&self) -> anyhow::Result<BTreeMap<String, u64>> {
         in_store(&self.store, |store| store.queued()).await
     }
