@@ -82,6 +82,7 @@ pub(crate) enum Command {
     Check(CheckArgs),
     History(HistoryArgs),
     Logs(LogsArgs),
+    Output(OutputArgs),
     ServeHook(ServeHookArgs),
     Retry(RetryArgs),
 }
@@ -159,9 +160,20 @@ pub(crate) struct HistoryArgs {
     pub json: bool,
 }
 
-/// Print the log of one run
+/// Print one run: what started it, its params, how it went, and each attempt's log
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
+    /// The run's id, or a unique start of it
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: String,
+}
+
+/// Print what one run wrote for the person: its report, its stdout export, a dry run's plan
+///
+/// The output is kept with the run (up to 1 MiB) and printed as it was written.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  $ integ output 0193f6b2 > report.csv")]
+pub(crate) struct OutputArgs {
     /// The run's id, or a unique start of it
     #[arg(value_name = "RUN_ID")]
     pub run_id: String,

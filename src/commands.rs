@@ -6,6 +6,7 @@ pub(crate) mod list;
 pub(crate) mod logs;
 pub(crate) mod retry;
 pub(crate) mod run;
+pub(crate) mod run_output;
 pub(crate) mod serve_hook;
 
 use std::path::Path;
@@ -24,6 +25,7 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::Check(args) => check::check(global, &args, printer),
         Command::History(args) => history::history(global, &args, printer),
         Command::Logs(args) => logs::logs(global, &args, printer),
+        Command::Output(args) => run_output::output(global, &args, printer),
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
         Command::Retry(args) => retry::retry(global, &args, printer),
     }

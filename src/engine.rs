@@ -3,6 +3,7 @@
 //! [`RunContext`]; triggers only build that context.
 
 mod flow;
+mod unsent;
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
@@ -105,7 +106,8 @@ async fn run_steps(
             None => Vec::new(),
         };
         let label = format!("step {}", step.label(index));
-        let base = minijinja::context! { steps => context(&results), ..run_scope.clone() };
+        let base =
+            minijinja::context! { steps => unsent::steps_context(&results), ..run_scope.clone() };
         let rate = flow::rate_limiter(step);
         let scope = StepScope {
             templates: &config.templates,

@@ -131,7 +131,7 @@ pub(crate) enum Outcome {
     Cancelled {
         signal: &'static str,
     },
-    Ended(Ended),
+    Ended(Box<Ended>),
 }
 
 pub(crate) struct Ended {
@@ -156,6 +156,7 @@ pub(crate) fn new_run(integration: &Integration, run: &RunContext, log: &RunLog)
         trigger: run.trigger.kind().to_owned(),
         params: log.redactor().redact_json(&params),
         started_at: run.started_at.with_timezone(&Utc),
+        dry_run: run.dry_run,
     }
 }
 
@@ -212,32 +213,33 @@ pub(crate) async fn carry_out(
         signal = &mut cancel => Err(signal),
     };
     let elapsed = Local::now() - run.started_at;
-    let (end, retry_in) = match executed {
-        Ok(Ok(())) => (
-            RunEnd::finished(RunStatus::Succeeded, None, log.text(), advance_to),
-            None,
-        ),
+    let (status, error, retry_at, retry_in) = match executed {
+        Ok(Ok(())) => (RunStatus::Succeeded, None, None, None),
         Ok(Err(error)) => match on_failure {
             OnFailure::Retry { retries, backoff } if attempt <= retries => {
                 let wait = backoff::jittered(backoff, attempt - 1, Duration::MAX);
                 let at =
                     Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                (RunEnd::retry(at, error, log.text()), Some(wait))
+                (RunStatus::Queued, Some(error), Some(at), Some(wait))
             }
-            _ => (
-                RunEnd::finished(RunStatus::Failed, Some(error), log.text(), None),
-                None,
-            ),
+            _ => (RunStatus::Failed, Some(error), None, None),
         },
         Err(signal) => (
-            RunEnd::finished(
-                RunStatus::Interrupted,
-                Some(format!("interrupted by {signal}")),
-                log.text(),
-                None,
-            ),
+            RunStatus::Interrupted,
+            Some(format!("interrupted by {signal}")),
+            None,
             None,
         ),
+    };
+    let end = RunEnd {
+        status,
+        error,
+        log: log.text(),
+        output: log.output_kept(),
+        ran_at: Some(run.started_at.with_timezone(&Utc)),
+        retry_at,
+        // A dry run made no writes: the period it covered is still to be covered.
+        advance_to: advance_to.filter(|_| !run.dry_run && status == RunStatus::Succeeded),
     };
     let status = end.status;
     let error = end.error.clone();
@@ -246,14 +248,14 @@ pub(crate) async fn carry_out(
     // and another run may take the slot.
     drop(alive);
     drop(slot);
-    Ok(Outcome::Ended(Ended {
+    Ok(Outcome::Ended(Box::new(Ended {
         id: run.id,
         status,
         error,
         retry_in,
         elapsed,
         log,
-    }))
+    })))
 }
 
 /// One of the integration's run slots, as `when_busy` says; `None` when busy and skipping.
@@ -308,12 +310,7 @@ async fn skipped(
         drop(s.begin_run(&record)?);
         s.finish_run(
             &record.id,
-            RunEnd::finished(
-                RunStatus::Skipped,
-                Some(message.clone()),
-                String::new(),
-                None,
-            ),
+            RunEnd::without_run(RunStatus::Skipped, Some(message.clone())),
         )?;
         Ok(message)
     })

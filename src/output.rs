@@ -79,6 +79,13 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Data for stdout exactly as it is, no newline added: what a run wrote.
+    pub(crate) fn data_as_is(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
     pub(crate) fn error(&self, message: &str, hint: Option<&str>) {
         self.diagnostic(ERROR, "error", message);
         if let Some(hint) = hint {
@@ -229,10 +236,9 @@ impl Observer for RunObserver<'_> {
         });
     }
 
+    /// An output step's data, or a dry run's plan: what the person asked for, so `-q` does not
+    /// hold it back (`integ run report -q > report.csv`).
     fn data(&self, text: &str) {
-        if self.printer.verbosity == Verbosity::Quiet {
-            return;
-        }
         self.bars.suspend(|| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

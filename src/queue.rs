@@ -29,9 +29,6 @@ use crate::trigger::Trigger;
 /// queued by another process (`integ retry`), and runs of a listener that died.
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
-/// The most output a waiting request is answered with; the log has everything.
-const OUTPUT_LIMIT: usize = 1 << 20;
-
 /// Runs the dispatcher and the runs it starts on a thread of their own, with a runtime of one
 /// thread: there, store calls are made on the spot (see `lifecycle::in_store`) instead of being
 /// handed to the blocking pool and back, which cost about a third of the listener's CPU per
@@ -296,8 +293,11 @@ impl Queue {
             // Reloaded away between the claim and now: back to the queue, to wait until it is
             // back.
             let error = format!("`{}` is no longer in the file", record.integration);
-            self.put_back(&id, RunEnd::retry(chrono::Utc::now(), error, String::new()))
-                .await;
+            let end = RunEnd {
+                retry_at: Some(chrono::Utc::now()),
+                ..RunEnd::without_run(RunStatus::Queued, Some(error))
+            };
+            self.put_back(&id, end).await;
             drop(lease);
             return;
         };
@@ -308,7 +308,7 @@ impl Queue {
                 tracing::warn!("run {id} of `{}` cannot run: {error}", integration.name);
                 self.metrics.failed.inc();
                 self.answer_waiter(&id, Some(error.clone()), String::new());
-                let end = RunEnd::finished(RunStatus::Failed, Some(error), String::new(), None);
+                let end = RunEnd::without_run(RunStatus::Failed, Some(error));
                 self.put_back(&id, end).await;
                 drop(lease);
                 return;
@@ -341,14 +341,9 @@ impl Queue {
         };
         tracing::info!("run {id} of `{}` started", integration.name);
         self.metrics.running.inc();
-        let observer = OutputKeeper::default();
         let outcome =
-            lifecycle::carry_out(&self.store, plan, &observer, std::future::pending()).await;
+            lifecycle::carry_out(&self.store, plan, &Unwatched, std::future::pending()).await;
         self.metrics.running.dec();
-        let output = observer
-            .output
-            .into_inner()
-            .expect("output lock is never poisoned");
         let name = &integration.name;
         match outcome {
             Ok(Outcome::Ended(ended)) => {
@@ -372,7 +367,7 @@ impl Queue {
                         );
                     }
                 }
-                self.answer_waiter(&id, ended.error, output);
+                self.answer_waiter(&id, ended.error, ended.log.output_kept().text);
             }
             Ok(Outcome::Skipped { .. } | Outcome::Cancelled { .. }) => {
                 unreachable!("a queued run polls for its slot and is never cancelled")
@@ -435,39 +430,20 @@ impl Drop for Counted {
     }
 }
 
-/// Queued runs have nobody watching: their steps are logged at debug level, and their output
-/// (what a terminal would show on stdout) is kept, bounded, for a request that waits for it.
-#[derive(Default)]
-struct OutputKeeper {
-    output: Mutex<String>,
-}
+/// Queued runs have nobody watching: their steps are logged at debug level. What they write
+/// for the person is kept with the run (its output), for a request that waits for it.
+struct Unwatched;
 
-impl OutputKeeper {
-    fn keep(&self, text: &str) {
-        let mut output = self.output.lock().expect("output lock is never poisoned");
-        if output.len() < OUTPUT_LIMIT {
-            output.push_str(text);
-        }
-    }
-}
-
-impl Observer for OutputKeeper {
+impl Observer for Unwatched {
     fn step_started(&self, label: &str, what: &str) {
         tracing::debug!("{label}: {what}");
     }
 
-    fn output(&self, stream: Stream, line: &str) {
-        if stream == Stream::Stdout {
-            self.keep(line);
-            self.keep("\n");
-        }
-    }
+    fn output(&self, _stream: Stream, _line: &str) {}
 
     fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
 
-    fn data(&self, text: &str) {
-        self.keep(text);
-    }
+    fn data(&self, _text: &str) {}
 
     fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
 }

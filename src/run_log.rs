@@ -18,14 +18,46 @@ const LOG_LIMIT: usize = 4 << 20;
 /// Said once, where the log stops.
 const CUT: &str = "… the log is cut here: it reached its size limit (4 MiB)\n";
 
+/// The most output one run keeps: what a person or a waiting request is given back later.
+const OUTPUT_LIMIT: usize = 1 << 20;
+
 /// What replaces a secret.
 const HIDDEN: &str = "***";
 
-/// The run's log: timestamped lines, redacted, at most [`LOG_LIMIT`] bytes; and its counters.
+/// The run's log: timestamped lines, redacted, at most [`LOG_LIMIT`] bytes; its output; and its
+/// counters.
 pub(crate) struct RunLog {
     text: Mutex<Text>,
+    output: Mutex<RunOutput>,
     redactor: Redactor,
     pub stats: RunStats,
+}
+
+/// What a run wrote to stdout for the person — its output steps' data, its commands' shown
+/// lines, a dry run's plan — kept with the run, at most [`OUTPUT_LIMIT`] bytes of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RunOutput {
+    pub text: String,
+    /// How many bytes did not fit and were not kept.
+    pub cut: u64,
+}
+
+impl RunOutput {
+    fn push(&mut self, text: &str) {
+        let room = OUTPUT_LIMIT.saturating_sub(self.text.len());
+        if self.cut == 0 && text.len() <= room {
+            self.text.push_str(text);
+            return;
+        }
+        // Once cut, nothing more is kept: a later piece after a gap would mislead.
+        let kept = if self.cut == 0 {
+            text.floor_char_boundary(room)
+        } else {
+            0
+        };
+        self.text.push_str(&text[..kept]);
+        self.cut += (text.len() - kept) as u64;
+    }
 }
 
 #[derive(Default)]
@@ -88,6 +120,7 @@ impl RunLog {
     pub(crate) fn hiding(redactor: Redactor) -> Self {
         RunLog {
             text: Mutex::new(Text::default()),
+            output: Mutex::new(RunOutput::default()),
             redactor,
             stats: RunStats::default(),
         }
@@ -123,6 +156,22 @@ impl RunLog {
             .lock()
             .expect("log lock is never poisoned")
             .text
+            .clone()
+    }
+
+    /// Keeps `text` (already redacted) as part of the run's output.
+    pub(crate) fn output(&self, text: &str) {
+        self.output
+            .lock()
+            .expect("output lock is never poisoned")
+            .push(text);
+    }
+
+    /// The run's output so far.
+    pub(crate) fn output_kept(&self) -> RunOutput {
+        self.output
+            .lock()
+            .expect("output lock is never poisoned")
             .clone()
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::model::{Step, StepKind};
-use crate::observer::Observer;
+use crate::observer::{Observer, Stream};
 use crate::run_log::RunLog;
 use crate::steps::http::{HttpClients, RateLimiter};
 use crate::template::{Templates, Text};
@@ -128,4 +128,43 @@ impl<'a> StepScope<'a> {
     pub(crate) fn note(&self, text: &str) {
         self.log.line(self.label, ">", text);
     }
+
+    /// What a dry run would do here instead (a write, a command, a file): a line of the plan,
+    /// in the log and in the run's output, which a dry run shows however quiet.
+    pub(crate) fn plan(&self, what: &str) {
+        let what = self.redact(what);
+        self.log.line(self.label, ">", &format!("dry run: {what}"));
+        self.data(&format!("{}: {what}\n", self.label));
+    }
+
+    /// Data for stdout (an output step's), as it is: part of the run's output. `text` must be
+    /// redacted.
+    pub(crate) fn data(&self, text: &str) {
+        self.log.output(text);
+        self.observer.data(text);
+    }
+
+    /// A line of a command's output, for the person: what reaches stdout is part of the run's
+    /// output too. `line` must be redacted.
+    pub(crate) fn show(&self, stream: Stream, line: &str) {
+        if stream == Stream::Stdout {
+            self.log.output(line);
+            self.log.output("\n");
+        }
+        self.observer.output(stream, line);
+    }
+}
+
+/// The result of a write a dry run did not make. Later steps that read it see placeholders
+/// (see `engine::unsent`), never an error.
+pub(crate) fn unsent() -> Value {
+    serde_json::json!({ UNSENT: true })
+}
+
+/// The key that marks [`unsent`]; no step's real result has it.
+pub(crate) const UNSENT: &str = "dry_run";
+
+/// Whether a step's result is that of a write a dry run did not make.
+pub(crate) fn is_unsent(result: &Value) -> bool {
+    result.get(UNSENT) == Some(&Value::Bool(true))
 }

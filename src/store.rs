@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub(crate) use crate::run_log::RunOutput;
 use crate::trigger::Trigger;
 
 /// How a run stands or ended.
@@ -68,6 +69,8 @@ pub(crate) struct NewRun {
     pub trigger: String,
     pub params: serde_json::Value,
     pub started_at: DateTime<Utc>,
+    /// Reads made, writes and commands only shown: it never moves a watermark.
+    pub dry_run: bool,
 }
 
 /// One run as stored.
@@ -81,15 +84,47 @@ pub(crate) struct RunRecord {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    pub dry_run: bool,
+    /// How many times it was started: more than 1 for a queued run that was tried again.
+    pub attempts: u32,
+    /// When its last attempt started; `started_at` is when it was accepted (a queued run) or
+    /// started. `None` until it first started.
+    #[serde(skip)]
+    pub ran_at: Option<DateTime<Utc>>,
     /// Empty in listings; filled by [`Store::run`].
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log: String,
+    /// What it wrote to stdout for the person (see [`RunOutput`]); filled by [`Store::run`].
+    #[serde(skip)]
+    pub output: RunOutput,
 }
 
 impl RunRecord {
-    pub(crate) fn duration(&self) -> Option<chrono::Duration> {
-        self.ended_at.map(|end| end - self.started_at)
+    /// Its status as a person reads it: `succeeded`, `failed (dry run)`.
+    pub(crate) fn status_text(&self) -> String {
+        match self.dry_run {
+            true => format!("{} (dry run)", self.status.as_str()),
+            false => self.status.as_str().to_owned(),
+        }
     }
+
+    /// How long its last attempt ran: a queued run's wait in the queue is not part of it.
+    pub(crate) fn duration(&self) -> Option<chrono::Duration> {
+        self.ended_at
+            .map(|end| end - self.ran_at.unwrap_or(self.started_at))
+    }
+}
+
+/// An attempt of a queued run that failed and was tried again; the last attempt is the run's
+/// own record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Attempt {
+    /// 1 for the first.
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub error: Option<String>,
+    pub log: String,
 }
 
 /// Which runs `history` wants.
@@ -136,37 +171,30 @@ impl Lease {
 /// A run's end as recorded: how it ended, or that it goes back to the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct RunEnd {
-    /// `Queued` puts the run back in the queue, to be tried again at `retry_at`.
+    /// `Queued` puts the run back in the queue, to be tried again at `retry_at`; the attempt
+    /// is kept with its log.
     pub status: RunStatus,
     pub error: Option<String>,
     pub log: String,
+    pub output: RunOutput,
+    /// When this attempt started (its slot taken); `None` when it never started.
+    pub ran_at: Option<DateTime<Utc>>,
     pub retry_at: Option<DateTime<Utc>>,
-    /// On success, the integration's watermark moves here (never backward), in the same write.
+    /// On success, the integration's watermark moves here (never backward), in the same write;
+    /// never for a dry run.
     pub advance_to: Option<DateTime<Utc>>,
 }
 
 impl RunEnd {
-    pub(crate) fn finished(
-        status: RunStatus,
-        error: Option<String>,
-        log: String,
-        advance_to: Option<DateTime<Utc>>,
-    ) -> RunEnd {
+    /// An end with nothing run: no log, no output.
+    pub(crate) fn without_run(status: RunStatus, error: Option<String>) -> RunEnd {
         RunEnd {
             status,
             error,
-            log,
+            log: String::new(),
+            output: RunOutput::default(),
+            ran_at: None,
             retry_at: None,
-            advance_to,
-        }
-    }
-
-    pub(crate) fn retry(at: DateTime<Utc>, error: String, log: String) -> RunEnd {
-        RunEnd {
-            status: RunStatus::Queued,
-            error: Some(error),
-            log,
-            retry_at: Some(at),
             advance_to: None,
         }
     }
@@ -184,8 +212,11 @@ pub(crate) trait History: Send + Sync {
     /// Newest first. Runs whose process died are marked interrupted (or queued again) first.
     fn runs(&self, query: &RunQuery) -> anyhow::Result<Vec<RunRecord>>;
 
-    /// One run with its log, by id or a unique start of one.
+    /// One run with its log and output, by id or a unique start of one.
     fn run(&self, id_or_prefix: &str) -> anyhow::Result<RunLookup>;
+
+    /// The earlier attempts of a run that was tried again, first first.
+    fn attempts(&self, id: &str) -> anyhow::Result<Vec<Attempt>>;
 
     /// The newest finished-or-running (not skipped) run of each integration.
     fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>>;

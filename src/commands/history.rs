@@ -39,7 +39,7 @@ pub(crate) fn history(
             run.id.clone(),
             run.integration.clone(),
             run.trigger.clone(),
-            run.status.as_str().to_owned(),
+            run.status_text(),
             local_time(run.started_at),
             run.duration().map(human_duration).unwrap_or_default(),
             run.error.as_deref().map(first_line).unwrap_or_default(),

@@ -54,7 +54,7 @@ pub(crate) fn list(
             let duration = run.duration().map(|d| format!(" ({})", human_duration(d)));
             format!(
                 "{} {}{}",
-                run.status.as_str(),
+                run.status_text(),
                 local_time(run.started_at),
                 duration.unwrap_or_default()
             )
@@ -173,6 +173,7 @@ fn to_json<'a>(
         "last_run": last_run.map(|run| json!({
             "id": run.id,
             "status": run.status,
+            "dry_run": run.dry_run,
             "started_at": run.started_at.to_rfc3339(),
             "ended_at": run.ended_at.map(|t| t.to_rfc3339()),
             "duration_ms": run.duration().map(|d| d.num_milliseconds()),

@@ -28,6 +28,19 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
     let integration = config.integration(&args.name)?;
+    if let Some(field) = &integration.reads_request {
+        let path = integration
+            .webhook
+            .as_ref()
+            .map(|hook| format!(" (`POST /hooks/{}`)", hook.path))
+            .unwrap_or_default();
+        return Err(UsageError::new(format!(
+            "`{}` cannot run from here: its steps read `{field}`, which only a request to its webhook{path} has",
+            integration.name
+        ))
+        .with_hint("start it with `integ serve-hook` and its webhook; give a run by hand what it needs as params".to_owned())
+        .into());
+    }
     let given = params::split_assignments(&args.params)?;
     let secrets = secrets::for_run(&config, &integration.secrets_used).map_err(|problems| {
         UsageError::new(format!(
@@ -118,13 +131,13 @@ pub(crate) fn run(
             );
             Ok(ExitStatus::Interrupted)
         }
-        Outcome::Ended(ended) => Ok(report(printer, name, &ended)),
+        Outcome::Ended(ended) => Ok(report(printer, name, args.dry_run, &ended)),
     }
 }
 
 /// Tells how a run that started ended: a summary for a person watching, the log and the error
 /// for cron's mail.
-fn report(printer: &Printer, name: &str, ended: &Ended) -> ExitStatus {
+fn report(printer: &Printer, name: &str, dry_run: bool, ended: &Ended) -> ExitStatus {
     let id = &ended.id;
     match (&ended.error, ended.status) {
         (None, _) => {
@@ -135,8 +148,13 @@ fn report(printer: &Printer, name: &str, ended: &Ended) -> ExitStatus {
                     .summary()
                     .map(|s| format!(": {s}"))
                     .unwrap_or_default();
+                let what = if dry_run {
+                    "dry run succeeded (nothing was sent, run or written)"
+                } else {
+                    "succeeded"
+                };
                 printer.status(&format!(
-                    "`{name}` succeeded in {}{summary} (run {id})",
+                    "`{name}` {what} in {}{summary} (run {id})",
                     human_duration(ended.elapsed),
                 ));
             }

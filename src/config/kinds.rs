@@ -140,6 +140,8 @@ pub(crate) struct OutputStep {
     pub records_of: Option<String>,
     /// Write this value instead (a list is written as records).
     pub value: Option<Text>,
+    /// No records: write nothing at all — no header, no file (`if_empty = "skip"`).
+    pub skip_empty: bool,
 }
 
 #[derive(Debug)]

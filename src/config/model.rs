@@ -92,6 +92,9 @@ pub(crate) struct Integration {
     pub webhook: Option<Webhook>,
     /// Secrets any of its templates reads: these must be readable before a run starts.
     pub secrets_used: BTreeSet<String>,
+    /// The first field of a webhook's request (`trigger.body.id`) that one of its steps reads:
+    /// only its webhook can start it, since a run by hand or on a schedule has no request.
+    pub reads_request: Option<String>,
 }
 
 impl Integration {

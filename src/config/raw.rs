@@ -205,6 +205,16 @@ pub(crate) struct RawOutput {
     pub before: Option<Spanned<String>>,
     pub row: Option<Spanned<String>>,
     pub after: Option<Spanned<String>>,
+    /// What an output of records writes when there are none: its header and footer
+    /// (`write`, the default) or nothing at all (`skip`).
+    pub if_empty: Option<Spanned<RawIfEmpty>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawIfEmpty {
+    Write,
+    Skip,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

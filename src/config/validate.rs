@@ -68,6 +68,7 @@ fn validate_inner(
         read_secrets,
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
+        request_read: None,
         trigger_fields: MANUAL_FIELDS,
         crons: HashMap::new(),
         argv_values: Vec::new(),
@@ -120,6 +121,8 @@ struct Validator<'s> {
     dir: PathBuf,
     /// The secrets read by the templates of the integration being validated.
     secrets_used: BTreeSet<String>,
+    /// The first field of a webhook's request (`trigger.body.id`) one of its steps reads.
+    request_read: Option<String>,
     /// What `trigger` holds in the runs of the integration being validated: more when it has
     /// a webhook.
     trigger_fields: &'static [&'static str],
@@ -298,6 +301,7 @@ impl<'s> Validator<'s> {
         secrets: &[String],
     ) -> Option<Integration> {
         self.secrets_used.clear();
+        self.request_read = None;
         self.argv_values.clear();
         self.hook_params.clear();
         let table = self.table(value, &format!("integration `{name}`"))?;
@@ -356,6 +360,7 @@ impl<'s> Validator<'s> {
         let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
         self.warn_of_options_from_webhooks(&params);
         let secrets_used = std::mem::take(&mut self.secrets_used);
+        let reads_request = self.request_read.take();
         Some(Integration {
             name,
             description: raw.description,
@@ -371,6 +376,7 @@ impl<'s> Validator<'s> {
             schedule,
             webhook,
             secrets_used,
+            reads_request,
         })
     }
 
@@ -631,6 +637,16 @@ impl<'s> Validator<'s> {
                 self.secrets_used.insert(secret.to_owned());
             }
             let checked = scope.check(var).and_then(|()| self.check_trigger(var));
+            let member = var
+                .strip_prefix("trigger.")
+                .map(|m| m.split('.').next().unwrap_or(m));
+            if checked.is_ok()
+                && name.contains(".steps[")
+                && member.is_some_and(|member| WEBHOOK_FIELDS.contains(&member))
+                && self.request_read.is_none()
+            {
+                self.request_read = Some(var.clone());
+            }
             if let Err((message, hint)) = checked {
                 // Point at the name inside the string when it can be found there.
                 let span = match value.get_ref().find(var.as_str()) {

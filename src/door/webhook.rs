@@ -225,6 +225,7 @@ impl Door {
             trigger: trigger.kind().to_owned(),
             params: redactor.redact_json(&json!(params)),
             started_at: accepted_at,
+            dry_run: false,
         };
         let event = Event {
             run,
@@ -310,7 +311,12 @@ impl Door {
                 self.queue.stop_waiting(id);
                 answer(
                     StatusCode::ACCEPTED,
-                    json!({"run_id": id, "status": "running", "reason": "it did not finish in time"}),
+                    json!({
+                        "run_id": id,
+                        "status": "running",
+                        "reason": "it did not finish in time; its output is kept with the run",
+                        "output": format!("integ output {id}"),
+                    }),
                 )
             }
         }

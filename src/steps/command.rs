@@ -73,8 +73,8 @@ impl CommandStep {
     async fn run(&self, scope: &StepScope<'_>) -> anyhow::Result<Value> {
         let (mut command, shown) = self.build(scope)?;
         if scope.dry_run {
-            scope.started(&format!("dry run: would run {shown}"));
-            return Ok(json!({ "exit_code": null, "stdout": "", "stderr": "", "dry_run": true }));
+            scope.plan(&format!("would run {shown}"));
+            return Ok(crate::steps::unsent());
         }
         let input = self
             .stdin
@@ -176,12 +176,13 @@ impl CommandStep {
                 let (program, args) = argv.split_first().ok_or_else(|| anyhow!("empty argv"))?;
                 let mut command = Command::new(program);
                 command.args(args);
-                (command, format!("`{}`", scope.redact(&argv.join(" "))))
+                (command, format!("`{}`", scope.redact(&shown(&argv))))
             }
             Program::Shell(script) => {
                 let mut command = Command::new("sh");
                 command.arg("-c").arg(script);
-                (command, "shell script".to_owned())
+                let argv = ["sh".to_owned(), "-c".to_owned(), script.clone()];
+                (command, format!("`{}`", scope.redact(&shown(&argv))))
             }
         };
         if !self.inherit_env {
@@ -213,6 +214,12 @@ impl CommandStep {
             .kill_on_drop(true);
         Ok((command, shown))
     }
+}
+
+/// A command line as a shell would read it back: each argument quoted where it needs it, so
+/// that `a b` as one argument is told from two.
+fn shown(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
 }
 
 /// What a command gets of `vars` (integ's environment) when it does not inherit it all.
@@ -422,7 +429,7 @@ impl Output {
         self.counted -= split;
         self.line_len += split as u64;
         if self.show {
-            scope.observer.output(self.stream, &piece);
+            scope.show(self.stream, &piece);
         }
         if self.head.is_none() {
             self.head = Some(piece);
@@ -436,7 +443,7 @@ impl Output {
         let line = scope.redact(line.trim_end_matches(['\n', '\r']));
         // A line that ended just after a piece has nothing more to show.
         if self.show && !(line.is_empty() && self.head.is_some()) {
-            scope.observer.output(self.stream, &line);
+            scope.show(self.stream, &line);
         }
         let logged = match self.head.take() {
             None => line,

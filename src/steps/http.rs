@@ -134,17 +134,43 @@ async fn all_pages(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Val
     Ok(result)
 }
 
-/// Prints the request a write would make, without making it.
+/// The most of a body a dry run's plan shows.
+const PLANNED_BODY: usize = 4096;
+
+/// Shows the request a write would make, without making it: its method, its whole URL (the
+/// query too) and its body.
 fn dry_run(step: &HttpStep, scope: &StepScope<'_>) -> anyhow::Result<Value> {
-    let url = scope.render(&step.url)?;
+    let mut url = scope.render(&step.url)?;
+    let query = render_pairs(&step.query, scope)?;
+    if !query.is_empty() {
+        let mut parsed =
+            reqwest::Url::parse(&url).with_context(|| format!("`{url}` is not a valid URL"))?;
+        parsed.query_pairs_mut().extend_pairs(&query);
+        url = parsed.to_string();
+    }
     let body = match &step.body {
         Body::None => String::new(),
-        Body::Json(template) => format!(" {}", render_json(template, scope)?),
-        Body::Form(fields) => format!(" {}", serde_json::to_string(&render_pairs(fields, scope)?)?),
-        Body::Raw(text) => format!(" {}", scope.render(text)?),
+        Body::Json(template) => serde_json::to_string(&render_json(template, scope)?)?,
+        Body::Form(fields) => form_text(&render_pairs(fields, scope)?),
+        Body::Raw(text) => scope.render(text)?,
     };
-    scope.started(&format!("dry run: would send {} {url}{body}", step.method));
-    Ok(json!({ "status": null, "headers": {}, "body": null, "dry_run": true }))
+    let body = match body.len() {
+        0 => String::new(),
+        n if n <= PLANNED_BODY => format!(" {body}"),
+        n => format!(
+            " {}… ({n} bytes in all)",
+            &body[..body.floor_char_boundary(PLANNED_BODY)]
+        ),
+    };
+    scope.plan(&format!("would send {} {url}{body}", step.method));
+    Ok(crate::steps::unsent())
+}
+
+/// A form body as it goes on the wire.
+fn form_text(pairs: &[(String, String)]) -> String {
+    let mut form = reqwest::Url::parse("http://form.invalid/").expect("a valid URL");
+    form.query_pairs_mut().extend_pairs(pairs);
+    form.query().unwrap_or_default().to_owned()
 }
 
 /// The step's records, page by page, for the steps that take them (see [`crate::steps::Records`]).

@@ -28,6 +28,8 @@ pub(crate) async fn run(step: &OutputStep, scope: &StepScope<'_>) -> anyhow::Res
             },
         ) => {
             let text = scope.render(template)?;
+            writer.wrote_value = true;
+            writer.start()?;
             writer.write(&text)?;
         }
         (None, _) => bail!("this output has nothing to write"),
@@ -54,6 +56,13 @@ pub(crate) struct OutputWriter<'s, 'a> {
     scope: &'s StepScope<'a>,
     sink: Sink,
     records: u64,
+    /// The header (a CSV's, a text report's `before`), written before the first record or at
+    /// the end; never with `if_empty = "skip"` and no records.
+    header: Option<String>,
+    /// Something that is not a record was written: the output is not empty.
+    wrote_value: bool,
+    /// What was written (or, in a dry run, would be), in bytes.
+    bytes: u64,
 }
 
 impl<'s, 'a> OutputWriter<'s, 'a> {
@@ -87,34 +96,49 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
                 }
             }
         };
-        let mut writer = OutputWriter {
-            step,
-            scope,
-            sink,
-            records: 0,
-        };
-        match &step.format {
+        let header = match &step.format {
             OutputFormat::Csv {
                 columns,
                 header: true,
             } if step.value.is_some() || step.records_of.is_some() => {
-                let row = csv_row(columns.iter().map(String::as_str))?;
-                writer.write(&row)?;
+                Some(csv_row(columns.iter().map(String::as_str))?)
             }
             OutputFormat::Text {
                 header: Some(before),
                 ..
-            } => {
-                let text = scope.render(before)?;
-                writer.write(&text)?;
-            }
-            _ => {}
+            } => Some(scope.render(before)?),
+            _ => None,
+        };
+        Ok(OutputWriter {
+            step,
+            scope,
+            sink,
+            records: 0,
+            header,
+            wrote_value: false,
+            bytes: 0,
+        })
+    }
+
+    /// Whether the output ends with nothing written: no records, and `if_empty = "skip"`.
+    fn skipped(&self) -> bool {
+        self.step.skip_empty && self.records == 0 && !self.wrote_value
+    }
+
+    /// Writes the header, once, before what comes after it.
+    fn start(&mut self) -> anyhow::Result<()> {
+        match self.header.take() {
+            Some(header) => self.write(&header),
+            None => Ok(()),
         }
-        Ok(writer)
     }
 
     /// Writes a batch of records (a page).
     pub(crate) fn records(&mut self, records: &[Value]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.start()?;
         let mut out = String::new();
         for record in records {
             match &self.step.format {
@@ -148,6 +172,8 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
 
     /// Writes one value that is not a list of records.
     fn value(&mut self, value: &Value) -> anyhow::Result<()> {
+        self.wrote_value = true;
+        self.start()?;
         let text = match &self.step.format {
             OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(value)?),
             OutputFormat::JsonLines => format!("{}\n", serde_json::to_string(value)?),
@@ -164,11 +190,12 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
         if text.is_empty() {
             return Ok(());
         }
+        self.bytes += text.len() as u64;
         // What integ writes never holds a secret, the run's product included. Each piece
         // written is a whole record or text, so a secret is never split between two.
         let text = &self.scope.redact(text);
         match &mut self.sink {
-            Sink::Stdout => self.scope.observer.data(text),
+            Sink::Stdout => self.scope.data(text),
             Sink::File { temp, path } => temp
                 .write_all(text.as_bytes())
                 .with_context(|| format!("failed to write `{}`", path.display()))?,
@@ -177,8 +204,22 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
         Ok(())
     }
 
-    /// Closes the output: ends a JSON list, writes a text footer, moves the file into place.
+    /// Closes the output: ends a JSON list, writes a text footer, moves the file into place —
+    /// or, empty with `if_empty = "skip"`, leaves everything as it was.
     pub(crate) fn finish(mut self) -> anyhow::Result<Value> {
+        let records = self.records;
+        if self.skipped() {
+            let place = match &self.sink {
+                Sink::Stdout => "stdout".to_owned(),
+                Sink::File { path, .. } | Sink::Nowhere { path } => format!("`{}`", path.display()),
+            };
+            // A temporary file is removed as it is dropped: the target stays as it was.
+            self.scope.note(&format!(
+                "no records: nothing written to {place} (`if_empty = \"skip\"`)"
+            ));
+            return Ok(json!({ "records": 0, "path": null }));
+        }
+        self.start()?;
         match &self.step.format {
             OutputFormat::Json if self.step.records_of.is_some() || self.records > 0 => {
                 let end = if self.records == 0 { "[]\n" } else { "\n]\n" };
@@ -193,7 +234,11 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
             }
             _ => {}
         }
-        let records = self.records;
+        let what = match (records, self.wrote_value) {
+            (0, true) => bytes(self.bytes),
+            (1, _) => format!("1 record ({})", bytes(self.bytes)),
+            (n, _) => format!("{n} records ({})", bytes(self.bytes)),
+        };
         let path = match self.sink {
             Sink::Stdout => None,
             Sink::File { temp, path } => {
@@ -201,18 +246,26 @@ impl<'s, 'a> OutputWriter<'s, 'a> {
                     format!("failed to move the output into `{}`", path.display())
                 })?;
                 self.scope
-                    .note(&format!("wrote {records} records to `{}`", path.display()));
+                    .note(&format!("wrote {what} to `{}`", path.display()));
                 Some(path)
             }
             Sink::Nowhere { path } => {
-                self.scope.started(&format!(
-                    "dry run: would write {records} records to `{}`",
-                    path.display()
-                ));
+                self.scope
+                    .plan(&format!("would write {what} to `{}`", path.display()));
                 Some(path)
             }
         };
         Ok(json!({ "records": records, "path": path }))
+    }
+}
+
+/// A size as a person reads it: `1 byte`, `312 bytes`, `4.1 KiB`, `2.0 MiB`.
+fn bytes(n: u64) -> String {
+    match n {
+        1 => "1 byte".to_owned(),
+        0..1024 => format!("{n} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
 

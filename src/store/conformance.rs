@@ -24,6 +24,8 @@ macro_rules! suite {
             claims_take_the_oldest_event_of_a_ready_integration_and_retries_when_due,
             a_dedupe_key_older_than_its_keep_time_lets_the_event_run_again,
             only_runs_from_the_queue_are_queued_again,
+            a_dry_run_is_marked_and_never_moves_a_watermark,
+            a_run_keeps_its_output_and_every_attempt_keeps_its_log,
         );
     };
     (@tests $open:expr; $($name:ident,)*) => {
@@ -47,6 +49,30 @@ fn new_run(id: &str, integration: &str) -> NewRun {
         trigger: "manual".into(),
         params: json!({"a": 1}),
         started_at: Utc::now(),
+        dry_run: false,
+    }
+}
+
+/// A run's end after it ran.
+fn ended(
+    status: RunStatus,
+    error: Option<&str>,
+    log: &str,
+    advance_to: Option<chrono::DateTime<Utc>>,
+) -> RunEnd {
+    RunEnd {
+        log: log.into(),
+        ran_at: Some(Utc::now()),
+        advance_to,
+        ..RunEnd::without_run(status, error.map(str::to_owned))
+    }
+}
+
+/// A failed attempt that goes back to the queue, to be tried again at `at`.
+fn retried(at: chrono::DateTime<Utc>, error: &str, log: &str) -> RunEnd {
+    RunEnd {
+        retry_at: Some(at),
+        ..ended(RunStatus::Queued, Some(error), log, None)
     }
 }
 
@@ -94,12 +120,7 @@ pub(crate) fn records_a_run_from_start_to_finish(store: &dyn Store) {
     store
         .finish_run(
             "0001-run",
-            RunEnd::finished(
-                RunStatus::Failed,
-                Some("boom".into()),
-                "the log".into(),
-                None,
-            ),
+            ended(RunStatus::Failed, Some("boom"), "the log", None),
         )
         .unwrap();
     drop(lease);
@@ -146,10 +167,7 @@ pub(crate) fn watermarks_move_only_forward_and_only_with_a_success(store: &dyn S
     let end = |id: &str, status: RunStatus, until| {
         drop(store.begin_run(&new_run(id, "sync")).unwrap());
         store
-            .finish_run(
-                id,
-                RunEnd::finished(status, None, String::new(), Some(until)),
-            )
+            .finish_run(id, ended(status, None, "", Some(until)))
             .unwrap();
     };
     end("w1", RunStatus::Failed, second);
@@ -241,7 +259,7 @@ pub(crate) fn claims_take_the_oldest_event_of_a_ready_integration_and_retries_wh
     // A retry later is not due yet: the next one comes first, then nothing.
     let later = Utc::now() + chrono::Duration::hours(1);
     store
-        .finish_run("e2", RunEnd::retry(later, "failed".into(), String::new()))
+        .finish_run("e2", retried(later, "failed", ""))
         .unwrap();
     drop(claimed.lease);
     assert_eq!(store.claim(&not_busy).unwrap().expect("e3").run.id, "e3");
@@ -274,18 +292,12 @@ pub(crate) fn a_dedupe_key_older_than_its_keep_time_lets_the_event_run_again(sto
 pub(crate) fn only_runs_from_the_queue_are_queued_again(store: &dyn Store) {
     drop(store.begin_run(&new_run("by-hand", "hook")).unwrap());
     store
-        .finish_run(
-            "by-hand",
-            RunEnd::finished(RunStatus::Failed, Some("x".into()), String::new(), None),
-        )
+        .finish_run("by-hand", ended(RunStatus::Failed, Some("x"), "", None))
         .unwrap();
     enqueue_one(store, "queued", "hook");
     let claimed = store.claim(&|_| true).unwrap().expect("queued");
     store
-        .finish_run(
-            "queued",
-            RunEnd::finished(RunStatus::Failed, Some("x".into()), String::new(), None),
-        )
+        .finish_run("queued", ended(RunStatus::Failed, Some("x"), "", None))
         .unwrap();
     drop(claimed.lease);
     assert!(!store.requeue("by-hand").unwrap());
@@ -300,4 +312,67 @@ pub(crate) fn only_runs_from_the_queue_are_queued_again(store: &dyn Store) {
         panic!("kept")
     };
     assert_eq!(run.status, RunStatus::Interrupted);
+}
+
+pub(crate) fn a_dry_run_is_marked_and_never_moves_a_watermark(store: &dyn Store) {
+    let until = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+    let mut dry = new_run("d1", "sync");
+    dry.dry_run = true;
+    drop(store.begin_run(&dry).unwrap());
+    store
+        .finish_run("d1", ended(RunStatus::Succeeded, None, "", Some(until)))
+        .unwrap();
+    assert_eq!(store.watermark("sync").unwrap(), None);
+    let runs = all_runs(store);
+    assert!(runs[0].dry_run, "marked as a dry run");
+    assert_eq!(runs[0].status_text(), "succeeded (dry run)");
+    assert!(store.last_runs().unwrap()["sync"].dry_run);
+}
+
+pub(crate) fn a_run_keeps_its_output_and_every_attempt_keeps_its_log(store: &dyn Store) {
+    enqueue_one(store, "q1", "hook");
+    let first = store.claim(&|_| true).unwrap().expect("queued");
+    store
+        .finish_run("q1", retried(Utc::now(), "first failed", "log one\n"))
+        .unwrap();
+    drop(first.lease);
+    let second = store.claim(&|_| true).unwrap().expect("back in the queue");
+    assert_eq!(second.attempt, 2);
+    let end = RunEnd {
+        output: crate::store::RunOutput {
+            text: "id,name\n".into(),
+            cut: 5,
+        },
+        ..ended(RunStatus::Failed, Some("second failed"), "log two\n", None)
+    };
+    store.finish_run("q1", end).unwrap();
+    drop(second.lease);
+    let RunLookup::Found(run) = store.run("q1").unwrap() else {
+        panic!("not found")
+    };
+    assert_eq!(
+        (run.log.as_str(), run.output.text.as_str(), run.output.cut),
+        ("log two\n", "id,name\n", 5)
+    );
+    assert!(run.ran_at.unwrap() >= run.started_at);
+    let earlier = store.attempts("q1").unwrap();
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(
+        (
+            earlier[0].number,
+            earlier[0].error.as_deref(),
+            earlier[0].log.as_str()
+        ),
+        (1, Some("first failed"), "log one\n")
+    );
+    // Queued again by hand (`integ retry`) after it failed for good: that attempt is kept too.
+    assert!(store.requeue("q1").unwrap());
+    let earlier = store.attempts("q1").unwrap();
+    assert_eq!(
+        earlier
+            .iter()
+            .map(|a| (a.number, a.log.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "log one\n"), (2, "log two\n")]
+    );
 }

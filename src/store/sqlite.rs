@@ -15,13 +15,13 @@ use rusqlite::{Connection, FileControl, OptionalExtension as _, Row, Transaction
 
 use crate::store::liveness::Liveness;
 use crate::store::{
-    Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
+    Attempt, Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
     RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
-use crate::store::{Lifetime, create_private};
+use crate::store::{Lifetime, RunOutput, create_private};
 use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -89,7 +89,26 @@ UPDATE runs SET trigger_data = json_set(trigger_data, '$.headers', json((
 )))
 WHERE json_valid(trigger_data) AND json_type(trigger_data, '$.headers') = 'object';
 "#;
-const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error";
+/// Version 8: dry runs are marked; a run keeps its output and when its last attempt started
+/// (a queued run waits before it runs); the attempts that went back to the queue keep theirs.
+const SCHEMA_V8: &str = "
+ALTER TABLE runs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN ran_at TEXT;
+ALTER TABLE runs ADD COLUMN output TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN output_cut INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id      TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT NOT NULL,
+    error       TEXT,
+    log         TEXT NOT NULL,
+    PRIMARY KEY (run_id, attempt)
+) WITHOUT ROWID;
+";
+const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error, dry_run, attempts, ran_at";
+/// How many columns [`COLUMNS`] has: the ones a query adds come after.
+const COLUMN_COUNT: usize = 11;
 
 pub(crate) struct SqliteStore {
     dir: PathBuf,
@@ -219,13 +238,28 @@ impl SqliteStore {
 
     /// Queues again the failed or interrupted runs from the queue whose `column` is `value`.
     fn requeue_where(&self, column: &'static str, value: &str) -> anyhow::Result<u64> {
-        let changed = self.db().execute(
+        let db = self.db();
+        let tx = WriteTx::begin(&db)?;
+        let which =
+            format!("{column} = ?1 AND from_queue = 1 AND status IN ('failed', 'interrupted')");
+        // The attempt that failed keeps its log: the next one writes the run's own.
+        tx.execute(
             &format!(
-                "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
-                 WHERE {column} = ?1 AND from_queue = 1 AND status IN ('failed', 'interrupted')"
+                "INSERT INTO attempts (run_id, attempt, started_at, ended_at, error, log)
+                 SELECT id, (SELECT count(*) + 1 FROM attempts WHERE run_id = runs.id),
+                        coalesce(ran_at, started_at), ended_at, error, log
+                 FROM runs WHERE {which} AND ended_at IS NOT NULL"
             ),
             params![value],
         )?;
+        let changed = tx.execute(
+            &format!(
+                "UPDATE runs SET status = 'queued', attempts = 0, next_attempt_at = NULL, ended_at = NULL
+                 WHERE {which}"
+            ),
+            params![value],
+        )?;
+        tx.commit()?;
         Ok(changed as u64)
     }
 
@@ -332,6 +366,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     if version < 7 {
         tx.execute_batch(SCHEMA_V7)?;
     }
+    if version < 8 {
+        tx.execute_batch(SCHEMA_V8)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -342,14 +379,15 @@ impl History for SqliteStore {
         // Lock first, insert second: a reader never sees a running row without a live lock.
         let alive = self.liveness.mark(&run.id)?;
         self.db().execute(
-            "INSERT INTO runs (id, integration, trigger, params, status, started_at)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+            "INSERT INTO runs (id, integration, trigger, params, status, started_at, ran_at, dry_run, attempts)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6, 1)",
             params![
                 run.id,
                 run.integration,
                 run.trigger,
                 run.params.to_string(),
-                timestamp(run.started_at)
+                timestamp(run.started_at),
+                run.dry_run
             ],
         )?;
         Ok(alive)
@@ -358,32 +396,55 @@ impl History for SqliteStore {
     fn finish_run(&self, id: &str, end: RunEnd) -> anyhow::Result<()> {
         let db = self.db();
         let tx = WriteTx::begin(&db)?;
-        let ended_at = (end.status != RunStatus::Queued).then(|| timestamp(Utc::now()));
-        let integration: String = tx
-            .prepare_cached(
-                "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5,
-                     next_attempt_at = coalesce(?6, next_attempt_at)
-                 WHERE id = ?1 RETURNING integration",
+        let now = timestamp(Utc::now());
+        let ran_at = end.ran_at.map(timestamp);
+        let (integration, dry_run): (String, bool) = if end.status == RunStatus::Queued {
+            // Back to the queue: the attempt that ended keeps its log apart.
+            let found: (String, bool) = tx
+                .prepare_cached(
+                    "UPDATE runs SET status = 'queued', error = ?2, next_attempt_at = coalesce(?3, next_attempt_at)
+                     WHERE id = ?1 RETURNING integration, dry_run",
+                )?
+                .query_row(params![id, end.error, end.retry_at.map(timestamp)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .with_context(|| format!("failed to find run {id} in the store"))?;
+            if let Some(ran_at) = &ran_at {
+                tx.prepare_cached(
+                    "INSERT INTO attempts (run_id, attempt, started_at, ended_at, error, log)
+                     VALUES (?1, (SELECT count(*) + 1 FROM attempts WHERE run_id = ?1), ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![id, ran_at, now, end.error, end.log])?;
+            }
+            found
+        } else {
+            tx.prepare_cached(
+                "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, log = ?5, output = ?6,
+                     output_cut = ?7, ran_at = coalesce(?8, ran_at)
+                 WHERE id = ?1 RETURNING integration, dry_run",
             )?
             .query_row(
                 params![
                     id,
                     end.status.as_str(),
-                    ended_at,
+                    now,
                     end.error,
                     end.log,
-                    end.retry_at.map(timestamp)
+                    end.output.text,
+                    i64::try_from(end.output.cut).unwrap_or(i64::MAX),
+                    ran_at
                 ],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
-            .with_context(|| format!("failed to find run {id} in the store"))?;
-        if let (RunStatus::Succeeded, Some(until)) = (end.status, end.advance_to) {
+            .with_context(|| format!("failed to find run {id} in the store"))?
+        };
+        if let (RunStatus::Succeeded, Some(until), false) = (end.status, end.advance_to, dry_run) {
             // Only forward: a backfill of an old period never moves it back.
             tx.prepare_cached(
                 "INSERT INTO watermarks (integration, covered_until, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (integration) DO UPDATE SET covered_until = max(covered_until, ?2), updated_at = ?3",
             )?
-            .execute(params![integration, timestamp(until), timestamp(Utc::now())])?;
+            .execute(params![integration, timestamp(until), now])?;
         }
         tx.commit()?;
         Ok(())
@@ -408,13 +469,18 @@ impl History for SqliteStore {
         let db = self.db();
         self.reap(&db)?;
         let mut statement = db.prepare_cached(&format!(
-            "SELECT {COLUMNS}, log FROM runs WHERE id = ?1 OR (length(?1) >= 4 AND substr(id, 1, length(?1)) = ?1)
+            "SELECT {COLUMNS}, log, output, output_cut FROM runs
+             WHERE id = ?1 OR (length(?1) >= 4 AND substr(id, 1, length(?1)) = ?1)
              ORDER BY id LIMIT 5"
         ))?;
         let mut found: Vec<RunRecord> = statement
             .query_map(params![id_or_prefix], |row| {
                 let mut run = record(row)?;
-                run.log = row.get(8)?;
+                run.log = row.get(COLUMN_COUNT)?;
+                run.output = RunOutput {
+                    text: row.get(COLUMN_COUNT + 1)?,
+                    cut: row.get::<_, i64>(COLUMN_COUNT + 2)?.unsigned_abs(),
+                };
                 Ok(run)
             })?
             .collect::<Result<_, _>>()?;
@@ -426,6 +492,35 @@ impl History for SqliteStore {
                 None => RunLookup::Ambiguous(found.into_iter().map(|run| run.id).collect()),
             },
         })
+    }
+
+    fn attempts(&self, id: &str) -> anyhow::Result<Vec<Attempt>> {
+        let db = self.db();
+        let mut statement = db.prepare_cached(
+            "SELECT attempt, started_at, ended_at, error, log FROM attempts
+             WHERE run_id = ?1 ORDER BY attempt",
+        )?;
+        let rows = statement.query_map(params![id], |row| {
+            Ok((
+                row.get::<_, u32>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut attempts = Vec::new();
+        for row in rows {
+            let (number, started_at, ended_at, error, log) = row?;
+            attempts.push(Attempt {
+                number,
+                started_at: parse_timestamp(&started_at)?,
+                ended_at: parse_timestamp(&ended_at)?,
+                error,
+                log,
+            });
+        }
+        Ok(attempts)
     }
 
     fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>> {
@@ -549,14 +644,12 @@ impl Queue for SqliteStore {
         };
         let next = tx
             .prepare_cached(&format!(
-                "SELECT {COLUMNS}, trigger_data, attempts FROM runs WHERE id = ?1"
+                "SELECT {COLUMNS}, trigger_data FROM runs WHERE id = ?1"
             ))?
             .query_row(params![id], |row| {
-                Ok((
-                    record(row)?,
-                    row.get::<_, String>(8)?,
-                    row.get::<_, u32>(9)?,
-                ))
+                let run = record(row)?;
+                let attempts = run.attempts;
+                Ok((run, row.get::<_, String>(COLUMN_COUNT)?, attempts))
             })
             .optional()?;
         let Some((mut run, trigger_data, attempts)) = next else {
@@ -664,7 +757,15 @@ fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
             .transpose()
             .map_err(|e| bad(6, e))?,
         error: row.get(7)?,
+        dry_run: row.get(8)?,
+        attempts: row.get(9)?,
+        ran_at: row
+            .get::<_, Option<String>>(10)?
+            .map(|t| parse_timestamp(&t))
+            .transpose()
+            .map_err(|e| bad(10, e))?,
         log: String::new(),
+        output: RunOutput::default(),
     })
 }
 
@@ -715,6 +816,7 @@ mod tests {
             trigger: "manual".into(),
             params: serde_json::json!({}),
             started_at: chrono::Utc::now(),
+            dry_run: false,
         };
         let _run = store.begin_run(&run).unwrap();
         let mode = |path: &str| {
@@ -761,6 +863,13 @@ mod tests {
                 "INSERT INTO runs (id, integration, trigger, params, status, started_at, trigger_data, from_queue)
                  VALUES ('old', 'hook', 'webhook', '{}', 'queued', '2026-11-01T00:00:00.000000Z', ?1, 1)",
                 [earlier.to_string()],
+            )
+            .unwrap();
+            // Back to version 6, as an earlier integ left it.
+            db.execute_batch(
+                "ALTER TABLE runs DROP COLUMN dry_run; ALTER TABLE runs DROP COLUMN ran_at;
+                 ALTER TABLE runs DROP COLUMN output; ALTER TABLE runs DROP COLUMN output_cut;
+                 DROP TABLE attempts;",
             )
             .unwrap();
             db.pragma_update(None, "user_version", 6).unwrap();

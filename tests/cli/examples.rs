@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use crate::support::Test;
 
-fn repo_file(path: &str) -> String {
+pub(crate) fn repo_file(path: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
 
@@ -85,13 +85,13 @@ fn every_example_passes_check() {
 }
 
 /// The demo server (built with the tests, as cargo builds examples), on a free port.
-struct DemoServer {
+pub(crate) struct DemoServer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl DemoServer {
-    fn start() -> DemoServer {
+    pub(crate) fn start() -> DemoServer {
         let bin = Path::new(env!("CARGO_BIN_EXE_integ"))
             .parent()
             .unwrap()
@@ -124,7 +124,7 @@ impl Drop for DemoServer {
     }
 }
 
-fn example(name: &str, server: &DemoServer) -> Test {
+pub(crate) fn example(name: &str, server: &DemoServer) -> Test {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name);

@@ -526,56 +526,6 @@ http.json = { n = "{{ item }}" }
     assert_eq!(bodies, [r#"/even {"n":2}"#, r#"/even {"n":4}"#]);
 }
 
-#[test]
-fn dry_run_makes_reads_and_only_shows_writes() {
-    let server = Server::start(|request, _| match request.method.as_str() {
-        "GET" => Reply::json(json!({"data": {"id": 5, "name": "ACME"}})),
-        _ => Reply::json(json!({"ok": true})),
-    });
-    let test = config(
-        &server,
-        r#"
-[integration.sync]
-[[integration.sync.steps]]
-id = "deal"
-http.get = "SERVER/deal"
-
-[[integration.sync.steps]]
-http.post = "SERVER/invoices"
-http.json = { customer = "{{ steps.deal.body.data.name }}" }
-
-[[integration.sync.steps]]
-command.argv = ["touch", "ran"]
-
-[[integration.sync.steps]]
-output = { format = "json", value = "{{ steps.deal.body.data }}", to = "deal.json" }
-"#,
-    );
-    let out = test.run(&["run", "sync", "--dry-run", "-v"]);
-    out.success()
-        .stderr_has(&format!(
-            "dry run: would send POST {}/invoices {{\"customer\":\"ACME\"}}",
-            server.url("")
-        ))
-        .stderr_has("dry run: would run `touch ran`")
-        .stderr_has("dry run: would write 0 records to");
-    let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["GET"], "only the read was sent");
-    assert!(
-        !test.state_dir().parent().unwrap().join("ran").exists(),
-        "the command ran"
-    );
-    assert!(
-        !test
-            .state_dir()
-            .parent()
-            .unwrap()
-            .join("deal.json")
-            .exists(),
-        "the file was written"
-    );
-}
-
 const RECORDS: &str = r#"{"data": [
   {"id": 1, "name": "Smith, John", "company": {"name": "ACME \"Best\""}, "tags": ["a", "b"], "note": null},
   {"id": 2, "name": "Novák", "company": {"name": "Beta"}, "tags": [], "note": "line1\nline2"}

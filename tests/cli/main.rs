@@ -2,6 +2,7 @@
 
 mod check;
 mod concurrency;
+mod dry_run;
 mod examples;
 mod history;
 mod hostile;

@@ -130,7 +130,7 @@ command.stdout = "json"
     );
     test.run(&["run", "bad"])
         .code(1)
-        .stderr_has("step `data` failed: `echo not json` did not print valid JSON on stdout");
+        .stderr_has("step `data` failed: `echo 'not json'` did not print valid JSON on stdout");
 }
 
 #[test]
@@ -152,7 +152,7 @@ command.argv = ["echo", "never"]
         .stdout_is("first\npartial\n")
         .stderr_has("oops")
         .stderr_has(
-            "step `boom` failed: `sh -c echo partial; echo oops >&2; exit 3` exited with code 3",
+            "step `boom` failed: `sh -c 'echo partial; echo oops >&2; exit 3'` exited with code 3",
         );
     let run = &test.history()[0];
     assert_eq!(run["status"], "failed");
@@ -319,7 +319,7 @@ command.argv = ["sh", "-c", "echo {{ secrets.crm }} >&2; exit 1"]
         assert!(!text.contains("s3cr3t"), "a secret leaked:\n{text}");
     }
     out.stdout_is("key=*** file=*** note=***\n");
-    out.stderr_has("`sh -c echo *** >&2; exit 1` exited with code 1");
+    out.stderr_has("`sh -c 'echo *** >&2; exit 1'` exited with code 1");
 }
 
 #[test]
@@ -413,7 +413,7 @@ fn verbose_and_json_logs_go_to_stderr() {
     assert!(
         lines.iter().any(|l| l["fields"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("echo Hello"))),
+            .is_some_and(|m| m.contains("echo 'Hello"))),
         "{}",
         out.stderr
     );

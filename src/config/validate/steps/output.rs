@@ -5,7 +5,7 @@ use toml::Spanned;
 use super::super::{Scope, Validator};
 use super::{ITEM_ROOTS, StepContext};
 use crate::config::kinds::{OutputFormat, OutputStep};
-use crate::config::raw::{RawFormat, RawOutput};
+use crate::config::raw::{RawFormat, RawIfEmpty, RawOutput};
 use crate::template::Kind;
 
 impl Validator<'_> {
@@ -34,6 +34,18 @@ impl Validator<'_> {
             .to
             .as_ref()
             .map(|to| self.template_as(&format!("{path}.to"), to, &scope, Kind::Path));
+        let skip_empty = match &raw.if_empty {
+            Some(choice) if *choice.get_ref() == RawIfEmpty::Skip => {
+                if raw.records_of.is_none() && raw.value.is_none() {
+                    self.error(
+                        "`if_empty` is for an output of records (`records_of` or `value`); this one writes its `template` once",
+                        choice.span(),
+                    );
+                }
+                true
+            }
+            _ => false,
+        };
         let row_scope = context.scope(ITEM_ROOTS);
         let format = match raw.format {
             RawFormat::Json => OutputFormat::Json,
@@ -87,6 +99,7 @@ impl Validator<'_> {
                 Some(value) => Some(value?),
                 None => None,
             },
+            skip_empty,
         })
     }
 }
