@@ -68,7 +68,7 @@ fn render(run: &RunRecord, earlier: &[Attempt]) -> String {
     if let Some(duration) = run.duration() {
         field("duration", &human_duration(duration));
     }
-    let attempts = earlier.len() + usize::from(run.ran_at.is_some() || earlier.is_empty());
+    let attempts = earlier.len() + usize::from(run.ran_at.is_some());
     field("attempts", &attempts.to_string());
     if let Some(error) = &run.error {
         field("error", error);
