@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::Local;
 use croner::parser::{CronParser, Seconds, Year};
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -22,12 +23,12 @@ use crate::config::model::{
 use crate::config::raw::{
     INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::params::toml_to_json;
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity, shown_value};
+use crate::params::{self, toml_to_json};
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
 
-use crate::scope::{DEFAULT_ROOTS, RUN_FIELDS};
+use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
@@ -54,7 +55,7 @@ fn validate_inner(
     path: PathBuf,
     display: String,
     source: String,
-    read_secrets: bool,
+    checking: bool,
 ) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     let dir = path
         .parent()
@@ -65,7 +66,7 @@ fn validate_inner(
         source: &source,
         items: Vec::new(),
         templates: Templates::new(),
-        read_secrets,
+        checking,
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
         trigger_fields: MANUAL_FIELDS,
@@ -115,7 +116,9 @@ struct Validator<'s> {
     source: &'s str,
     items: Vec<Diagnostic>,
     templates: Templates,
-    read_secrets: bool,
+    /// `integ check`: also read every secret, and compute the defaults that can be computed
+    /// offline.
+    checking: bool,
     /// Relative paths in the file start here.
     dir: PathBuf,
     /// The secrets read by the templates of the integration being validated.
@@ -255,7 +258,7 @@ impl<'s> Validator<'s> {
             };
             let secret = Secret { name, source, span };
             if let Some(problem) = self
-                .read_secrets
+                .checking
                 .then(|| crate::secrets::problem(&secret))
                 .flatten()
             {
@@ -447,6 +450,8 @@ impl<'s> Validator<'s> {
             }
         }
         let mut default_span = None;
+        // A computed default to compute now, where it is and what it reads.
+        let mut computed = None;
         let default = match raw.default {
             None => None,
             Some(default) => {
@@ -454,10 +459,17 @@ impl<'s> Validator<'s> {
                 let value = default.into_inner();
                 match &value {
                     toml::Value::String(text) if text.contains("{{") || text.contains("{%") => {
-                        let spanned = Spanned::new(span, text.clone());
+                        let spanned = Spanned::new(span.clone(), text.clone());
                         let scope = Scope::for_default();
                         let name_path = format!("integration.{integration}.params.{name}.default");
-                        let compiled = self.template(&name_path, &spanned, &scope)?;
+                        let (compiled, reads) =
+                            self.template_reading(&name_path, &spanned, &scope, Kind::Plain)?;
+                        // What `env` holds at run time is not known here (cron's is not the
+                        // shell's); `today` and `now` differ only in value, not in kind.
+                        let offline = reads.iter().all(|var| !var.starts_with("env"));
+                        if self.checking && offline {
+                            computed = Some((span, reads));
+                        }
                         Some(ParamDefault::Template {
                             source: text.clone(),
                             text: compiled,
@@ -471,7 +483,8 @@ impl<'s> Validator<'s> {
                         None => {
                             self.error(
                                 format!(
-                                    "invalid default for param `{name}`: expected {}",
+                                    "invalid default {} for param `{name}`: expected {}",
+                                    shown_default(&value),
                                     kind.expected()
                                 ),
                                 span,
@@ -497,7 +510,37 @@ impl<'s> Validator<'s> {
                 span,
             );
         }
+        if let Some((span, reads)) = computed {
+            self.compute_default(&param, span, &reads);
+        }
         Some(param)
+    }
+
+    /// Computes a default as a run would (with the time now), and reports a value the param
+    /// refuses: the kind of value `today` and `now` give is known, whatever the day.
+    fn compute_default(&mut self, param: &Param, span: Range<usize>, reads: &BTreeSet<String>) {
+        let Some(ParamDefault::Template { source, text }) = &param.default else {
+            return;
+        };
+        let env = BTreeMap::new();
+        let scope = DefaultScope::at(Local::now(), &env);
+        let Err(err) =
+            params::computed_default(param, source, text, &self.templates, &scope.context())
+        else {
+            return;
+        };
+        let reads = |root: &str| reads.iter().any(|var| var == root);
+        let hint = match &param.kind {
+            ParamType::Date if reads("now") => Some(
+                "`now` is a datetime; a date comes from `today`, or `now | format_date('%Y-%m-%d')`"
+                    .to_owned(),
+            ),
+            ParamType::Datetime if reads("today") => {
+                Some("`today` is a date; a datetime comes from `now`".to_owned())
+            }
+            _ => None,
+        };
+        self.error_with_hint(err.message, span, hint);
     }
 
     /// A string param a webhook fills from the request, with nothing to narrow its values,
@@ -801,6 +844,14 @@ fn compile_pattern(source: &str) -> Result<regex::Regex, String> {
     };
     regex::Regex::new(source).map_err(describe)?;
     regex::Regex::new(&format!("^(?:{source})$")).map_err(describe)
+}
+
+/// A default as a message shows it: text in backticks, other values as TOML writes them.
+fn shown_default(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => format!("`{}`", shown_value(text)),
+        other => format!("`{}`", shown_value(&other.to_string())),
+    }
 }
 
 /// The keys of a table (none for anything else).

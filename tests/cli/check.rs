@@ -220,3 +220,28 @@ command.argv = ["true"]
         assert!(stderr.contains(expected), "lacks {expected:?}:\n{stderr}");
     }
 }
+
+#[test]
+fn check_computes_defaults_that_need_no_environment() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+params.day = { type = "date", default = "{{ now }}" }
+params.since = { type = "datetime", default = "{{ today | add_days(-1) }}" }
+params.n = { type = "integer", default = "{{ today | add_hours(1) }}" }
+params.code = { type = "string", default = "{{ today }}", pattern = "[A-Z]+" }
+params.when = { type = "date", default = "abc" }
+params.ok = { type = "datetime", default = "{{ now | add_days(-1) }}" }
+params.ok_day = { type = "date", default = "{{ today | start_of_month }}" }
+params.later = { type = "integer", default = "{{ env.DAYS }}" }
+[[integration.a.steps]]
+command.argv = ["true"]
+"#,
+    );
+    // The values depend on the day; what is wrong with them does not.
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d(T[0-9:.]+[+-]\d\d:\d\d)?", "[date]"),
+    ]}, {
+        insta::assert_snapshot!(stderr);
+    });
+}
