@@ -79,9 +79,7 @@ fn validate_inner(
     if syntax_errors.is_empty() {
         config = validator.document(root.into_inner());
     } else {
-        for err in syntax_errors {
-            validator.toml_error(&err, None);
-        }
+        validator.syntax_errors(&syntax_errors);
     }
     let Validator {
         mut items,
@@ -179,7 +177,46 @@ impl<'s> Validator<'s> {
             message: err.message().trim_end().to_owned(),
             span: err.span().or(fallback),
             hint: None,
+            related: None,
         });
+    }
+
+    /// TOML syntax errors. A table defined twice is one problem, shown at both places; the
+    /// "duplicate key" the parser then reports for each key of the second table is not another.
+    fn syntax_errors(&mut self, errors: &[toml::de::Error]) {
+        // The bodies of tables defined a second time.
+        let mut again: Vec<Range<usize>> = Vec::new();
+        for err in errors {
+            let duplicate = err.message().trim_end() == "duplicate key";
+            let span = err.span().filter(|_| duplicate);
+            let Some(span) = span else {
+                self.toml_error(err, None);
+                continue;
+            };
+            if again.iter().any(|body| body.contains(&span.start)) {
+                continue;
+            }
+            let Some(header) = Header::at(self.source, span.start) else {
+                self.toml_error(err, None);
+                continue;
+            };
+            again.push(header.span.end..header.body_end(self.source));
+            let (message, hint) = match header.path.as_slice() {
+                [root, name] if root == "integration" => (
+                    format!("integration `{name}` is defined twice"),
+                    "merge the two tables, or give the second integration another name",
+                ),
+                path => (
+                    format!("table `{}` is defined twice", path.join(".")),
+                    "merge the two tables into one",
+                ),
+            };
+            let mut item = Diagnostic::new(message, header.span.clone()).with_hint(hint);
+            if let Some(first) = Header::first(self.source, &header.path, header.span.start) {
+                item = item.with_related(first.span, "first defined here");
+            }
+            self.items.push(item);
+        }
     }
 
     /// Deserializes one piece of the file, recording its error if it has one.
@@ -191,6 +228,49 @@ impl<'s> Validator<'s> {
                 self.toml_error(&err, Some(span));
                 None
             }
+        }
+    }
+
+    /// Deserializes a table, reporting each key whose value is wrong and reading the rest again
+    /// without it: serde stops at the first mistake, and one mistake must not hide the next.
+    /// Comes back with the keys left out, so callers can hold back what their absence alone
+    /// would make them say.
+    fn de_each<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+    ) -> Option<(T, Vec<String>)> {
+        let span = value.span();
+        let mut table = match value.into_inner() {
+            DeValue::Table(table) => table,
+            other => {
+                return self
+                    .de(Spanned::new(span, other))
+                    .map(|parsed| (parsed, Vec::new()));
+            }
+        };
+        let mut left_out: Vec<String> = Vec::new();
+        loop {
+            let attempt = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+            let err = match T::deserialize(ValueDeserializer::from(attempt)) {
+                Ok(parsed) => return Some((parsed, left_out)),
+                Err(err) => err,
+            };
+            // A key left out for its wrong value is not missing as well.
+            let missing =
+                |key: &String| err.message().starts_with(&format!("missing field `{key}`"));
+            if left_out.iter().any(missing) {
+                return None;
+            }
+            self.toml_error(&err, Some(span.clone()));
+            let culprit = err.span().and_then(|at| {
+                table
+                    .iter()
+                    .find(|(key, value)| covers(&key.span(), value, at.start))
+                    .map(|(key, _)| key.get_ref().to_string())
+            });
+            let culprit = culprit?;
+            table.remove(culprit.as_str());
+            left_out.push(culprit);
         }
     }
 
@@ -852,6 +932,84 @@ fn shown_default(value: &toml::Value) -> String {
         toml::Value::String(text) => format!("`{}`", shown_value(text)),
         other => format!("`{}`", shown_value(&other.to_string())),
     }
+}
+
+/// A `[table]` header line, found in the text to say where a table was defined.
+struct Header {
+    /// The dotted path it opens: `integration`, `a`.
+    path: Vec<String>,
+    /// The header, brackets included.
+    span: Range<usize>,
+}
+
+impl Header {
+    /// The `[table]` header on the line of `offset`, if that line is one.
+    fn at(source: &str, offset: usize) -> Option<Header> {
+        let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = source[offset..]
+            .find('\n')
+            .map_or(source.len(), |i| offset + i);
+        Header::parse(source, start..end)
+    }
+
+    /// The first header for `path` before `before`.
+    fn first(source: &str, path: &[String], before: usize) -> Option<Header> {
+        let mut start = 0;
+        source[..before].split_inclusive('\n').find_map(|line| {
+            let range = start..start + line.trim_end().len();
+            start += line.len();
+            Header::parse(source, range).filter(|header| header.path == path)
+        })
+    }
+
+    fn parse(source: &str, line: Range<usize>) -> Option<Header> {
+        let text = &source[line.clone()];
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with('[') || trimmed.starts_with("[[") {
+            return None;
+        }
+        let table = DeTable::parse(text).ok()?.into_inner();
+        let mut path = Vec::new();
+        let mut level = &table;
+        while let [(key, value)] = level.iter().collect::<Vec<_>>().as_slice() {
+            path.push(key.get_ref().to_string());
+            match value.get_ref() {
+                DeValue::Table(inner) => level = inner,
+                _ => return None,
+            }
+        }
+        let from = line.start + (text.len() - trimmed.len());
+        let to = from + trimmed.find(']')? + 1;
+        (!path.is_empty() && level.is_empty()).then_some(Header {
+            path,
+            span: from..to,
+        })
+    }
+
+    /// Where the table's keys end: at the next line that opens a table, or the end of the file.
+    fn body_end(&self, source: &str) -> usize {
+        let mut at = self.span.end;
+        for line in source[self.span.end..].split_inclusive('\n') {
+            if at > self.span.end && line.trim_start().starts_with('[') {
+                return at;
+            }
+            at += line.len();
+        }
+        source.len()
+    }
+}
+
+/// Whether `at` is in an entry of a table: its key or its value, and for a table written with
+/// dotted keys (`command.argv = …`, whose span is only its key's), any of its own entries.
+fn covers(key: &Range<usize>, value: &Spanned<DeValue<'_>>, at: usize) -> bool {
+    key.contains(&at)
+        || value.span().contains(&at)
+        || match value.get_ref() {
+            DeValue::Table(table) => table
+                .iter()
+                .any(|(key, value)| covers(&key.span(), value, at)),
+            _ => false,
+        }
 }
 
 /// The keys of a table (none for anything else).

@@ -245,3 +245,70 @@ command.argv = ["true"]
         insta::assert_snapshot!(stderr);
     });
 }
+
+#[test]
+fn a_wrong_expect_type_does_not_hide_an_unknown_secret() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+http.get = "http://127.0.0.1:9/items"
+http.expect = "200"
+http.headers = { Authorization = "Bearer {{ secrets.x }}" }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_bad_paginate_key_does_not_also_claim_the_step_has_no_records() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+id = "fetch"
+http.get = "http://127.0.0.1:9/items"
+http.records = "{{ body.items }}"
+http.paginate = { offest = { limit = 100 } }
+
+[[integration.a.steps]]
+output = { format = "jsonl", records_of = "fetch" }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_second_integration_table_points_at_the_first() {
+    let stderr = check_output(
+        r#"[integration.report]
+description = "monthly"
+[[integration.report.steps]]
+command.argv = ["true"]
+
+[integration.other]
+[[integration.other.steps]]
+command.argv = ["true"]
+
+[integration.report]
+description = "weekly"
+schedule = "0 6 * * 1"
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_quoted_status_code_asks_for_a_status_code() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+http = { post = "http://127.0.0.1:9/invoices", expect = ["201"] }
+
+[[integration.a.steps]]
+http = { get = "http://127.0.0.1:9/invoices", expect = [200, 1000] }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
