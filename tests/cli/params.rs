@@ -205,9 +205,22 @@ fn a_missing_required_param_is_asked_for_on_a_terminal() {
             }
         }
     };
-    wait_for("count (an integer) — how many: ");
-    // A wrong answer is asked again; a right one runs.
+    let prompt = "count (an integer) — how many: ";
+    wait_for(prompt);
+    // A wrong answer is refused, saying why, and asked again; a right one runs.
     master.write_all(b"many\n").unwrap();
+    let why = "invalid value `many` for param `count`: expected an integer";
+    let screen = loop {
+        let screen = wait_for(why);
+        if screen
+            .split(why)
+            .nth(1)
+            .is_some_and(|after| after.contains(prompt))
+        {
+            break screen;
+        }
+    };
+    assert_eq!(screen.matches(prompt).count(), 2, "{screen}");
     master.write_all(b"7\n").unwrap();
     let screen = wait_for("count=7");
     assert!(child.wait().unwrap().success(), "{screen}");
