@@ -224,6 +224,10 @@ pub(crate) fn resolve(
             .parse_text(text)
             .ok_or_else(|| invalid_value(param, text))?;
         param.check_constraints(&value)?;
+        tracing::debug!(
+            "param `{name}` = {} (given)",
+            shown_value(&value.to_string())
+        );
         match (values.get_mut(name), value) {
             (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
             (Some(_), _) => {
@@ -286,13 +290,19 @@ fn fill_defaults(
         if values.contains_key(&param.name) {
             continue;
         }
-        let value = match &param.default {
-            Some(ParamDefault::Value(value)) => value.clone(),
-            Some(ParamDefault::Template { source, text }) => {
-                computed_default(param, source, text, templates, default_context)?
-            }
-            None => required(param)?,
+        let (value, from) = match &param.default {
+            Some(ParamDefault::Value(value)) => (value.clone(), "its default".to_owned()),
+            Some(ParamDefault::Template { source, text }) => (
+                computed_default(param, source, text, templates, default_context)?,
+                format!("its default `{source}`"),
+            ),
+            None => (required(param)?, "asked for".to_owned()),
         };
+        tracing::debug!(
+            "param `{}` = {} ({from})",
+            param.name,
+            shown_value(&value.to_string())
+        );
         values.insert(param.name.clone(), value);
     }
     Ok(values)

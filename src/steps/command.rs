@@ -83,6 +83,7 @@ impl CommandStep {
             .map(|text| scope.render(text))
             .transpose()?;
         scope.started(&format!("run {shown}"));
+        tracing::debug!("{shown}: {}", scope.redact(&describe(&command)));
 
         let started = Instant::now();
         let mut child = match spawn(&mut command, scope.inherit) {
@@ -221,6 +222,21 @@ impl CommandStep {
             .kill_on_drop(true);
         Ok((command, shown))
     }
+}
+
+/// Where a command runs and which variables it is given (their names only), for debug logs.
+fn describe(command: &Command) -> String {
+    let command = command.as_std();
+    let dir = command
+        .get_current_dir()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_default();
+    let names: Vec<String> = command
+        .get_envs()
+        .filter(|(_, value)| value.is_some())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    format!("in `{dir}`, environment {}", names.join(" "))
 }
 
 /// What was not found when a command could not be started: its directory, the program (and

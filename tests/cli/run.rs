@@ -478,3 +478,55 @@ command = { argv = ["true"], dir = "gone" }
         .stderr_has("failed to start `true`: directory `")
         .stderr_has("/gone` does not exist");
 }
+
+#[test]
+fn integ_log_is_a_filter_that_shows_what_it_names() {
+    let debug_line = "DEBUG loaded `integrations.toml`: 1 integration in ";
+    let step_line = "INFO step 1: run `echo Hello, world!`";
+    for filter in [
+        "debug",
+        "integ=debug",
+        "warn,integ::config=debug,integ=info",
+    ] {
+        let test = Test::new().config(HELLO).env("INTEG_LOG", filter);
+        let out = test.run(&["run", "hello"]);
+        out.success()
+            .stdout_is("Hello, world!\n")
+            .stderr_has(debug_line)
+            .stderr_has(step_line);
+        assert!(!out.stderr.contains("WARN"), "{filter}: {}", out.stderr);
+    }
+    // `info` shows the steps as `-v` does, and no debug lines.
+    let out = Test::new()
+        .config(HELLO)
+        .env("INTEG_LOG", "info")
+        .run(&["run", "hello"]);
+    out.success().stderr_has(step_line);
+    assert!(!out.stderr.contains("DEBUG"), "{}", out.stderr);
+    // A filter that leaves integ's info lines out leaves the run quiet, as without one.
+    let out = Test::new()
+        .config(HELLO)
+        .env("INTEG_LOG", "warn")
+        .run(&["run", "hello"]);
+    out.success().stdout_is("Hello, world!\n");
+    assert_eq!(out.stderr, "");
+    // -vv shows the same debug lines; -v the steps only.
+    let test = Test::new().config(HELLO);
+    test.run(&["run", "hello", "-vv"])
+        .success()
+        .stderr_has(debug_line)
+        .stderr_has("DEBUG param `name` = \"world\" (its default)");
+    let out = test.run(&["run", "hello", "-v"]);
+    out.success().stderr_has(step_line);
+    assert!(!out.stderr.contains("DEBUG"), "{}", out.stderr);
+}
+
+#[test]
+fn an_integ_log_that_is_not_a_filter_is_ignored_with_a_warning() {
+    let test = Test::new().config(HELLO).env("INTEG_LOG", "integ=loud");
+    let out = test.run(&["run", "hello"]);
+    out.success()
+        .stdout_is("Hello, world!\n")
+        .stderr_has("WARN ignoring `INTEG_LOG=integ=loud`, which is not a filter: ");
+    assert!(!out.stderr.contains("INFO"), "{}", out.stderr);
+}
