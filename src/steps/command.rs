@@ -670,7 +670,7 @@ fn bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::ffi::{OsStr, OsString};
+    use std::ffi::OsString;
     use std::os::fd::{AsRawFd as _, OwnedFd};
     use std::sync::Arc;
 
