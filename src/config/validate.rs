@@ -174,7 +174,7 @@ impl<'s> Validator<'s> {
     fn toml_error(&mut self, err: &toml::de::Error, fallback: Option<Range<usize>>) {
         self.items.push(Diagnostic {
             severity: Severity::Error,
-            message: err.message().trim_end().to_owned(),
+            message: in_toml_terms(err.message().trim_end()),
             span: err.span().or(fallback),
             hint: None,
             related: None,
@@ -197,7 +197,8 @@ impl<'s> Validator<'s> {
                 continue;
             }
             let Some(header) = Header::at(self.source, span.start) else {
-                self.toml_error(err, None);
+                let key = self.source.get(span.clone()).unwrap_or_default();
+                self.error(format!("duplicate key `{key}`"), span);
                 continue;
             };
             again.push(header.span.end..header.body_end(self.source));
@@ -471,7 +472,7 @@ impl<'s> Validator<'s> {
                     name_span.clone(),
                 );
             }
-            let Some(raw) = self.de::<RawParam>(value) else {
+            let Some((raw, _)) = self.de_each::<RawParam>(value) else {
                 continue;
             };
             if let Some(param) = self.param(integration, name, name_span, raw) {
@@ -932,6 +933,28 @@ fn shown_default(value: &toml::Value) -> String {
         toml::Value::String(text) => format!("`{}`", shown_value(text)),
         other => format!("`{}`", shown_value(&other.to_string())),
     }
+}
+
+/// serde's names for what it expected (`u64`, `a sequence`), in the words of a TOML file.
+fn in_toml_terms(message: &str) -> String {
+    const TERMS: &[(&str, &str)] = &[
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ];
+    TERMS
+        .iter()
+        .find_map(|(serde, toml)| {
+            message
+                .strip_suffix(serde)
+                .map(|start| format!("{start}{toml}"))
+        })
+        .unwrap_or_else(|| message.to_owned())
 }
 
 /// A `[table]` header line, found in the text to say where a table was defined.

@@ -254,7 +254,7 @@ fn a_wrong_expect_type_does_not_hide_an_unknown_secret() {
 [[integration.a.steps]]
 http.get = "http://127.0.0.1:9/items"
 http.expect = "200"
-http.headers = { Authorization = "Bearer {{ secrets.x }}" }
+http.headers = { Authorization = "Bearer {{ secrets.x }}", X-Key = "{{ secret.x }}" }
 "#,
     );
     insta::assert_snapshot!(stderr);
@@ -311,4 +311,57 @@ http = { get = "http://127.0.0.1:9/invoices", expect = [200, 1000] }
 "#,
     );
     insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_wrong_value_brings_no_follow_on_errors() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+params.day = { type = 5, default = "{{ today }}" }
+params.n = { type = "integer", default = "x", max_length = "long" }
+
+[[integration.a.steps]]
+http = { get = 5 }
+
+[[integration.a.steps]]
+command = { argv = "echo", timeout = "soon" }
+
+[[integration.a.steps]]
+for_each = { items = 5 }
+command.argv = ["echo", "{{ item }}", "{{ params.day }}", "{{ secrets.y }}"]
+
+[[integration.a.steps]]
+output = { format = "xml", value = "{{ secrets.z }}" }
+
+[[integration.a.steps]]
+id = "fetch"
+http = { get = "http://127.0.0.1:9/{{ params.nope }}", records = "{{ body }}" }
+
+[[integration.a.steps]]
+for_each = { records_of = "fetch" }
+command.argv = ["echo", "{{ item }}"]
+
+[[integration.a.steps]]
+comand.argv = ["echo"]
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_key_given_twice_in_one_table_is_named() {
+    let stderr = check_output(
+        r#"[integration.a]
+description = "one"
+description = "two"
+[[integration.a.steps]]
+command.argv = ["true"]
+"#,
+    );
+    assert!(
+        stderr.starts_with("error: duplicate key `description`\n --> integrations.toml:3:1\n"),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("has 1 problem\n"), "{stderr}");
 }
