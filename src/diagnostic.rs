@@ -263,6 +263,31 @@ mod tests {
     }
 
     #[test]
+    fn a_related_place_is_shown_with_its_label_and_the_lines_between_folded() {
+        let source = "[a]\nx = 1\n\n\n\n\n\n[b]\n[a]\n";
+        let second = source.rfind("[a]").unwrap();
+        let diagnostics = Diagnostics {
+            path: "integrations.toml".into(),
+            source: source.into(),
+            items: vec![
+                Diagnostic::new("table `a` is defined twice", second..second + 3)
+                    .with_related(0..3, "first defined here"),
+            ],
+        };
+        let text = diagnostics.render(false);
+        let expected = "error: table `a` is defined twice
+ --> integrations.toml:9:1
+  |
+1 | [a]
+  | --- first defined here
+...
+9 | [a]
+  | ^^^
+";
+        assert!(text.starts_with(expected), "{text}");
+    }
+
+    #[test]
     fn line_col_counts_from_one() {
         let text = "a = 1\nbc = 2\n";
         assert_eq!(line_col(text, 0), (1, 1));
