@@ -937,6 +937,11 @@ fn shown_default(value: &toml::Value) -> String {
 
 /// serde's names for what it expected (`u64`, `a sequence`), in the words of a TOML file.
 fn in_toml_terms(message: &str) -> String {
+    // What toml says of a value that is not a string where one of a few names goes (`type`,
+    // `overlap`, `format`): none of those names takes a table.
+    if message == "wanted string or table" {
+        return "invalid type: expected a string, one of the names this key takes".to_owned();
+    }
     const TERMS: &[(&str, &str)] = &[
         ("expected u8", "expected a whole number"),
         ("expected u16", "expected a whole number"),
