@@ -7,6 +7,7 @@ pub(crate) mod raw;
 pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::usage::UsageError;
 
@@ -43,6 +44,18 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Result<PathBuf, UsageError> {
 pub(crate) fn load(path: &Path) -> anyhow::Result<Config> {
     let source = std::fs::read_to_string(path)
         .map_err(|err| UsageError::new(format!("failed to read `{}`: {err}", path.display())))?;
+    let started = Instant::now();
     let config = validate::validate(path.to_owned(), path.display().to_string(), source)?;
+    tracing::debug!(
+        "loaded `{}`: {} integration{} in {:.2?}",
+        path.display(),
+        config.integrations.len(),
+        if config.integrations.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        started.elapsed()
+    );
     Ok(config)
 }

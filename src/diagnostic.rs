@@ -23,6 +23,8 @@ pub(crate) struct Diagnostic {
     /// Byte range in the file; `None` when the problem is about the file as a whole.
     pub span: Option<Range<usize>>,
     pub hint: Option<String>,
+    /// Another place the problem involves (where a table was first defined), with a label.
+    pub related: Option<(Range<usize>, String)>,
 }
 
 impl Diagnostic {
@@ -33,6 +35,7 @@ impl Diagnostic {
             message: message.into(),
             span: Some(span),
             hint: None,
+            related: None,
         }
     }
 
@@ -50,6 +53,12 @@ impl Diagnostic {
 
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Points at another place too, such as where something was first defined.
+    pub(crate) fn with_related(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.related = Some((span, label.into()));
         self
     }
 }
@@ -140,20 +149,35 @@ fn render_one(renderer: &Renderer, path: &str, source: &str, item: &Diagnostic) 
     let group = match &item.span {
         Some(span) => {
             let span = clamp(source, span.clone());
+            let related = item
+                .related
+                .as_ref()
+                .map(|(related, label)| (clamp(source, related.clone()), label.as_str()));
+            let start = related
+                .as_ref()
+                .map_or(span.start, |(related, _)| related.start.min(span.start));
+            let end = related
+                .as_ref()
+                .map_or(span.end, |(related, _)| related.end.max(span.end));
             // Hand the renderer only the lines involved: it scans what it is given, and a file
-            // of thousands of lines with many problems would be read once per problem.
-            let first = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
-            let last = source[span.end..]
-                .find('\n')
-                .map_or(source.len(), |i| span.end + i);
+            // of thousands of lines with many problems would be read once per problem. Lines
+            // between two places are folded away.
+            let first = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let last = source[end..].find('\n').map_or(source.len(), |i| end + i);
             let (line, _) = line_col(source, first);
-            title.element(
-                Snippet::source(&source[first..last])
-                    .line_start(line)
-                    .path(path)
-                    .fold(true)
-                    .annotation(AnnotationKind::Primary.span(span.start - first..span.end - first)),
-            )
+            let mut snippet = Snippet::source(&source[first..last])
+                .line_start(line)
+                .path(path)
+                .fold(true)
+                .annotation(AnnotationKind::Primary.span(span.start - first..span.end - first));
+            if let Some((related, label)) = related {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(related.start - first..related.end - first)
+                        .label(label),
+                );
+            }
+            title.element(snippet)
         }
         None => title.element(annotate_snippets::Origin::path(path)),
     };
@@ -236,6 +260,31 @@ mod tests {
                 .render(false)
                 .ends_with("error: `integrations.toml` has 1 problem and 1 warning")
         );
+    }
+
+    #[test]
+    fn a_related_place_is_shown_with_its_label_and_the_lines_between_folded() {
+        let source = "[a]\nx = 1\n\n\n\n\n\n[b]\n[a]\n";
+        let second = source.rfind("[a]").unwrap();
+        let diagnostics = Diagnostics {
+            path: "integrations.toml".into(),
+            source: source.into(),
+            items: vec![
+                Diagnostic::new("table `a` is defined twice", second..second + 3)
+                    .with_related(0..3, "first defined here"),
+            ],
+        };
+        let text = diagnostics.render(false);
+        let expected = "error: table `a` is defined twice
+ --> integrations.toml:9:1
+  |
+1 | [a]
+  | --- first defined here
+...
+9 | [a]
+  | ^^^
+";
+        assert!(text.starts_with(expected), "{text}");
     }
 
     #[test]

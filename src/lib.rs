@@ -63,7 +63,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
     };
     let printer = Printer::new(verbosity, cli.global.color);
     let service = matches!(cli.command, cli::Command::ServeHook(_));
-    logging::init(&cli.global, printer.color(), service);
+    // An `INTEG_LOG` that shows info lines asks for what `-v` shows.
+    let printer = match logging::init(&cli.global, printer.color(), service) {
+        true if verbosity == Verbosity::Normal => {
+            Printer::new(Verbosity::Verbose, cli.global.color)
+        }
+        _ => printer,
+    };
     match commands::dispatch(cli, &printer) {
         Ok(status) => status,
         Err(err) => report(&printer, &err),

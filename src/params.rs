@@ -189,6 +189,9 @@ pub(crate) fn split_assignments(args: &[String]) -> Result<Vec<(String, String)>
 /// Asks a person for a required param's value; `None` when nobody can be asked.
 pub(crate) trait Prompt {
     fn ask(&self, param: &Param) -> Option<std::io::Result<String>>;
+
+    /// Tells the person why their answer was refused; they are asked again next.
+    fn refused(&self, param: &Param, why: &str);
 }
 
 /// Gathers one run's params: given values, then defaults, then prompts; every value checked.
@@ -221,6 +224,10 @@ pub(crate) fn resolve(
             .parse_text(text)
             .ok_or_else(|| invalid_value(param, text))?;
         param.check_constraints(&value)?;
+        tracing::debug!(
+            "param `{name}` = {} (given)",
+            shown_value(&value.to_string())
+        );
         match (values.get_mut(name), value) {
             (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
             (Some(_), _) => {
@@ -283,13 +290,19 @@ fn fill_defaults(
         if values.contains_key(&param.name) {
             continue;
         }
-        let value = match &param.default {
-            Some(ParamDefault::Value(value)) => value.clone(),
-            Some(ParamDefault::Template { source, text }) => {
-                computed_default(param, source, text, templates, default_context)?
-            }
-            None => required(param)?,
+        let (value, from) = match &param.default {
+            Some(ParamDefault::Value(value)) => (value.clone(), "its default".to_owned()),
+            Some(ParamDefault::Template { source, text }) => (
+                computed_default(param, source, text, templates, default_context)?,
+                format!("its default `{source}`"),
+            ),
+            None => (required(param)?, "asked for".to_owned()),
         };
+        tracing::debug!(
+            "param `{}` = {} ({from})",
+            param.name,
+            shown_value(&value.to_string())
+        );
         values.insert(param.name.clone(), value);
     }
     Ok(values)
@@ -308,18 +321,24 @@ fn ask(param: &Param, prompt: &dyn Prompt) -> Result<Value, UsageError> {
         let answer = answer.map_err(|err| {
             UsageError::new(format!("failed to read param `{}`: {err}", param.name))
         })?;
-        match param.kind.parse_text(&answer) {
-            Some(value) if !answer.trim().is_empty() && param.check_constraints(&value).is_ok() => {
-                return Ok(value);
+        let why = if answer.trim().is_empty() {
+            format!("param `{}` is required: type a value", param.name)
+        } else {
+            match param.kind.parse_text(&answer) {
+                None => invalid_value(param, &answer).message,
+                Some(value) => match param.check_constraints(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(err) => err.message,
+                },
             }
-            // A person can retype; only a closed terminal ends the loop (through `ask`).
-            _ => continue,
-        }
+        };
+        // A person can retype; only a closed terminal ends the loop (through `ask`).
+        prompt.refused(param, &why);
     }
 }
 
 /// A default computed per run (`{{ today | start_of_month }}`), checked against its type.
-fn computed_default(
+pub(crate) fn computed_default(
     param: &Param,
     source: &str,
     text: &crate::template::Text,
@@ -353,7 +372,8 @@ fn computed_default(
 
 fn invalid_value(param: &Param, text: &str) -> UsageError {
     UsageError::new(format!(
-        "invalid value `{text}` for param `{}`: expected {}",
+        "invalid value `{}` for param `{}`: expected {}",
+        shown_value(text),
         param.name,
         param.kind.expected()
     ))
@@ -361,10 +381,88 @@ fn invalid_value(param: &Param, text: &str) -> UsageError {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
     use serde_json::json;
 
-    use super::ParamType;
+    use super::{ParamType, Prompt, ask};
     use crate::config::model::{Constraints, Param, Pattern};
+
+    /// A person who gives these answers, in order, then closes the terminal.
+    struct Script {
+        answers: RefCell<VecDeque<&'static str>>,
+        /// What they were told, and what they were asked, in order.
+        seen: RefCell<Vec<String>>,
+    }
+
+    impl Script {
+        fn new(answers: &[&'static str]) -> Self {
+            Script {
+                answers: RefCell::new(answers.iter().copied().collect()),
+                seen: RefCell::default(),
+            }
+        }
+    }
+
+    impl Prompt for Script {
+        fn ask(&self, param: &Param) -> Option<std::io::Result<String>> {
+            self.seen.borrow_mut().push(format!("ask `{}`", param.name));
+            let answer = self.answers.borrow_mut().pop_front()?;
+            Some(Ok(answer.to_owned()))
+        }
+
+        fn refused(&self, _param: &Param, why: &str) {
+            self.seen.borrow_mut().push(why.to_owned());
+        }
+    }
+
+    fn param(name: &str, kind: ParamType, pattern: Option<&str>) -> Param {
+        Param {
+            name: name.into(),
+            kind,
+            default: None,
+            help: None,
+            constraints: Constraints {
+                pattern: pattern.map(|source| Pattern {
+                    source: source.into(),
+                    regex: regex::Regex::new(&format!("^(?:{source})$")).unwrap(),
+                }),
+                max_length: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_refused_answer_says_why_before_asking_again() {
+        let count = param("count", ParamType::Integer, None);
+        let script = Script::new(&["many", "", "7"]);
+        assert_eq!(ask(&count, &script).unwrap(), json!(7));
+        assert_eq!(
+            *script.seen.borrow(),
+            [
+                "ask `count`",
+                "invalid value `many` for param `count`: expected an integer",
+                "ask `count`",
+                "param `count` is required: type a value",
+                "ask `count`",
+            ]
+        );
+
+        let code = param("code", ParamType::String, Some("[A-Z]+"));
+        let script = Script::new(&["abc\u{1b}[2J", "ABC"]);
+        assert_eq!(ask(&code, &script).unwrap(), json!("ABC"));
+        assert_eq!(
+            script.seen.borrow()[1],
+            "invalid value `abc\\u{1b}[2J` for param `code`: it does not match its `pattern` `[A-Z]+`"
+        );
+
+        // A closed terminal ends the questions with the usual error.
+        let script = Script::new(&["soon"]);
+        let err = ask(&count, &script).unwrap_err();
+        assert_eq!(err.message, "missing required param `count` (an integer)");
+        assert_eq!(script.seen.borrow().len(), 3);
+    }
 
     #[test]
     fn parses_text_per_type() {

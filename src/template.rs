@@ -6,6 +6,7 @@
 //! are data, encoded for the place they land in or refused there (see [`escape`]), the way an
 //! HTML template engine escapes what it substitutes.
 
+mod dates;
 mod escape;
 
 use std::borrow::Cow;
@@ -14,7 +15,6 @@ use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context as _, anyhow};
-use chrono::{Datelike, Duration, Months, NaiveDate};
 use minijinja::value::{Kwargs, Serde, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
 
@@ -138,7 +138,7 @@ impl Templates {
                 })
             },
         );
-        register_date_filters(&mut env);
+        dates::register(&mut env);
         let sources: Arc<RwLock<HashMap<String, Source>>> = Arc::default();
         let lookup = Arc::clone(&sources);
         env.set_loader(move |name| {
@@ -338,68 +338,6 @@ fn describe(err: &Error) -> String {
     message
 }
 
-/// Date filters over `YYYY-MM-DD` strings (a datetime's date part is used), returning dates.
-fn register_date_filters(env: &mut Environment<'static>) {
-    env.add_filter("start_of_month", |d: String| -> Result<String, Error> {
-        Ok(fmt(parse_date(&d)?.with_day(1).expect("day 1 exists")))
-    });
-    env.add_filter("end_of_month", |d: String| -> Result<String, Error> {
-        let first = parse_date(&d)?.with_day(1).expect("day 1 exists");
-        let next = first + Months::new(1);
-        Ok(fmt(next - Duration::days(1)))
-    });
-    env.add_filter("start_of_week", |d: String| -> Result<String, Error> {
-        let date = parse_date(&d)?;
-        let back = i64::from(date.weekday().num_days_from_monday());
-        Ok(fmt(date - Duration::days(back)))
-    });
-    env.add_filter("start_of_year", |d: String| -> Result<String, Error> {
-        let date = parse_date(&d)?;
-        Ok(fmt(
-            NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("1 January exists")
-        ))
-    });
-    env.add_filter("add_days", |d: String, n: i64| -> Result<String, Error> {
-        let date = parse_date(&d)?;
-        date.checked_add_signed(Duration::days(n))
-            .map(fmt)
-            .ok_or_else(|| invalid(format!("`{d}` plus {n} days is out of range")))
-    });
-    env.add_filter("add_months", |d: String, n: i32| -> Result<String, Error> {
-        let date = parse_date(&d)?;
-        let months = Months::new(n.unsigned_abs());
-        let moved = if n >= 0 {
-            date.checked_add_months(months)
-        } else {
-            date.checked_sub_months(months)
-        };
-        moved
-            .map(fmt)
-            .ok_or_else(|| invalid(format!("`{d}` plus {n} months is out of range")))
-    });
-    env.add_filter(
-        "format_date",
-        |d: String, format: String| -> Result<String, Error> {
-            use std::fmt::Write as _;
-            let date = parse_date(&d)?;
-            let mut out = String::new();
-            write!(out, "{}", date.format(&format))
-                .map_err(|_| invalid(format!("`{format}` is not a valid date format")))?;
-            Ok(out)
-        },
-    );
-}
-
-fn parse_date(text: &str) -> Result<NaiveDate, Error> {
-    let date_part = text.get(..10).unwrap_or(text);
-    NaiveDate::parse_from_str(date_part, "%Y-%m-%d")
-        .map_err(|_| invalid(format!("`{text}` is not a date (expected YYYY-MM-DD)")))
-}
-
-fn fmt(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
@@ -451,26 +389,6 @@ mod tests {
         assert!(err.to_string().contains("undefined"), "{err}");
         let err = render("{{ params.missing }}", json!({"params": {}})).unwrap_err();
         assert!(err.to_string().contains("undefined"), "{err}");
-    }
-
-    #[test]
-    fn date_filters() {
-        let cases = [
-            ("{{ d | start_of_month }}", "2026-11-01"),
-            ("{{ d | end_of_month }}", "2026-11-30"),
-            ("{{ d | start_of_month | add_months(-1) }}", "2026-10-01"),
-            ("{{ d | start_of_week }}", "2026-11-23"),
-            ("{{ d | start_of_year }}", "2026-01-01"),
-            ("{{ d | add_days(3) }}", "2026-12-01"),
-            ("{{ d | format_date('%d.%m.%Y') }}", "28.11.2026"),
-        ];
-        for (source, expected) in cases {
-            assert_eq!(
-                render(source, json!({"d": "2026-11-28"})).unwrap(),
-                json!(expected),
-                "{source}"
-            );
-        }
     }
 
     #[test]

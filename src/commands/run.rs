@@ -205,4 +205,8 @@ impl Prompt for TerminalPrompt {
             Err(err) => Err(err),
         })
     }
+
+    fn refused(&self, _param: &Param, why: &str) {
+        eprintln!("{why}");
+    }
 }

@@ -5,8 +5,11 @@
 //! The file is read piece by piece (each secret, integration, param and step on its own) so that
 //! one mistake does not hide the next: `integ check` reports them all.
 
+use std::fmt;
+
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Unexpected, Visitor};
 use toml::Spanned;
 
 /// `[secrets] name = { env = "VAR" }` or `{ file = "/path" }`.
@@ -126,7 +129,7 @@ pub(crate) struct RawHttp {
     pub form: Option<Spanned<IndexMap<String, Spanned<String>>>>,
     pub body: Option<Spanned<String>>,
     pub auth: Option<Spanned<RawAuth>>,
-    pub expect: Option<Spanned<Vec<u16>>>,
+    pub expect: Option<Spanned<StatusCodes>>,
     pub timeout: Option<Spanned<String>>,
     pub connect_timeout: Option<Spanned<String>>,
     pub retries: Option<u32>,
@@ -136,6 +139,81 @@ pub(crate) struct RawHttp {
     pub rate: Option<Spanned<String>>,
     pub records: Option<Spanned<String>>,
     pub paginate: Option<Spanned<RawPaginate>>,
+}
+
+/// `expect = [200, 201]`, or one status code alone (`expect = 201`).
+#[derive(Debug, Default)]
+pub(crate) struct StatusCodes(pub Vec<u16>);
+
+/// What `expect` is written with; serde's own would say "expected u16".
+const STATUS_CODE: &str = "a status code such as 201";
+
+impl<'de> Deserialize<'de> for StatusCodes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Codes;
+        impl<'de> Visitor<'de> for Codes {
+            type Value = StatusCodes;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{STATUS_CODE}, or a list of them")
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<StatusCodes, E> {
+                status_code(n).map(|code| StatusCodes(vec![code]))
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<StatusCodes, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusCodes, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(StatusCode(code)) = seq.next_element()? {
+                    codes.push(code);
+                }
+                Ok(StatusCodes(codes))
+            }
+        }
+        deserializer.deserialize_any(Codes)
+    }
+}
+
+/// One item of `expect`.
+struct StatusCode(u16);
+
+impl<'de> Deserialize<'de> for StatusCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Code;
+        impl Visitor<'_> for Code {
+            type Value = StatusCode;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(STATUS_CODE)
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<StatusCode, E> {
+                status_code(n).map(StatusCode)
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<StatusCode, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+        deserializer.deserialize_any(Code)
+    }
+}
+
+/// An HTTP status code: 100 to 599.
+fn status_code<E: de::Error>(n: i64) -> Result<u16, E> {
+    u16::try_from(n)
+        .ok()
+        .filter(|code| (100..=599).contains(code))
+        .ok_or_else(|| {
+            E::invalid_value(
+                Unexpected::Signed(n),
+                &"a status code from 100 to 599, such as 201",
+            )
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,7 +269,8 @@ pub(crate) struct RawCursor {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOutput {
-    pub format: RawFormat,
+    /// Required; optional here so that a step without one still has its templates checked.
+    pub format: Option<RawFormat>,
     pub to: Option<Spanned<String>>,
     pub records_of: Option<Spanned<String>>,
     pub value: Option<Spanned<String>>,
@@ -347,4 +426,53 @@ pub(crate) enum RawHmacAlgorithm {
 pub(crate) enum RawSignatureEncoding {
     Hex,
     Base64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StatusCodes;
+
+    #[test]
+    fn expect_takes_status_codes_and_says_so() {
+        let parse = |value: &str| -> Result<Vec<u16>, String> {
+            toml::from_str::<toml::Table>(&format!("expect = {value}"))
+                .expect("valid TOML")
+                .remove("expect")
+                .expect("the key")
+                .try_into::<StatusCodes>()
+                .map(|codes| codes.0)
+                .map_err(|err| err.message().to_owned())
+        };
+        let expected = "a status code such as 201";
+        let cases: Vec<(&str, Result<Vec<u16>, String>)> = vec![
+            ("[200, 201]", Ok(vec![200, 201])),
+            ("201", Ok(vec![201])),
+            ("[]", Ok(vec![])),
+            (
+                "[\"201\"]",
+                Err(format!("invalid type: string \"201\", expected {expected}")),
+            ),
+            (
+                "\"200\"",
+                Err(format!(
+                    "invalid type: string \"200\", expected {expected}, or a list of them"
+                )),
+            ),
+            (
+                "[99]",
+                Err("invalid value: integer `99`, expected a status code from 100 to 599, such as 201".into()),
+            ),
+            (
+                "70000",
+                Err("invalid value: integer `70000`, expected a status code from 100 to 599, such as 201".into()),
+            ),
+            (
+                "[2.5]",
+                Err(format!("invalid type: floating point `2.5`, expected {expected}")),
+            ),
+        ];
+        for (value, result) in cases {
+            assert_eq!(parse(value), result, "{value}");
+        }
+    }
 }

@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::Local;
 use croner::parser::{CronParser, Seconds, Year};
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -22,12 +23,12 @@ use crate::config::model::{
 use crate::config::raw::{
     INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::params::toml_to_json;
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity, shown_value};
+use crate::params::{self, toml_to_json};
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
 
-use crate::scope::{DEFAULT_ROOTS, RUN_FIELDS};
+use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
@@ -54,7 +55,7 @@ fn validate_inner(
     path: PathBuf,
     display: String,
     source: String,
-    read_secrets: bool,
+    checking: bool,
 ) -> Result<(Config, Option<Diagnostics>), Diagnostics> {
     let dir = path
         .parent()
@@ -65,7 +66,7 @@ fn validate_inner(
         source: &source,
         items: Vec::new(),
         templates: Templates::new(),
-        read_secrets,
+        checking,
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
         request_read: None,
@@ -79,9 +80,7 @@ fn validate_inner(
     if syntax_errors.is_empty() {
         config = validator.document(root.into_inner());
     } else {
-        for err in syntax_errors {
-            validator.toml_error(&err, None);
-        }
+        validator.syntax_errors(&syntax_errors);
     }
     let Validator {
         mut items,
@@ -116,7 +115,9 @@ struct Validator<'s> {
     source: &'s str,
     items: Vec<Diagnostic>,
     templates: Templates,
-    read_secrets: bool,
+    /// `integ check`: also read every secret, and compute the defaults that can be computed
+    /// offline.
+    checking: bool,
     /// Relative paths in the file start here.
     dir: PathBuf,
     /// The secrets read by the templates of the integration being validated.
@@ -176,10 +177,50 @@ impl<'s> Validator<'s> {
     fn toml_error(&mut self, err: &toml::de::Error, fallback: Option<Range<usize>>) {
         self.items.push(Diagnostic {
             severity: Severity::Error,
-            message: err.message().trim_end().to_owned(),
+            message: in_toml_terms(err.message().trim_end()),
             span: err.span().or(fallback),
             hint: None,
+            related: None,
         });
+    }
+
+    /// TOML syntax errors. A table defined twice is one problem, shown at both places; the
+    /// "duplicate key" the parser then reports for each key of the second table is not another.
+    fn syntax_errors(&mut self, errors: &[toml::de::Error]) {
+        // The bodies of tables defined a second time.
+        let mut again: Vec<Range<usize>> = Vec::new();
+        for err in errors {
+            let duplicate = err.message().trim_end() == "duplicate key";
+            let span = err.span().filter(|_| duplicate);
+            let Some(span) = span else {
+                self.toml_error(err, None);
+                continue;
+            };
+            if again.iter().any(|body| body.contains(&span.start)) {
+                continue;
+            }
+            let Some(header) = Header::at(self.source, span.start) else {
+                let key = self.source.get(span.clone()).unwrap_or_default();
+                self.error(format!("duplicate key `{key}`"), span);
+                continue;
+            };
+            again.push(header.span.end..header.body_end(self.source));
+            let (message, hint) = match header.path.as_slice() {
+                [root, name] if root == "integration" => (
+                    format!("integration `{name}` is defined twice"),
+                    "merge the two tables, or give the second integration another name",
+                ),
+                path => (
+                    format!("table `{}` is defined twice", path.join(".")),
+                    "merge the two tables into one",
+                ),
+            };
+            let mut item = Diagnostic::new(message, header.span.clone()).with_hint(hint);
+            if let Some(first) = Header::first(self.source, &header.path, header.span.start) {
+                item = item.with_related(first.span, "first defined here");
+            }
+            self.items.push(item);
+        }
     }
 
     /// Deserializes one piece of the file, recording its error if it has one.
@@ -191,6 +232,49 @@ impl<'s> Validator<'s> {
                 self.toml_error(&err, Some(span));
                 None
             }
+        }
+    }
+
+    /// Deserializes a table, reporting each key whose value is wrong and reading the rest again
+    /// without it: serde stops at the first mistake, and one mistake must not hide the next.
+    /// Comes back with the keys left out, so callers can hold back what their absence alone
+    /// would make them say.
+    fn de_each<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+    ) -> Option<(T, Vec<String>)> {
+        let span = value.span();
+        let mut table = match value.into_inner() {
+            DeValue::Table(table) => table,
+            other => {
+                return self
+                    .de(Spanned::new(span, other))
+                    .map(|parsed| (parsed, Vec::new()));
+            }
+        };
+        let mut left_out: Vec<String> = Vec::new();
+        loop {
+            let attempt = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+            let err = match T::deserialize(ValueDeserializer::from(attempt)) {
+                Ok(parsed) => return Some((parsed, left_out)),
+                Err(err) => err,
+            };
+            // A key left out for its wrong value is not missing as well.
+            let missing =
+                |key: &String| err.message().starts_with(&format!("missing field `{key}`"));
+            if left_out.iter().any(missing) {
+                return None;
+            }
+            self.toml_error(&err, Some(span.clone()));
+            let culprit = err.span().and_then(|at| {
+                table
+                    .iter()
+                    .find(|(key, value)| covers(&key.span(), value, at.start))
+                    .map(|(key, _)| key.get_ref().to_string())
+            });
+            let culprit = culprit?;
+            table.remove(culprit.as_str());
+            left_out.push(culprit);
         }
     }
 
@@ -258,7 +342,7 @@ impl<'s> Validator<'s> {
             };
             let secret = Secret { name, source, span };
             if let Some(problem) = self
-                .read_secrets
+                .checking
                 .then(|| crate::secrets::problem(&secret))
                 .flatten()
             {
@@ -394,7 +478,7 @@ impl<'s> Validator<'s> {
                     name_span.clone(),
                 );
             }
-            let Some(raw) = self.de::<RawParam>(value) else {
+            let Some((raw, _)) = self.de_each::<RawParam>(value) else {
                 continue;
             };
             if let Some(param) = self.param(integration, name, name_span, raw) {
@@ -453,6 +537,8 @@ impl<'s> Validator<'s> {
             }
         }
         let mut default_span = None;
+        // A computed default to compute now, where it is and what it reads.
+        let mut computed = None;
         let default = match raw.default {
             None => None,
             Some(default) => {
@@ -460,10 +546,17 @@ impl<'s> Validator<'s> {
                 let value = default.into_inner();
                 match &value {
                     toml::Value::String(text) if text.contains("{{") || text.contains("{%") => {
-                        let spanned = Spanned::new(span, text.clone());
+                        let spanned = Spanned::new(span.clone(), text.clone());
                         let scope = Scope::for_default();
                         let name_path = format!("integration.{integration}.params.{name}.default");
-                        let compiled = self.template(&name_path, &spanned, &scope)?;
+                        let (compiled, reads) =
+                            self.template_reading(&name_path, &spanned, &scope, Kind::Plain)?;
+                        // What `env` holds at run time is not known here (cron's is not the
+                        // shell's); `today` and `now` differ only in value, not in kind.
+                        let offline = reads.iter().all(|var| !var.starts_with("env"));
+                        if self.checking && offline {
+                            computed = Some((span, reads));
+                        }
                         Some(ParamDefault::Template {
                             source: text.clone(),
                             text: compiled,
@@ -477,7 +570,8 @@ impl<'s> Validator<'s> {
                         None => {
                             self.error(
                                 format!(
-                                    "invalid default for param `{name}`: expected {}",
+                                    "invalid default {} for param `{name}`: expected {}",
+                                    shown_default(&value),
                                     kind.expected()
                                 ),
                                 span,
@@ -503,7 +597,37 @@ impl<'s> Validator<'s> {
                 span,
             );
         }
+        if let Some((span, reads)) = computed {
+            self.compute_default(&param, span, &reads);
+        }
         Some(param)
+    }
+
+    /// Computes a default as a run would (with the time now), and reports a value the param
+    /// refuses: the kind of value `today` and `now` give is known, whatever the day.
+    fn compute_default(&mut self, param: &Param, span: Range<usize>, reads: &BTreeSet<String>) {
+        let Some(ParamDefault::Template { source, text }) = &param.default else {
+            return;
+        };
+        let env = BTreeMap::new();
+        let scope = DefaultScope::at(Local::now(), &env);
+        let Err(err) =
+            params::computed_default(param, source, text, &self.templates, &scope.context())
+        else {
+            return;
+        };
+        let reads = |root: &str| reads.iter().any(|var| var == root);
+        let hint = match &param.kind {
+            ParamType::Date if reads("now") => Some(
+                "`now` is a datetime; a date comes from `today`, or `now | format_date('%Y-%m-%d')`"
+                    .to_owned(),
+            ),
+            ParamType::Datetime if reads("today") => {
+                Some("`today` is a date; a datetime comes from `now`".to_owned())
+            }
+            _ => None,
+        };
+        self.error_with_hint(err.message, span, hint);
     }
 
     /// A string param a webhook fills from the request, with nothing to narrow its values,
@@ -817,6 +941,119 @@ fn compile_pattern(source: &str) -> Result<regex::Regex, String> {
     };
     regex::Regex::new(source).map_err(describe)?;
     regex::Regex::new(&format!("^(?:{source})$")).map_err(describe)
+}
+
+/// A default as a message shows it: text in backticks, other values as TOML writes them.
+fn shown_default(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => format!("`{}`", shown_value(text)),
+        other => format!("`{}`", shown_value(&other.to_string())),
+    }
+}
+
+/// serde's names for what it expected (`u64`, `a sequence`), in the words of a TOML file.
+fn in_toml_terms(message: &str) -> String {
+    // What toml says of a value that is not a string where one of a few names goes (`type`,
+    // `overlap`, `format`): none of those names takes a table.
+    if message == "wanted string or table" {
+        return "invalid type: expected a string, one of the names this key takes".to_owned();
+    }
+    const TERMS: &[(&str, &str)] = &[
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i64", "expected an integer"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ];
+    TERMS
+        .iter()
+        .find_map(|(serde, toml)| {
+            message
+                .strip_suffix(serde)
+                .map(|start| format!("{start}{toml}"))
+        })
+        .unwrap_or_else(|| message.to_owned())
+}
+
+/// A `[table]` header line, found in the text to say where a table was defined.
+struct Header {
+    /// The dotted path it opens: `integration`, `a`.
+    path: Vec<String>,
+    /// The header, brackets included.
+    span: Range<usize>,
+}
+
+impl Header {
+    /// The `[table]` header on the line of `offset`, if that line is one.
+    fn at(source: &str, offset: usize) -> Option<Header> {
+        let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = source[offset..]
+            .find('\n')
+            .map_or(source.len(), |i| offset + i);
+        Header::parse(source, start..end)
+    }
+
+    /// The first header for `path` before `before`.
+    fn first(source: &str, path: &[String], before: usize) -> Option<Header> {
+        let mut start = 0;
+        source[..before].split_inclusive('\n').find_map(|line| {
+            let range = start..start + line.trim_end().len();
+            start += line.len();
+            Header::parse(source, range).filter(|header| header.path == path)
+        })
+    }
+
+    fn parse(source: &str, line: Range<usize>) -> Option<Header> {
+        let text = &source[line.clone()];
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with('[') || trimmed.starts_with("[[") {
+            return None;
+        }
+        let table = DeTable::parse(text).ok()?.into_inner();
+        let mut path = Vec::new();
+        let mut level = &table;
+        while let [(key, value)] = level.iter().collect::<Vec<_>>().as_slice() {
+            path.push(key.get_ref().to_string());
+            match value.get_ref() {
+                DeValue::Table(inner) => level = inner,
+                _ => return None,
+            }
+        }
+        let from = line.start + (text.len() - trimmed.len());
+        let to = from + trimmed.find(']')? + 1;
+        (!path.is_empty() && level.is_empty()).then_some(Header {
+            path,
+            span: from..to,
+        })
+    }
+
+    /// Where the table's keys end: at the next line that opens a table, or the end of the file.
+    fn body_end(&self, source: &str) -> usize {
+        let mut at = self.span.end;
+        for line in source[self.span.end..].split_inclusive('\n') {
+            if at > self.span.end && line.trim_start().starts_with('[') {
+                return at;
+            }
+            at += line.len();
+        }
+        source.len()
+    }
+}
+
+/// Whether `at` is in an entry of a table: its key or its value, and for a table written with
+/// dotted keys (`command.argv = …`, whose span is only its key's), any of its own entries.
+fn covers(key: &Range<usize>, value: &Spanned<DeValue<'_>>, at: usize) -> bool {
+    key.contains(&at)
+        || value.span().contains(&at)
+        || match value.get_ref() {
+            DeValue::Table(table) => table
+                .iter()
+                .any(|(key, value)| covers(&key.span(), value, at)),
+            _ => false,
+        }
 }
 
 /// The keys of a table (none for anything else).

@@ -11,8 +11,9 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -82,10 +83,18 @@ impl CommandStep {
             .map(|text| scope.render(text))
             .transpose()?;
         scope.started(&format!("run {shown}"));
+        tracing::debug!("{shown}: {}", scope.redact(&describe(&command)));
 
         let started = Instant::now();
-        let mut child = spawn(&mut command, scope.inherit)
-            .with_context(|| format!("failed to start {shown}"))?;
+        let mut child = match spawn(&mut command, scope.inherit) {
+            Ok(child) => child,
+            // The system's "No such file or directory" does not say which file.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let why = not_found(&command).unwrap_or_else(|| err.to_string());
+                bail!("failed to start {shown}: {}", scope.redact(&why));
+            }
+            Err(err) => return Err(err).with_context(|| format!("failed to start {shown}")),
+        };
         let group = ProcessGroup::of(&child);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -220,6 +229,73 @@ impl CommandStep {
 /// that `a b` as one argument is told from two.
 fn shown(argv: &[String]) -> String {
     shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
+/// Where a command runs and which variables it is given (their names only), for debug logs.
+fn describe(command: &Command) -> String {
+    let command = command.as_std();
+    let dir = command
+        .get_current_dir()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_default();
+    let names: Vec<String> = command
+        .get_envs()
+        .filter(|(_, value)| value.is_some())
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    format!("in `{dir}`, environment {}", names.join(" "))
+}
+
+/// What was not found when a command could not be started: its directory, the program (and
+/// then the `PATH` it gets, which was searched), or the interpreter its `#!` line names.
+fn not_found(command: &Command) -> Option<String> {
+    let command = command.as_std();
+    let dir = command.get_current_dir()?;
+    if !dir.is_dir() {
+        return Some(format!("directory `{}` does not exist", dir.display()));
+    }
+    let program = Path::new(command.get_program());
+    let found = if program.components().count() > 1 {
+        let file = dir.join(program);
+        if !file.exists() {
+            return Some(format!("`{}` does not exist", file.display()));
+        }
+        file
+    } else {
+        // The child's own `PATH` is searched: the step's `env`, the minimal environment, or
+        // integ's.
+        let path = command
+            .get_envs()
+            .find(|(name, _)| *name == "PATH")
+            .map_or_else(
+                || std::env::var_os("PATH"),
+                |(_, value)| value.map(OsStr::to_owned),
+            )
+            .unwrap_or_default();
+        let found = std::env::split_paths(&path)
+            .map(|entry| dir.join(entry).join(program))
+            .find(|file| file.is_file());
+        match found {
+            Some(file) => file,
+            None if path.is_empty() => {
+                return Some(format!(
+                    "`{}` was not found: the command's `PATH` is empty",
+                    program.display()
+                ));
+            }
+            None => {
+                return Some(format!(
+                    "`{}` was not found in the command's `PATH` ({})",
+                    program.display(),
+                    path.to_string_lossy()
+                ));
+            }
+        }
+    };
+    Some(format!(
+        "`{}` exists, but the interpreter its `#!` line names was not found",
+        found.display()
+    ))
 }
 
 /// What a command gets of `vars` (integ's environment) when it does not inherit it all.

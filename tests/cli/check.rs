@@ -220,3 +220,148 @@ command.argv = ["true"]
         assert!(stderr.contains(expected), "lacks {expected:?}:\n{stderr}");
     }
 }
+
+#[test]
+fn check_computes_defaults_that_need_no_environment() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+params.day = { type = "date", default = "{{ now }}" }
+params.since = { type = "datetime", default = "{{ today | add_days(-1) }}" }
+params.n = { type = "integer", default = "{{ today | add_hours(1) }}" }
+params.code = { type = "string", default = "{{ today }}", pattern = "[A-Z]+" }
+params.when = { type = "date", default = "abc" }
+params.ok = { type = "datetime", default = "{{ now | add_days(-1) }}" }
+params.ok_day = { type = "date", default = "{{ today | start_of_month }}" }
+params.later = { type = "integer", default = "{{ env.DAYS }}" }
+[[integration.a.steps]]
+command.argv = ["true"]
+"#,
+    );
+    // The values depend on the day; what is wrong with them does not.
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d(T[0-9:.]+[+-]\d\d:\d\d)?", "[date]"),
+    ]}, {
+        insta::assert_snapshot!(stderr);
+    });
+}
+
+#[test]
+fn a_wrong_expect_type_does_not_hide_an_unknown_secret() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+http.get = "http://127.0.0.1:9/items"
+http.expect = "200"
+http.headers = { Authorization = "Bearer {{ secrets.x }}", X-Key = "{{ secret.x }}" }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_bad_paginate_key_does_not_also_claim_the_step_has_no_records() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+id = "fetch"
+http.get = "http://127.0.0.1:9/items"
+http.records = "{{ body.items }}"
+http.paginate = { offest = { limit = 100 } }
+
+[[integration.a.steps]]
+output = { format = "jsonl", records_of = "fetch" }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_second_integration_table_points_at_the_first() {
+    let stderr = check_output(
+        r#"[integration.report]
+description = "monthly"
+[[integration.report.steps]]
+command.argv = ["true"]
+
+[integration.other]
+[[integration.other.steps]]
+command.argv = ["true"]
+
+[integration.report]
+description = "weekly"
+schedule = "0 6 * * 1"
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_quoted_status_code_asks_for_a_status_code() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+[[integration.a.steps]]
+http = { post = "http://127.0.0.1:9/invoices", expect = ["201"] }
+
+[[integration.a.steps]]
+http = { get = "http://127.0.0.1:9/invoices", expect = [200, 1000] }
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_wrong_value_brings_no_follow_on_errors() {
+    let stderr = check_output(
+        r#"
+[integration.a]
+params.day = { type = 5, default = "{{ today }}" }
+params.n = { type = "integer", default = "x", max_length = "long" }
+
+[[integration.a.steps]]
+http = { get = 5 }
+
+[[integration.a.steps]]
+command = { argv = "echo", timeout = "soon" }
+
+[[integration.a.steps]]
+for_each = { items = 5 }
+command.argv = ["echo", "{{ item }}", "{{ params.day }}", "{{ secrets.y }}"]
+
+[[integration.a.steps]]
+output = { format = "xml", value = "{{ secrets.z }}" }
+
+[[integration.a.steps]]
+id = "fetch"
+http = { get = "http://127.0.0.1:9/{{ params.nope }}", records = "{{ body }}" }
+
+[[integration.a.steps]]
+for_each = { records_of = "fetch" }
+command.argv = ["echo", "{{ item }}"]
+
+[[integration.a.steps]]
+comand.argv = ["echo"]
+"#,
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_key_given_twice_in_one_table_is_named() {
+    let stderr = check_output(
+        r#"[integration.a]
+description = "one"
+description = "two"
+[[integration.a.steps]]
+command.argv = ["true"]
+"#,
+    );
+    assert!(
+        stderr.starts_with("error: duplicate key `description`\n --> integrations.toml:3:1\n"),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("has 1 problem\n"), "{stderr}");
+}

@@ -205,10 +205,79 @@ fn a_missing_required_param_is_asked_for_on_a_terminal() {
             }
         }
     };
-    wait_for("count (an integer) — how many: ");
-    // A wrong answer is asked again; a right one runs.
+    let prompt = "count (an integer) — how many: ";
+    wait_for(prompt);
+    // A wrong answer is refused, saying why, and asked again; a right one runs.
     master.write_all(b"many\n").unwrap();
+    let why = "invalid value `many` for param `count`: expected an integer";
+    let screen = loop {
+        let screen = wait_for(why);
+        if screen
+            .split(why)
+            .nth(1)
+            .is_some_and(|after| after.contains(prompt))
+        {
+            break screen;
+        }
+    };
+    assert_eq!(screen.matches(prompt).count(), 2, "{screen}");
     master.write_all(b"7\n").unwrap();
     let screen = wait_for("count=7");
     assert!(child.wait().unwrap().success(), "{screen}");
+}
+
+#[test]
+fn a_datetime_default_can_be_computed_from_now() {
+    let test = Test::new().config(
+        r#"
+[integration.since]
+params.since = { type = "datetime", default = "{{ now | add_days(-1) }}" }
+params.soon = { type = "datetime", default = "{{ now | add_hours(2) | add_minutes(-30) }}" }
+params.day = { type = "date", default = "{{ now | format_date('%Y-%m-%d') }}" }
+[[integration.since.steps]]
+command.argv = ["echo", "{{ params.since }}|{{ params.soon }}|{{ params.day }}|{{ params.since | format_date('%H:%M') }}"]
+"#,
+    );
+    let before = Local::now().fixed_offset();
+    let out = test.run(&["run", "since"]);
+    out.success();
+    let after = Local::now().fixed_offset();
+    let fields: Vec<&str> = out.stdout.trim_end().split('|').collect();
+    let [since, soon, day, time] = fields[..] else {
+        panic!("four fields: {}", out.stdout)
+    };
+    let since = chrono::DateTime::parse_from_rfc3339(since).expect("an RFC 3339 datetime");
+    let soon = chrono::DateTime::parse_from_rfc3339(soon).expect("an RFC 3339 datetime");
+    let day_before = chrono::TimeDelta::days(1);
+    assert!(
+        before - day_before <= since && since <= after - day_before,
+        "{since}"
+    );
+    let ahead = chrono::TimeDelta::minutes(90);
+    assert!(before + ahead <= soon && soon <= after + ahead, "{soon}");
+    assert!(
+        [before, after]
+            .iter()
+            .any(|at| at.format("%Y-%m-%d").to_string() == day),
+        "{day}"
+    );
+    assert_eq!(time, since.format("%H:%M").to_string());
+}
+
+#[test]
+fn a_date_filter_given_what_it_cannot_use_fails_the_run_saying_why() {
+    let test = Test::new().config(
+        r#"
+[integration.bad]
+params.at = { type = "datetime", default = "2026-11-28T10:00:00Z" }
+[[integration.bad.steps]]
+command.argv = ["echo", "{{ params.at | end_of_month }}"]
+"#,
+    );
+    test.run(&["run", "bad"])
+        .code(1)
+        .stderr_has("`end_of_month` gives a date, and `2026-11-28T10:00:00+00:00` is a datetime");
+    test.run(&["run", "bad", "-p", "at=2026-11-28 10:00"])
+        .code(1)
+        .stderr_has("`end_of_month` gives a date");
 }

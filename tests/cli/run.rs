@@ -428,3 +428,105 @@ fn color_always_paints_errors_and_never_does_not() {
     let out = test.run(&["run", "nope", "--color", "never"]);
     assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
 }
+
+#[test]
+fn a_program_that_is_not_found_names_the_path_that_was_searched() {
+    let test = Test::new()
+        .config(
+            r#"
+[integration.missing]
+[[integration.missing.steps]]
+command.argv = ["integ-test-no-such-program", "x"]
+
+[integration.own_path]
+[[integration.own_path.steps]]
+command = { argv = ["integ-test-no-such-program"], env = { PATH = "/nonexistent/bin:/also/not" } }
+
+[integration.relative]
+[[integration.relative.steps]]
+command.argv = ["./bin/tool.sh"]
+
+[integration.interpreter]
+[[integration.interpreter.steps]]
+command.argv = ["./bin/old.sh"]
+
+[integration.no_dir]
+[[integration.no_dir.steps]]
+command = { argv = ["true"], dir = "gone" }
+"#,
+        )
+        .write("bin/old.sh", "#!/nonexistent/interpreter\necho hi\n");
+    // The state directory is inside the test's directory, where the file is.
+    let old = test.state_dir().parent().unwrap().join("bin/old.sh");
+    std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = std::env::var("PATH").unwrap();
+    test.run(&["run", "missing"]).code(1).stderr_has(&format!(
+        "failed to start `integ-test-no-such-program x`: `integ-test-no-such-program` was not found in the command's `PATH` ({path})"
+    ));
+    test.run(&["run", "own_path"]).code(1).stderr_has(
+        "`integ-test-no-such-program` was not found in the command's `PATH` (/nonexistent/bin:/also/not)",
+    );
+    test.run(&["run", "relative"])
+        .code(1)
+        .stderr_has("failed to start `./bin/tool.sh`: `")
+        .stderr_has("/bin/tool.sh` does not exist");
+    test.run(&["run", "interpreter"])
+        .code(1)
+        .stderr_has("/bin/old.sh` exists, but the interpreter its `#!` line names was not found");
+    test.run(&["run", "no_dir"])
+        .code(1)
+        .stderr_has("failed to start `true`: directory `")
+        .stderr_has("/gone` does not exist");
+}
+
+#[test]
+fn integ_log_is_a_filter_that_shows_what_it_names() {
+    let debug_line = "DEBUG loaded `integrations.toml`: 1 integration in ";
+    let step_line = "INFO step 1: run `echo 'Hello, world!'`";
+    for filter in [
+        "debug",
+        "integ=debug",
+        "warn,integ::config=debug,integ=info",
+    ] {
+        let test = Test::new().config(HELLO).env("INTEG_LOG", filter);
+        let out = test.run(&["run", "hello"]);
+        out.success()
+            .stdout_is("Hello, world!\n")
+            .stderr_has(debug_line)
+            .stderr_has(step_line);
+        assert!(!out.stderr.contains("WARN"), "{filter}: {}", out.stderr);
+    }
+    // `info` shows the steps as `-v` does, and no debug lines.
+    let out = Test::new()
+        .config(HELLO)
+        .env("INTEG_LOG", "info")
+        .run(&["run", "hello"]);
+    out.success().stderr_has(step_line);
+    assert!(!out.stderr.contains("DEBUG"), "{}", out.stderr);
+    // A filter that leaves integ's info lines out leaves the run quiet, as without one.
+    let out = Test::new()
+        .config(HELLO)
+        .env("INTEG_LOG", "warn")
+        .run(&["run", "hello"]);
+    out.success().stdout_is("Hello, world!\n");
+    assert_eq!(out.stderr, "");
+    // -vv shows the same debug lines; -v the steps only.
+    let test = Test::new().config(HELLO);
+    test.run(&["run", "hello", "-vv"])
+        .success()
+        .stderr_has(debug_line)
+        .stderr_has("DEBUG param `name` = \"world\" (its default)");
+    let out = test.run(&["run", "hello", "-v"]);
+    out.success().stderr_has(step_line);
+    assert!(!out.stderr.contains("DEBUG"), "{}", out.stderr);
+}
+
+#[test]
+fn an_integ_log_that_is_not_a_filter_is_ignored_with_a_warning() {
+    let test = Test::new().config(HELLO).env("INTEG_LOG", "integ=loud");
+    let out = test.run(&["run", "hello"]);
+    out.success()
+        .stdout_is("Hello, world!\n")
+        .stderr_has("WARN ignoring `INTEG_LOG=integ=loud`, which is not a filter: ");
+    assert!(!out.stderr.contains("INFO"), "{}", out.stderr);
+}

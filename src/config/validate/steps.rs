@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use indexmap::IndexMap;
+use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -21,6 +22,8 @@ use crate::suggest;
 use crate::template::Text;
 
 const STEP_KINDS: &[&str] = &["command", "http", "output"];
+/// The keys of a step besides its kind.
+const COMMON_KEYS: &[&str] = &["id", "when", "for_each"];
 const ITEM_ROOTS: &[&str] = &["item", "index"];
 const DEFAULT_CONCURRENCY: u32 = 1;
 
@@ -33,6 +36,32 @@ struct StepContext<'a> {
     later: Vec<&'a str>,
     /// Earlier steps that produce records (`http` with `records`).
     record_sources: &'a [String],
+    /// Earlier steps that are wrong in themselves, and may or may not produce records.
+    broken: &'a [String],
+    /// The step's keys whose values were wrong and are reported.
+    left_out: &'a LeftOut,
+}
+
+/// The keys of a step whose values were wrong, already reported: `for_each`, `http`, or a
+/// kind's own, such as `http.records`. What is said about the step holds back what their
+/// absence alone would make it say ("needs exactly one method" after a wrong `get`).
+#[derive(Debug, Default)]
+pub(super) struct LeftOut(Vec<String>);
+
+impl LeftOut {
+    /// Whether any of `keys` was left out.
+    pub(super) fn any(&self, keys: &[&str]) -> bool {
+        self.0.iter().any(|key| keys.contains(&key.as_str()))
+    }
+
+    /// Whether a key of the step's own table that is none of `known` was left out.
+    fn unknown(&self, known: &[&str]) -> bool {
+        self.0.iter().any(|key| {
+            !key.contains('.')
+                && !known.contains(&key.as_str())
+                && !STEP_KINDS.contains(&key.as_str())
+        })
+    }
 }
 
 impl StepContext<'_> {
@@ -85,9 +114,12 @@ impl Validator<'_> {
         let mut steps: Vec<Step> = Vec::new();
         let mut seen: BTreeMap<String, ()> = BTreeMap::new();
         let mut record_sources: Vec<String> = Vec::new();
+        // Steps with a mistake of their own: what names them has been told already.
+        let mut broken: Vec<String> = Vec::new();
         for (index, item) in items.into_iter().enumerate() {
             let step_span = item.span();
-            let Some(raw) = self.de::<RawStep>(item) else {
+            let Some((raw, left_out)) = self.raw_step(item) else {
+                broken.extend(ids[index].clone());
                 continue;
             };
             if let Some(id) = &raw.id {
@@ -110,11 +142,15 @@ impl Validator<'_> {
                 earlier: ids[..index].iter().flatten().map(String::as_str).collect(),
                 later: ids[index..].iter().flatten().map(String::as_str).collect(),
                 record_sources: &record_sources,
+                broken: &broken,
+                left_out: &left_out,
             };
+            // A step with a `for_each` has `item`, even when the `for_each` itself is wrong.
+            let each = raw.for_each.is_some() || left_out.any(&["for_each"]);
             let for_each = raw
                 .for_each
                 .and_then(|for_each| self.for_each(&context, for_each));
-            let item_roots: &[&'static str] = if for_each.is_some() { ITEM_ROOTS } else { &[] };
+            let item_roots: &[&'static str] = if each { ITEM_ROOTS } else { &[] };
             let when = raw.when.and_then(|when| {
                 let expression = when_expression(when.get_ref());
                 let spanned = Spanned::new(when.span(), expression);
@@ -132,6 +168,7 @@ impl Validator<'_> {
                 step_span.clone(),
                 item_roots,
             ) else {
+                broken.extend(ids[index].clone());
                 continue;
             };
             let step = Step {
@@ -149,6 +186,60 @@ impl Validator<'_> {
             steps.push(step);
         }
         steps
+    }
+
+    /// A step's table, read key by key: its kind's settings (`http = { … }`) apart from the
+    /// common keys, so that a mistake in one does not hide those in the other.
+    fn raw_step(&mut self, item: Spanned<DeValue<'_>>) -> Option<(RawStep, LeftOut)> {
+        let span = item.span();
+        let mut table = match item.into_inner() {
+            DeValue::Table(table) => table,
+            other => {
+                return self
+                    .de(Spanned::new(span, other))
+                    .map(|raw| (raw, LeftOut::default()));
+            }
+        };
+        let kinds: Vec<_> = STEP_KINDS
+            .iter()
+            .filter_map(|name| table.remove(*name).map(|value| (*name, value)))
+            .collect();
+        let common = self.de_each::<RawStep>(Spanned::new(span, DeValue::Table(table)));
+        let mut left_out = Vec::new();
+        let (mut command, mut http, mut output) = (None, None, None);
+        for (name, value) in kinds {
+            match name {
+                "command" => command = self.step_settings(name, value, &mut left_out),
+                "http" => http = self.step_settings(name, value, &mut left_out),
+                _ => output = self.step_settings(name, value, &mut left_out),
+            }
+        }
+        let (mut raw, common_left_out) = common?;
+        left_out.extend(common_left_out);
+        raw.command = command;
+        raw.http = http;
+        raw.output = output;
+        Some((raw, LeftOut(left_out)))
+    }
+
+    /// A step kind's settings (`name` is `http`, …), noting in `left_out` what was wrong.
+    fn step_settings<T: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        value: Spanned<DeValue<'_>>,
+        left_out: &mut Vec<String>,
+    ) -> Option<Spanned<T>> {
+        let span = value.span();
+        match self.de_each(value) {
+            Some((settings, keys)) => {
+                left_out.extend(keys.into_iter().map(|key| format!("{name}.{key}")));
+                Some(Spanned::new(span, settings))
+            }
+            None => {
+                left_out.push(name.to_owned());
+                None
+            }
+        }
     }
 
     /// A step that takes another's records runs while that step fetches its pages, so it must
@@ -219,6 +310,9 @@ impl Validator<'_> {
         if context.record_sources.iter().any(|s| s == name) {
             return Some(());
         }
+        if context.broken.iter().any(|s| s == name) {
+            return None;
+        }
         let hint = suggest::did_you_mean(name, context.record_sources.iter().map(String::as_str));
         let message = if context.earlier.contains(&name.as_str()) {
             format!("step `{name}` has no records: give it `http.records`")
@@ -245,6 +339,7 @@ impl Validator<'_> {
                     &format!("{path}.command"),
                     command,
                     &context.scope(item_roots),
+                    context.left_out,
                 )
                 .map(StepKind::Command),
             (None, Some(http), None) => self
@@ -253,6 +348,13 @@ impl Validator<'_> {
             (None, None, Some(output)) => self
                 .output(context, output, item_roots)
                 .map(StepKind::Output),
+            // A kind whose settings are wrong has said so, and so has an unknown key (`htp`),
+            // most likely the kind misspelt.
+            (None, None, None)
+                if context.left_out.any(STEP_KINDS) || context.left_out.unknown(COMMON_KEYS) =>
+            {
+                None
+            }
             (None, None, None) => {
                 self.error(
                     format!(

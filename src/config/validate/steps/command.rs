@@ -4,6 +4,7 @@
 use toml::Spanned;
 
 use super::super::{ArgvValue, Scope, Validator, inner_span};
+use super::LeftOut;
 use crate::config::kinds::{CommandStep, Program};
 use crate::config::raw::{RawCommand, RawStdout};
 use crate::template::{Kind, Text};
@@ -14,6 +15,7 @@ impl Validator<'_> {
         path: &str,
         raw: Spanned<RawCommand>,
         scope: &Scope<'_>,
+        left_out: &LeftOut,
     ) -> Option<CommandStep> {
         let span = raw.span();
         let raw = raw.into_inner();
@@ -30,7 +32,10 @@ impl Validator<'_> {
                     texts.push(self.argv_element(&name, arg, scope, after_dashes));
                     after_dashes |= arg.get_ref() == "--";
                 }
-                Program::Argv(texts.into_iter().collect::<Option<Vec<_>>>()?)
+                texts
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(Program::Argv)
             }
             (None, Some(shell)) => {
                 if shell.get_ref().contains("{{") || shell.get_ref().contains("{%") {
@@ -41,14 +46,15 @@ impl Validator<'_> {
                     );
                     return None;
                 }
-                Program::Shell(shell.into_inner())
+                Some(Program::Shell(shell.into_inner()))
             }
+            (None, None) if left_out.any(&["command.argv", "command.shell"]) => None,
             _ => {
                 self.error("a command needs exactly one of `argv` or `shell`", span);
-                return None;
+                None
             }
         };
-        let env = self.text_map(&format!("{path}.env"), &raw.env, scope)?;
+        let env = self.text_map(&format!("{path}.env"), &raw.env, scope);
         let stdin = raw
             .stdin
             .and_then(|s| self.template(&format!("{path}.stdin"), &s, scope));
@@ -57,8 +63,8 @@ impl Validator<'_> {
             .and_then(|s| self.template_as(&format!("{path}.dir"), &s, scope, Kind::Path));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         Some(CommandStep {
-            program,
-            env,
+            program: program?,
+            env: env?,
             stdin,
             dir,
             timeout,

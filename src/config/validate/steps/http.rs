@@ -12,6 +12,15 @@ use crate::template::{Kind, Text};
 
 /// What a response template (`records`, `paginate`) can read besides the step's own names.
 const RESPONSE_ROOTS: &[&str] = &["body", "headers", "status"];
+/// The keys that give an `http` step its method and URL.
+const METHOD_KEYS: &[&str] = &[
+    "http.get",
+    "http.post",
+    "http.put",
+    "http.patch",
+    "http.delete",
+    "http.head",
+];
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_RETRIES: u32 = 3;
@@ -40,6 +49,9 @@ impl Validator<'_> {
             .into_iter()
             .filter_map(|(m, url)| url.map(|url| (m, url)));
         let (Some((method, url)), None) = (given.next(), given.next()) else {
+            if context.left_out.any(METHOD_KEYS) {
+                return None;
+            }
             self.error_with_hint(
                 "an `http` step needs exactly one method with its URL",
                 span,
@@ -99,7 +111,7 @@ impl Validator<'_> {
                 }
             },
         };
-        let expect = raw.expect.map(Spanned::into_inner).unwrap_or_default();
+        let expect = raw.expect.map(Spanned::into_inner).unwrap_or_default().0;
         let timeout = match raw.timeout {
             Some(t) => self.duration(&t),
             None => Some(DEFAULT_TIMEOUT),
@@ -113,19 +125,20 @@ impl Validator<'_> {
             None => Some(DEFAULT_BACKOFF),
         };
         let rate = match raw.rate {
-            Some(rate) => Some(self.rate(&rate)?),
-            None => None,
+            Some(rate) => self.rate(&rate).map(Some),
+            None => Some(None),
         };
         let mut response_roots = item_roots.to_vec();
         response_roots.extend_from_slice(RESPONSE_ROOTS);
         let response_scope = context.scope(&response_roots);
+        let has_records = raw.records.is_some() || context.left_out.any(&["http.records"]);
         let records = raw
             .records
             .and_then(|r| self.template(&format!("{path}.records"), &r, &response_scope));
         let paginate = match raw.paginate {
             None => Some(None),
             Some(paginate) => {
-                if records.is_none() {
+                if !has_records {
                     self.error(
                         "`paginate` needs `records`: where the records sit in each page",
                         paginate.span(),
@@ -147,7 +160,7 @@ impl Validator<'_> {
             retries: raw.retries.unwrap_or(DEFAULT_RETRIES),
             retry_writes: raw.retry_writes.unwrap_or(false),
             backoff: backoff?,
-            rate,
+            rate: rate?,
             records,
             paginate: paginate?,
         })

@@ -22,7 +22,11 @@ impl Validator<'_> {
         if let Some(source) = &raw.records_of {
             self.record_source(context, source)?;
         }
-        if raw.records_of.is_some() == raw.value.is_some() && raw.template.is_none() {
+        let left_out = |keys: &[&str]| context.left_out.any(keys);
+        if raw.records_of.is_some() == raw.value.is_some()
+            && raw.template.is_none()
+            && !left_out(&["output.records_of", "output.value", "output.template"])
+        {
             self.error("an `output` step needs exactly one of `records_of` or `value` (or a text `template`)", span.clone());
             return None;
         }
@@ -47,7 +51,17 @@ impl Validator<'_> {
             _ => false,
         };
         let row_scope = context.scope(ITEM_ROOTS);
-        let format = match raw.format {
+        let Some(format) = raw.format else {
+            if !left_out(&["output.format"]) {
+                self.error_with_hint(
+                    "an `output` step needs a `format`",
+                    span,
+                    Some("one of `json`, `jsonl`, `csv` or `text`".to_owned()),
+                );
+            }
+            return None;
+        };
+        let format = match format {
             RawFormat::Json => OutputFormat::Json,
             RawFormat::Jsonl => OutputFormat::JsonLines,
             RawFormat::Csv => match raw.columns {
@@ -55,6 +69,7 @@ impl Validator<'_> {
                     columns,
                     header: raw.header.unwrap_or(true),
                 },
+                _ if left_out(&["output.columns"]) => return None,
                 _ => {
                     self.error(
                         "a `csv` output needs `columns`: the fields to write, in order",
@@ -74,6 +89,9 @@ impl Validator<'_> {
                 let row = text("row", &raw.row, &row_scope);
                 let after = text("after", &raw.after, &scope);
                 if template.is_none() && row.is_none() {
+                    if left_out(&["output.template", "output.row"]) {
+                        return None;
+                    }
                     self.error(
                         "a `text` output needs a `template`, or a `row` for each record",
                         span,
