@@ -43,6 +43,21 @@ pub(crate) struct Settings {
     pub(crate) grace: Duration,
 }
 
+/// The listener's address cannot be bound (in use, or not this machine's): nothing was served.
+#[derive(Debug)]
+pub(crate) struct CannotListen {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for CannotListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to listen on {}: {}", self.addr, self.source)
+    }
+}
+
+impl std::error::Error for CannotListen {}
+
 /// What the request handlers share.
 struct Served {
     webhook: webhook::Door,
@@ -105,7 +120,10 @@ pub(crate) async fn serve(
     let interrupt = signal(SignalKind::interrupt()).context("failed to catch SIGINT")?;
     let socket = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        .map_err(|source| CannotListen {
+            addr: settings.listen,
+            source,
+        })?;
     let bound = socket.local_addr()?;
     // The address goes to stdout (port 0 picks a free one; scripts and tests read it there).
     printer.data(&format!("integ serve-hook listening on http://{bound}"));

@@ -924,3 +924,26 @@ command.argv = ["sh", "-c", "sleep 0.6; echo done"]
         "{answer}"
     );
 }
+
+#[test]
+fn retry_all_failed_with_an_unknown_name_is_a_usage_error_with_a_suggestion() {
+    let test = hooks();
+    test.run(&["retry", "--all-failed", "deal-wno"])
+        .code(2)
+        .stderr_has("no integration named `deal-wno`")
+        .stderr_has("did you mean `deal-won`?");
+    test.run(&["retry", "--all-failed", "deal-won"])
+        .success()
+        .stderr_has("queued 0 failed runs of `deal-won` again");
+}
+
+#[test]
+fn a_listener_that_cannot_bind_its_address_exits_69() {
+    let test = hooks();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    test.run(&["serve-hook", "--listen", &addr])
+        .code(69)
+        .stderr_has(&format!("failed to listen on {addr}"))
+        .stderr_has("--listen");
+}
