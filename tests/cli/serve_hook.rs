@@ -947,3 +947,38 @@ fn a_listener_that_cannot_bind_its_address_exits_69() {
         .stderr_has(&format!("failed to listen on {addr}"))
         .stderr_has("--listen");
 }
+
+#[test]
+fn check_reports_two_webhooks_on_one_path_naming_both_places() {
+    let test = Test::new().config(
+        r#"
+[integration.first]
+[integration.first.webhook]
+path = "crm/deal"
+auth.none = true
+[[integration.first.steps]]
+command.argv = ["true"]
+
+[integration.second]
+[integration.second.webhook]
+path = "/crm/deal/"
+auth.none = true
+[[integration.second.steps]]
+command.argv = ["true"]
+
+[integration.third]
+[integration.third.webhook]
+path = "crm/deals"
+auth.none = true
+[[integration.third.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let out = test.run(&["check"]);
+    out.code(2);
+    insta::assert_snapshot!(out.stderr);
+    // The listener refuses the file too, rather than let one of them win.
+    test.run(&["serve-hook", "--listen", "127.0.0.1:0"])
+        .code(2)
+        .stderr_has("is already the path of `first`");
+}

@@ -9,6 +9,7 @@ use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedSty
 use crate::config::raw::{
     RawHmacAlgorithm, RawRespond, RawSignatureEncoding, RawSignedStyle, RawWebhook,
 };
+use crate::diagnostic::line_col;
 use crate::template::Kind;
 
 /// Senders re-deliver for days (Raynet: up to a week); a month covers them with room.
@@ -41,6 +42,21 @@ impl Validator<'_> {
                 ),
                 raw.path.span(),
             );
+        } else if let Some((first, at)) = self.hook_paths.get(&hook_path) {
+            // The listener routes a path to one integration: the other would never run.
+            let (line, col) = line_col(self.source, at.start);
+            let hint = format!(
+                "`{first}` has it first, at {}:{line}:{col}; give each webhook its own path",
+                self.display
+            );
+            self.error_with_hint(
+                format!("webhook path `/hooks/{hook_path}` is already the path of `{first}`"),
+                raw.path.span(),
+                Some(hint),
+            );
+        } else {
+            self.hook_paths
+                .insert(hook_path.clone(), (integration.to_owned(), raw.path.span()));
         }
         let scope_of = |roots: &[&'static str]| Scope {
             roots: roots.to_vec(),
