@@ -374,15 +374,27 @@ fn mapped_params(
         .map_err(|err| err.to_string())
 }
 
-/// The request as a run sees it; a body that is not JSON (or nests too deep) is refused with
+/// The request as a run sees it: a form-encoded body (Slack's slash commands) as an object of
+/// its fields, any other as JSON. A body that is neither (or nests too deep) is refused with
 /// the reason.
 fn request_of(
     headers: &HeaderMap,
     query: BTreeMap<String, String>,
     body: &Bytes,
 ) -> Result<Request, String> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     let body: Value = if body.is_empty() {
         Value::Null
+    } else if is_form {
+        form_fields(body)?
     } else {
         serde_json::from_slice(body).map_err(|err| format!("malformed JSON: {err}"))?
     };
@@ -400,6 +412,54 @@ fn request_of(
         headers,
         query,
     })
+}
+
+/// A form-encoded body as an object of strings. A field given twice is refused, not folded
+/// into one value a run would then read as if it were the only one.
+fn form_fields(body: &[u8]) -> Result<Value, String> {
+    let mut fields = serde_json::Map::new();
+    for pair in body
+        .split(|byte| *byte == b'&')
+        .filter(|pair| !pair.is_empty())
+    {
+        let (name, value) = match pair.iter().position(|byte| *byte == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        let shown = String::from_utf8_lossy(&form_decode(name)).into_owned();
+        let text = |part: &[u8]| {
+            String::from_utf8(form_decode(part))
+                .map_err(|_| format!("malformed form body: the field `{shown}` is not UTF-8"))
+        };
+        let (name, value) = (text(name)?, text(value)?);
+        if fields.insert(name, Value::String(value)).is_some() {
+            return Err(format!(
+                "malformed form body: the field `{shown}` is given more than once"
+            ));
+        }
+    }
+    Ok(Value::Object(fields))
+}
+
+/// One name or value of a form: `+` is a space, `%XX` a byte; a `%` not followed by two hex
+/// digits stays as it is (as browsers and the WHATWG URL standard have it).
+fn form_decode(part: &[u8]) -> Vec<u8> {
+    let hex = |byte: Option<&u8>| byte.and_then(|byte| (*byte as char).to_digit(16));
+    let mut decoded = Vec::with_capacity(part.len());
+    let mut i = 0;
+    while i < part.len() {
+        match (part[i], hex(part.get(i + 1)), hex(part.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', _, _) => decoded.push(b' '),
+            (byte, _, _) => decoded.push(byte),
+        }
+        i += 1;
+    }
+    decoded
 }
 
 /// How many arrays and objects deep a value goes (a scalar is 0).
@@ -442,7 +502,45 @@ fn invalid(redactor: &Redactor, detail: String) -> Response {
 mod tests {
     use serde_json::json;
 
-    use super::depth;
+    use super::{depth, form_fields};
+
+    #[test]
+    fn form_bodies_are_decoded_field_by_field() {
+        let cases: &[(&[u8], Result<serde_json::Value, &str>)] = &[
+            (
+                b"command=%2Fweather&text=94070+%C3%BAnor&empty=&bare",
+                Ok(
+                    json!({"command": "/weather", "text": "94070 \u{fa}nor", "empty": "", "bare": ""}),
+                ),
+            ),
+            (
+                b"a=100%&b=%zz&c=%4",
+                Ok(json!({"a": "100%", "b": "%zz", "c": "%4"})),
+            ),
+            (b"a%20b=1&&", Ok(json!({"a b": "1"}))),
+            (
+                b"text=a&text=b",
+                Err("malformed form body: the field `text` is given more than once"),
+            ),
+            (
+                b"text=%FF",
+                Err("malformed form body: the field `text` is not UTF-8"),
+            ),
+            (
+                b"t%FFx=1",
+                Err("malformed form body: the field `t\u{fffd}x` is not UTF-8"),
+            ),
+        ];
+        for (body, expected) in cases {
+            let got = form_fields(body);
+            assert_eq!(
+                got,
+                expected.clone().map_err(str::to_owned),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     #[test]
     fn depth_counts_arrays_and_objects() {

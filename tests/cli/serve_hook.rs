@@ -982,3 +982,119 @@ command.argv = ["true"]
         .code(2)
         .stderr_has("is already the path of `first`");
 }
+
+/// Runs `script` with python3 and the signers `.ci/run` installs; its stdout.
+fn python(script: &str, args: &[&str], stdin: &str) -> String {
+    let tools = crate::http_server::test_tools().join("python");
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("PYTHONPATH", &tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the signer failed (are slack_sdk and standardwebhooks installed in `{}`? run `bash .ci/run`, or its pip line):\n{}",
+        tools.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Slack's own SDK signs `body` now: the timestamp and signature headers.
+fn slack_signed(secret: &str, body: &str) -> (String, String) {
+    let out = python(
+        "import sys, time\n\
+         from slack_sdk.signature import SignatureVerifier\n\
+         ts = str(int(time.time()))\n\
+         print(ts)\n\
+         print(SignatureVerifier(signing_secret=sys.argv[1]).generate_signature(timestamp=ts, body=sys.stdin.read()))",
+        &[secret],
+        body,
+    );
+    let (timestamp, signature) = out.trim().split_once('\n').unwrap();
+    (timestamp.to_owned(), signature.to_owned())
+}
+
+#[test]
+fn a_slack_slash_command_signed_by_slacks_sdk_is_parsed_from_its_form() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+slack = { env = "SLACK_SIGNING_SECRET" }
+
+[integration.weather]
+params.city = { type = "string" }
+params.user = { type = "string" }
+[integration.weather.webhook]
+path = "slack/weather"
+auth.signed = { style = "slack", secret = "{{ secrets.slack }}" }
+params.city = "{{ trigger.body.text }}"
+params.user = "{{ trigger.body.user_name }}"
+[[integration.weather.steps]]
+command.argv = ["sh", "-c", "echo \"$0 for $1 via $2\" >> ran.txt", "{{ params.city }}", "{{ params.user }}", "{{ trigger.body.command }}"]
+"#,
+        )
+        .env("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5");
+    let listener = Listener::start(&test, &[]);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let post = |secret: &str, body: &str| {
+        let (timestamp, signature) = slack_signed(secret, body);
+        let headers = [
+            form[0],
+            ("X-Slack-Request-Timestamp", timestamp.as_str()),
+            ("X-Slack-Signature", signature.as_str()),
+        ];
+        listener.post("/hooks/slack/weather", &headers, body)
+    };
+    // The shape Slack documents for a slash command.
+    let body = "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&channel_id=C2147483705\
+                &channel_name=test&user_id=U2147483697&user_name=Steve&command=%2Fweather\
+                &text=Brno+%C4%8Cern%C3%A1+Pole&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234%2F5678\
+                &trigger_id=13345224609.738474920.8088930838d88f008e0";
+    let (status, answer) = post("8f742231b10e8888abcd99yyyzzz85a5", body);
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        wait_for_lines(&test, "ran.txt", 1),
+        ["Brno Černá Pole for Steve via /weather"]
+    );
+
+    let (status, answer) = post("not-the-secret", body);
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    // Validly signed, but not a form a run can read: 400 with the reason.
+    let (status, answer) = post(
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        "user_name=Steve&text=Brno&text=Praha",
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "malformed form body: the field `text` is given more than once"
+    );
+    let (status, answer) = post(
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        "user_name=Steve&text=%FF",
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "malformed form body: the field `text` is not UTF-8"
+    );
+    assert_eq!(test.history().len(), 1, "only the good one was accepted");
+}
