@@ -153,12 +153,19 @@ impl Door {
         let verifier = &hooks.verifiers[name];
         if let Err(reason) = verifier.verify(&headers, &body) {
             // The sender learns nothing of what was wrong; the log says it (never the secret).
-            return refuse_quietly(
+            let mut response = refuse_quietly(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "auth",
                 reason.to_string(),
             );
+            if let Some(challenge) = verifier.challenge() {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(challenge),
+                );
+            }
+            return response;
         }
         let request = match request_of(&headers, query, &body) {
             Ok(request) => request.without_credentials(&verifier.credential_headers()),
@@ -363,15 +370,46 @@ fn mapped_params(
     env: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Value>, String> {
     let mut mapped = BTreeMap::new();
-    for (name, text) in &hook.params {
-        let value = config
-            .templates
-            .render_value(text, ctx)
-            .map_err(|err| format!("param `{name}` cannot be taken from the request: {err:#}"))?;
-        mapped.insert(name.clone(), value);
+    for param in &hook.params {
+        let name = &param.name;
+        let err = match config.templates.render_value(&param.text, ctx) {
+            Ok(value) => {
+                mapped.insert(name.clone(), value);
+                continue;
+            }
+            Err(err) => err,
+        };
+        // A request without what the mapping reads: the param's default, or say what is
+        // missing (the template engine's "undefined value" does not).
+        let Some(missing) = param.reads.iter().find(|path| is_absent(ctx, path)) else {
+            return Err(format!(
+                "param `{name}` cannot be taken from the request: {err:#}"
+            ));
+        };
+        let has_default = integration
+            .params
+            .iter()
+            .any(|declared| &declared.name == name && declared.default.is_some());
+        if !has_default {
+            return Err(format!(
+                "param `{name}` cannot be taken from the request: it has no `{missing}`"
+            ));
+        }
     }
     lifecycle::resolve_params(config, integration, ParamInput::Mapped(mapped), now, env)
         .map_err(|err| err.to_string())
+}
+
+/// Whether a dotted path (`trigger.body.data.entityId`) leads to nothing in `ctx`.
+fn is_absent(ctx: &minijinja::Value, path: &str) -> bool {
+    let mut value = ctx.clone();
+    for key in path.split('.') {
+        match value.get_attr(key) {
+            Ok(next) if !next.is_undefined() => value = next,
+            _ => return true,
+        }
+    }
+    false
 }
 
 /// The request as a run sees it: a form-encoded body (Slack's slash commands) as an object of

@@ -96,6 +96,18 @@ pub(crate) fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, serde_json::Value) {
+    let (status, _, answer) = exchange(addr, method, path, headers, body);
+    (status, answer)
+}
+
+/// Like [`request`], with the answer's headers (names lowercased) too.
+pub(crate) fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, serde_json::Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -115,9 +127,16 @@ pub(crate) fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
     (
         status,
+        headers,
         serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.to_owned())),
     )
 }
@@ -1097,4 +1116,175 @@ command.argv = ["sh", "-c", "echo \"$0 for $1 via $2\" >> ran.txt", "{{ params.c
         "malformed form body: the field `text` is not UTF-8"
     );
     assert_eq!(test.history().len(), 1, "only the good one was accepted");
+}
+
+/// The Standard Webhooks SDK signs `body` now as message `id`: the timestamp and signature.
+fn standard_signed(secret: &str, id: &str, body: &str) -> (String, String) {
+    let out = python(
+        "import sys, datetime\n\
+         from standardwebhooks.webhooks import Webhook\n\
+         now = datetime.datetime.now(tz=datetime.timezone.utc)\n\
+         print(int(now.timestamp()))\n\
+         print(Webhook(sys.argv[1]).sign(sys.argv[2], now, sys.stdin.read()))",
+        &[secret, id],
+        body,
+    );
+    let (timestamp, signature) = out.trim().split_once('\n').unwrap();
+    (timestamp.to_owned(), signature.to_owned())
+}
+
+#[test]
+fn standard_webhooks_deliveries_are_deduplicated_on_their_webhook_id() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+standard = { env = "STANDARD_SECRET" }
+
+[integration.keyed]
+[integration.keyed.webhook]
+path = "keyed"
+auth.signed = { style = "standard", secret = "{{ secrets.standard }}" }
+[[integration.keyed.steps]]
+command.argv = ["sh", "-c", "echo keyed >> ran.txt"]
+
+[integration.every]
+[integration.every.webhook]
+path = "every"
+auth.signed = { style = "standard", secret = "{{ secrets.standard }}" }
+dedupe = ""
+[[integration.every.steps]]
+command.argv = ["sh", "-c", "echo every >> every.txt"]
+"#,
+        )
+        .env("STANDARD_SECRET", secret);
+    let listener = Listener::start(&test, &[]);
+    let body = r#"{"type": "invoice.paid", "data": {"id": 7}}"#;
+    let deliver = |path: &str, id: &str| {
+        let (timestamp, signature) = standard_signed(secret, id, body);
+        let headers = [
+            ("webhook-id", id),
+            ("webhook-timestamp", timestamp.as_str()),
+            ("webhook-signature", signature.as_str()),
+        ];
+        listener.post(path, &headers, body)
+    };
+    let (first, accepted) = deliver("/hooks/keyed", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    assert_eq!(first, 202, "{accepted}");
+    let (again, duplicate) = deliver("/hooks/keyed", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    assert_eq!(
+        (again, duplicate["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+    assert_eq!(duplicate["run_id"], accepted["run_id"]);
+    assert_eq!(deliver("/hooks/keyed", "msg_other").0, 202);
+    // `dedupe = ""`: every delivery runs.
+    assert_eq!(deliver("/hooks/every", "msg_same").0, 202);
+    assert_eq!(deliver("/hooks/every", "msg_same").0, 202);
+    assert_eq!(wait_for_lines(&test, "ran.txt", 2).len(), 2);
+    assert_eq!(wait_for_lines(&test, "every.txt", 2).len(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        wait_for_lines(&test, "ran.txt", 2).len(),
+        2,
+        "the re-delivery ran nothing"
+    );
+}
+
+#[test]
+fn a_refused_basic_or_bearer_sender_is_told_the_scheme() {
+    let test = Test::new().config(
+        r#"
+[integration.basic]
+[integration.basic.webhook]
+path = "basic"
+auth.basic = { user = "crm", password = "pw" }
+[[integration.basic.steps]]
+command.argv = ["true"]
+
+[integration.bearer]
+[integration.bearer.webhook]
+path = "bearer"
+auth.bearer = { secret = "tok" }
+[[integration.bearer.steps]]
+command.argv = ["true"]
+
+[integration.token]
+[integration.token.webhook]
+path = "token"
+auth.token = { header = "X-Token", secret = "tok" }
+[[integration.token.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let challenge = |path: &str, headers: &[(&str, &str)]| {
+        let (status, headers, _) = exchange(&listener.addr, "POST", path, headers, b"{}");
+        let found = headers
+            .into_iter()
+            .find(|(name, _)| name == "www-authenticate")
+            .map(|(_, value)| value);
+        (status, found)
+    };
+    let basic = Some(r#"Basic realm="integ", charset="UTF-8""#.to_owned());
+    assert_eq!(challenge("/hooks/basic", &[]), (401, basic.clone()));
+    // "crm:wrong"
+    assert_eq!(
+        challenge("/hooks/basic", &[("Authorization", "Basic Y3JtOndyb25n")]),
+        (401, basic)
+    );
+    // "crm:pw"
+    assert_eq!(
+        challenge("/hooks/basic", &[("Authorization", "Basic Y3JtOnB3")]),
+        (202, None)
+    );
+    assert_eq!(
+        challenge("/hooks/bearer", &[("Authorization", "Bearer nope")]),
+        (401, Some(r#"Bearer realm="integ""#.to_owned()))
+    );
+    assert_eq!(challenge("/hooks/token", &[]), (401, None));
+}
+
+#[test]
+fn a_mapped_param_missing_from_the_request_takes_its_default_or_is_named_in_the_422() {
+    let test = Test::new().config(
+        r#"
+[integration.deal]
+params.deal_id = { type = "integer" }
+params.entity = { type = "string", default = "BusinessCase" }
+[integration.deal.webhook]
+path = "deal"
+auth.none = true
+params.deal_id = "{{ trigger.body.data.entityId }}"
+params.entity = "{{ trigger.body.data.entityName }}"
+[[integration.deal.steps]]
+command.argv = ["sh", "-c", "echo \"$0 $1\" >> ran.txt", "{{ params.entity }}", "{{ params.deal_id }}"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let (status, answer) = listener.post("/hooks/deal", &[], r#"{"data": {"entityId": 5}}"#);
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = listener.post(
+        "/hooks/deal",
+        &[],
+        r#"{"data": {"entityId": 6, "entityName": "Company"}}"#,
+    );
+    assert_eq!(status, 202, "{answer}");
+    let mut lines = wait_for_lines(&test, "ran.txt", 2);
+    lines.sort();
+    assert_eq!(lines, ["BusinessCase 5", "Company 6"]);
+    for body in [
+        r#"{"data": {"entityName": "Company"}}"#,
+        r#"{"data": 1}"#,
+        "{}",
+    ] {
+        let (status, answer) = listener.post("/hooks/deal", &[], body);
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(
+            answer["error"],
+            "param `deal_id` cannot be taken from the request: it has no `trigger.body.data.entityId`",
+            "{body}"
+        );
+    }
 }
