@@ -16,7 +16,7 @@ use chrono::{Local, Utc};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::answer::{answer, read_body, refuse, refuse_quietly};
+use crate::answer::{answer, read_body, refuse, refuse_quietly, taken};
 use crate::config::model::{Config, Integration, Webhook};
 use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
@@ -195,9 +195,12 @@ impl Door {
                 Ok(value) if truthy(&value) => {}
                 Ok(_) => {
                     self.metrics.ignored.inc();
-                    return answer(
-                        StatusCode::OK,
-                        json!({"status": "ignored", "reason": "`when` is false"}),
+                    return taken(
+                        answer(
+                            StatusCode::OK,
+                            json!({"status": "ignored", "reason": "`when` is false"}),
+                        ),
+                        format!("ignored for `{}`: `when` is false", integration.name),
                     );
                 }
                 Err(err) => return invalid(redactor, format!("`when` failed: {err:#}")),
@@ -249,9 +252,12 @@ impl Door {
         {
             Ok(Submitted::Queued { id, output: None }) => {
                 self.metrics.accepted.inc();
-                answer(
-                    StatusCode::ACCEPTED,
-                    json!({"run_id": id, "status": "queued"}),
+                taken(
+                    answer(
+                        StatusCode::ACCEPTED,
+                        json!({"run_id": id, "status": "queued"}),
+                    ),
+                    format!("queued as run {id} of `{}`", integration.name),
                 )
             }
             Ok(Submitted::Queued {
@@ -260,11 +266,24 @@ impl Door {
             }) => {
                 self.metrics.accepted.inc();
                 let limit = hook.respond_with_output.unwrap_or_default();
-                self.wait_for_output(&id, output, limit, redactor).await
+                let response = self.wait_for_output(&id, output, limit, redactor).await;
+                taken(
+                    response,
+                    format!(
+                        "queued as run {id} of `{}`, answered with its output",
+                        integration.name
+                    ),
+                )
             }
             Ok(Submitted::Duplicate(id)) => {
                 self.metrics.deduplicated.inc();
-                answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"}))
+                taken(
+                    answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"})),
+                    format!(
+                        "a duplicate of run {id} of `{}` (its dedupe key was seen before): nothing new runs",
+                        integration.name
+                    ),
+                )
             }
             Err(err) => {
                 self.metrics.reject("store");

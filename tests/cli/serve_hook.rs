@@ -1288,3 +1288,73 @@ command.argv = ["sh", "-c", "echo \"$0 $1\" >> ran.txt", "{{ params.entity }}", 
         );
     }
 }
+
+/// The listener's log so far.
+fn listener_log(test: &Test) -> String {
+    std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap()
+}
+
+/// The line of the listener's log that has `needle`, once it is there.
+fn wait_for_log_line(test: &Test, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(line) = listener_log(test)
+            .lines()
+            .find(|line| line.contains(needle))
+        {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the log never had {needle:?}:\n{}",
+            listener_log(test)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_listener_logs_every_event_a_reload_at_info_and_its_shutdown() {
+    let test = hooks();
+    let mut listener = Listener::start(&test, &[]);
+    let body = raynet_event("l-1", 3, "web");
+    let (status, accepted) = listener.post("/hooks/raynet/deal", &[TOKEN], &body);
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(listener.post("/hooks/raynet/deal", &[TOKEN], &body).0, 200);
+    let echo = raynet_event("l-2", 3, "api");
+    assert_eq!(listener.post("/hooks/raynet/deal", &[TOKEN], &echo).0, 200);
+    wait_for_lines(&test, "ran.txt", 1);
+    let log = listener_log(&test);
+    for line in [
+        format!(
+            "took a request to /hooks/raynet/deal (202 Accepted): queued as run {id} of `deal-won`"
+        ),
+        format!(
+            "took a request to /hooks/raynet/deal (200 OK): a duplicate of run {id} of `deal-won` (its dedupe key was seen before): nothing new runs"
+        ),
+        "took a request to /hooks/raynet/deal (200 OK): ignored for `deal-won`: `when` is false"
+            .to_owned(),
+    ] {
+        assert!(log.contains(&line), "the log lacks {line:?}:\n{log}");
+    }
+
+    listener.signal(Signal::SIGHUP);
+    let reloaded = wait_for_log_line(&test, "reloaded `");
+    assert!(reloaded.contains(" INFO "), "{reloaded}");
+    assert!(
+        !listener_log(&test).contains(" WARN "),
+        "nothing here is worth a warning:\n{}",
+        listener_log(&test)
+    );
+
+    listener.signal(Signal::SIGTERM);
+    assert_eq!(listener.child.wait().unwrap().code(), Some(0));
+    let log = listener_log(&test);
+    let start = log.find("shutting down: no new requests; running runs have 30s to finish");
+    let end = log.find("shut down: 0 queued events wait for the next start");
+    assert!(
+        start.is_some() && end.is_some() && start < end,
+        "the shutdown's start and end, in order:\n{log}"
+    );
+}
