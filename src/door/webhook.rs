@@ -267,12 +267,14 @@ impl Door {
                 self.metrics.accepted.inc();
                 let limit = hook.respond_with_output.unwrap_or_default();
                 let response = self.wait_for_output(&id, output, limit, redactor).await;
+                let answered = match response.status() {
+                    StatusCode::OK => "answered with its output",
+                    StatusCode::ACCEPTED => "it did not finish in time and goes on",
+                    _ => "it failed",
+                };
                 taken(
                     response,
-                    format!(
-                        "queued as run {id} of `{}`, answered with its output",
-                        integration.name
-                    ),
+                    format!("queued as run {id} of `{}`: {answered}", integration.name),
                 )
             }
             Ok(Submitted::Duplicate(id)) => {

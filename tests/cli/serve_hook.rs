@@ -942,6 +942,15 @@ command.argv = ["sh", "-c", "sleep 0.6; echo done"]
             .contains("exited with code 3"),
         "{answer}"
     );
+    // Each is in the log with what became of it.
+    let log = listener_log(&test);
+    for end in [
+        "of `quote`: answered with its output",
+        "of `slow`: it did not finish in time and goes on",
+        "of `broken`: it failed",
+    ] {
+        assert!(log.contains(end), "the log lacks {end:?}:\n{log}");
+    }
 }
 
 #[test]
