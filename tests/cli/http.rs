@@ -548,6 +548,15 @@ output = {{ format = "jsonl", records_of = "fetch", to = "out/items.jsonl" }}
         })
         .collect();
     assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7]);
+    // json-server was asked for each page once, by the link it gave.
+    assert_eq!(
+        server.requests(3),
+        [
+            "GET /items?_page=1&_limit=3",
+            "GET /items?_page=2&_limit=3",
+            "GET /items?_page=3&_limit=3"
+        ]
+    );
     let log = last_log(&test);
     for page in 1..=3 {
         let line = format!("GET {}/items?_page={page}&_limit=3", server.url(""));

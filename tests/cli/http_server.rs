@@ -196,7 +196,7 @@ pub(crate) fn test_tools() -> std::path::PathBuf {
 pub(crate) struct JsonServer {
     child: std::process::Child,
     pub(crate) addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl JsonServer {
@@ -216,26 +216,18 @@ impl JsonServer {
             .local_addr()
             .unwrap()
             .port();
+        // Its log (one line per request, as it saw it) is how a test knows what it was asked.
+        let log = std::fs::File::create(dir.path().join("requests.log")).unwrap();
         let child = std::process::Command::new(&bin)
             .arg(&file)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--quiet",
-            ])
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .current_dir(dir.path())
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(log)
             .spawn()
             .expect("json-server starts");
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let server = JsonServer {
-            child,
-            addr,
-            _dir: dir,
-        };
+        let server = JsonServer { child, addr, dir };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(addr).is_err() {
             assert!(
@@ -250,6 +242,47 @@ impl JsonServer {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// The first `count` requests json-server logged, as `GET /path?query`, once it has.
+    pub(crate) fn requests(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = std::fs::read_to_string(self.dir.path().join("requests.log")).unwrap();
+            // morgan's `dev` lines: colour codes around `METHOD /url STATUS time`.
+            let requests: Vec<String> = strip_colour(&log)
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    let (method, url) = (words.next()?, words.next()?);
+                    let is_method = method.chars().all(|c| c.is_ascii_uppercase());
+                    (is_method && url.starts_with('/')).then(|| format!("{method} {url}"))
+                })
+                .collect();
+            if requests.len() >= count {
+                return requests;
+            }
+            assert!(Instant::now() < deadline, "json-server logged only:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn strip_colour(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // `ESC [ … m`
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 impl Drop for JsonServer {
