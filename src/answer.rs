@@ -1,6 +1,6 @@
 //! Answers to HTTP callers, the same at every door: JSON bodies, refusals that carry their
-//! metric label (the listener counts and logs each one in one place), and the request body
-//! read within its size and time limits.
+//! metric label and events taken that carry what became of them (the listener counts and logs
+//! each one in one place), and the request body read within its size and time limits.
 
 use std::time::Duration;
 
@@ -20,6 +20,19 @@ pub(crate) struct Refusal {
     pub(crate) metric: &'static str,
     /// For the log (never a secret).
     pub(crate) detail: String,
+}
+
+/// What became of an event that was taken (queued, a duplicate, ignored), for the listener's
+/// log: every event it receives gets a line, refused or not.
+#[derive(Clone)]
+pub(crate) struct Taken {
+    pub(crate) detail: String,
+}
+
+/// `response`, marked for the log with what became of its event.
+pub(crate) fn taken(mut response: Response, detail: String) -> Response {
+    response.extensions_mut().insert(Taken { detail });
+    response
 }
 
 /// A refusal the sender can act on: the detail in the answer and in the log.

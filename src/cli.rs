@@ -14,6 +14,7 @@ Exit codes:
   0   success (for `check`: the file is valid)
   1   the integration ran and failed
   2   usage or configuration error: nothing ran
+  69  serve-hook cannot listen on its address
   74  the run store (state directory) cannot be opened or written
   75  skipped: another run of the integration holds its lock
   130 interrupted by SIGINT or SIGTERM";

@@ -19,6 +19,9 @@ pub enum ExitStatus {
     /// The run store (the state directory) could not be opened, read or written: whatever
     /// was to run did not, or its end may not be recorded. Not the integration's failure.
     Store,
+    /// `serve-hook` could not listen on its address (in use, or not this machine's): nothing
+    /// was served. A supervisor may try again later; the file is not at fault.
+    Unavailable,
 }
 
 impl ExitStatus {
@@ -32,6 +35,8 @@ impl ExitStatus {
             ExitStatus::Busy => 75,
             // EX_IOERR from sysexits.h.
             ExitStatus::Store => 74,
+            // EX_UNAVAILABLE from sysexits.h: a service cannot be offered.
+            ExitStatus::Unavailable => 69,
             ExitStatus::Interrupted => 130,
         }
     }

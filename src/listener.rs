@@ -20,7 +20,7 @@ use axum::routing::{any, get};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::answer::Refusal;
+use crate::answer::{Refusal, Taken};
 use crate::config::model::Integration;
 use crate::door::webhook;
 use crate::lifecycle::in_store;
@@ -42,6 +42,21 @@ pub(crate) struct Settings {
     pub(crate) read_timeout: Duration,
     pub(crate) grace: Duration,
 }
+
+/// The listener's address cannot be bound (in use, or not this machine's): nothing was served.
+#[derive(Debug)]
+pub(crate) struct CannotListen {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for CannotListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to listen on {}: {}", self.addr, self.source)
+    }
+}
+
+impl std::error::Error for CannotListen {}
 
 /// What the request handlers share.
 struct Served {
@@ -105,7 +120,10 @@ pub(crate) async fn serve(
     let interrupt = signal(SignalKind::interrupt()).context("failed to catch SIGINT")?;
     let socket = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        .map_err(|source| CannotListen {
+            addr: settings.listen,
+            source,
+        })?;
     let bound = socket.local_addr()?;
     // The address goes to stdout (port 0 picks a free one; scripts and tests read it there).
     printer.data(&format!("integ serve-hook listening on http://{bound}"));
@@ -131,7 +149,15 @@ pub(crate) async fn serve(
         header_timeout: settings.read_timeout,
         grace: settings.grace,
     };
-    connections::serve(socket, app, limits, shutdown_signal(terminate, interrupt)).await;
+    let grace = settings.grace;
+    let stopping = async {
+        shutdown_signal(terminate, interrupt).await;
+        tracing::info!(
+            "shutting down: no new requests; running runs have {} to finish",
+            humantime::format_duration(grace)
+        );
+    };
+    connections::serve(socket, app, limits, stopping).await;
 
     // Stop taking new events; the dispatcher lets the running ones finish within the grace
     // period.
@@ -140,6 +166,13 @@ pub(crate) async fn serve(
     dispatcher
         .await
         .context("the dispatcher stopped without a word")?;
+    match queue.waiting().await {
+        Ok(queued) => tracing::info!(
+            "shut down: {} queued events wait for the next start",
+            queued.values().sum::<u64>()
+        ),
+        Err(err) => tracing::error!("shut down, but failed to read the queue: {err:#}"),
+    }
     Ok(())
 }
 
@@ -213,9 +246,13 @@ async fn hook(
         .metrics
         .latency
         .observe(started.elapsed().as_secs_f64());
+    let status = response.status();
+    // One line for every event received, whatever became of it.
+    if let Some(Taken { detail }) = response.extensions().get() {
+        tracing::info!("took a request to /hooks/{path} ({status}): {detail}");
+    }
     if let Some(Refusal { metric, detail }) = response.extensions().get() {
         served.metrics.reject(metric);
-        let status = response.status();
         // A sender that cannot authenticate is worth a warning; a bad request, a note.
         if status == StatusCode::UNAUTHORIZED {
             tracing::warn!("refused a request to /hooks/{path} ({status}): {detail}");

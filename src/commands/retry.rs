@@ -1,7 +1,7 @@
 //! `integ retry`: queue failed webhook runs again.
 
 use crate::cli::{GlobalArgs, RetryArgs};
-use crate::commands::open_store;
+use crate::commands::{load_config, open_store};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::store::RunLookup;
@@ -12,8 +12,10 @@ pub(crate) fn retry(
     args: &RetryArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let store = open_store(global)?;
     if let Some(name) = &args.all_failed {
+        // A mistyped name would queue nothing and say "0 runs": name it, with a suggestion.
+        load_config(global)?.integration(name)?;
+        let store = open_store(global)?;
         let count = store.requeue_failed(name)?;
         printer.status(&format!(
             "queued {count} failed run{} of `{name}` again",
@@ -21,6 +23,7 @@ pub(crate) fn retry(
         ));
         return Ok(ExitStatus::Success);
     }
+    let store = open_store(global)?;
     let wanted = args.run_id.as_deref().unwrap_or_default();
     let run = match store.run(wanted)? {
         RunLookup::Found(run) => run,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cli::{GlobalArgs, ServeHookArgs};
 use crate::commands::load_config;
 use crate::exit::ExitStatus;
-use crate::listener::{self, Settings};
+use crate::listener::{self, CannotListen, Settings};
 use crate::loaded::Loaded;
 use crate::output::Printer;
 use crate::store;
@@ -50,6 +50,16 @@ pub(crate) fn serve_hook(
         .max_blocking_threads(8)
         .enable_all()
         .build()?;
-    runtime.block_on(listener::serve(loaded, Arc::from(store), settings, printer))?;
-    Ok(ExitStatus::Success)
+    match runtime.block_on(listener::serve(loaded, Arc::from(store), settings, printer)) {
+        Ok(()) => Ok(ExitStatus::Success),
+        // Its own exit code: a supervisor can tell "the port is taken" from a bad file.
+        Err(err) if err.is::<CannotListen>() => {
+            printer.error(
+                &format!("{err:#}"),
+                Some("is another listener running there? choose another address with `--listen`"),
+            );
+            Ok(ExitStatus::Unavailable)
+        }
+        Err(err) => Err(err),
+    }
 }

@@ -193,7 +193,7 @@ pub(crate) struct Webhook {
     pub auth: HookAuth,
     /// Params from the request: templates over `trigger.body`, `trigger.headers`,
     /// `trigger.query`.
-    pub params: Vec<(String, Text)>,
+    pub params: Vec<MappedParam>,
     /// A key that makes a re-delivered event a duplicate (`{{ trigger.body.eventId }}`).
     pub dedupe: Option<Text>,
     /// How long a key makes a re-delivery a duplicate; after that it runs again.
@@ -207,6 +207,16 @@ pub(crate) struct Webhook {
     pub backoff: Duration,
     /// Wait this long for the run and answer with its output; `None`: answer 202 at once.
     pub respond_with_output: Option<Duration>,
+}
+
+/// A param a webhook takes from its request.
+#[derive(Debug)]
+pub(crate) struct MappedParam {
+    pub name: String,
+    pub text: Text,
+    /// The `trigger.…` paths the template reads (`trigger.body.data.entityId`): a request
+    /// without one of them leaves the param to its default, or is refused naming the path.
+    pub reads: Vec<String>,
 }
 
 /// How a webhook's sender proves who it is.

@@ -64,6 +64,7 @@ fn validate_inner(
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     let mut validator = Validator {
         source: &source,
+        display: &display,
         items: Vec::new(),
         templates: Templates::new(),
         checking,
@@ -74,6 +75,7 @@ fn validate_inner(
         crons: HashMap::new(),
         argv_values: Vec::new(),
         hook_params: Vec::new(),
+        hook_paths: HashMap::new(),
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -113,6 +115,8 @@ type Secrets = BTreeMap<String, Secret>;
 
 struct Validator<'s> {
     source: &'s str,
+    /// How to name the file in a diagnostic's text.
+    display: &'s str,
     items: Vec<Diagnostic>,
     templates: Templates,
     /// `integ check`: also read every secret, and compute the defaults that can be computed
@@ -133,6 +137,8 @@ struct Validator<'s> {
     argv_values: Vec<ArgvValue>,
     /// The params its webhook takes from the request.
     hook_params: Vec<String>,
+    /// Each webhook path seen so far: the integration that has it, and where.
+    hook_paths: HashMap<String, (String, Range<usize>)>,
 }
 
 /// A param whose value may begin an argument of a program: a value such as `-o/some/file`

@@ -16,7 +16,7 @@ use chrono::{Local, Utc};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::answer::{answer, read_body, refuse, refuse_quietly};
+use crate::answer::{answer, read_body, refuse, refuse_quietly, taken};
 use crate::config::model::{Config, Integration, Webhook};
 use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
@@ -153,12 +153,19 @@ impl Door {
         let verifier = &hooks.verifiers[name];
         if let Err(reason) = verifier.verify(&headers, &body) {
             // The sender learns nothing of what was wrong; the log says it (never the secret).
-            return refuse_quietly(
+            let mut response = refuse_quietly(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "auth",
                 reason.to_string(),
             );
+            if let Some(challenge) = verifier.challenge() {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(challenge),
+                );
+            }
+            return response;
         }
         let request = match request_of(&headers, query, &body) {
             Ok(request) => request.without_credentials(&verifier.credential_headers()),
@@ -188,9 +195,12 @@ impl Door {
                 Ok(value) if truthy(&value) => {}
                 Ok(_) => {
                     self.metrics.ignored.inc();
-                    return answer(
-                        StatusCode::OK,
-                        json!({"status": "ignored", "reason": "`when` is false"}),
+                    return taken(
+                        answer(
+                            StatusCode::OK,
+                            json!({"status": "ignored", "reason": "`when` is false"}),
+                        ),
+                        format!("ignored for `{}`: `when` is false", integration.name),
                     );
                 }
                 Err(err) => return invalid(redactor, format!("`when` failed: {err:#}")),
@@ -243,9 +253,12 @@ impl Door {
         {
             Ok(Submitted::Queued { id, output: None }) => {
                 self.metrics.accepted.inc();
-                answer(
-                    StatusCode::ACCEPTED,
-                    json!({"run_id": id, "status": "queued"}),
+                taken(
+                    answer(
+                        StatusCode::ACCEPTED,
+                        json!({"run_id": id, "status": "queued"}),
+                    ),
+                    format!("queued as run {id} of `{}`", integration.name),
                 )
             }
             Ok(Submitted::Queued {
@@ -254,11 +267,26 @@ impl Door {
             }) => {
                 self.metrics.accepted.inc();
                 let limit = hook.respond_with_output.unwrap_or_default();
-                self.wait_for_output(&id, output, limit, redactor).await
+                let response = self.wait_for_output(&id, output, limit, redactor).await;
+                let answered = match response.status() {
+                    StatusCode::OK => "answered with its output",
+                    StatusCode::ACCEPTED => "it did not finish in time and goes on",
+                    _ => "it failed",
+                };
+                taken(
+                    response,
+                    format!("queued as run {id} of `{}`: {answered}", integration.name),
+                )
             }
             Ok(Submitted::Duplicate(id)) => {
                 self.metrics.deduplicated.inc();
-                answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"}))
+                taken(
+                    answer(StatusCode::OK, json!({"run_id": id, "status": "duplicate"})),
+                    format!(
+                        "a duplicate of run {id} of `{}` (its dedupe key was seen before): nothing new runs",
+                        integration.name
+                    ),
+                )
             }
             Err(err) => {
                 self.metrics.reject("store");
@@ -369,26 +397,69 @@ fn mapped_params(
     env: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Value>, String> {
     let mut mapped = BTreeMap::new();
-    for (name, text) in &hook.params {
-        let value = config
-            .templates
-            .render_value(text, ctx)
-            .map_err(|err| format!("param `{name}` cannot be taken from the request: {err:#}"))?;
-        mapped.insert(name.clone(), value);
+    for param in &hook.params {
+        let name = &param.name;
+        let err = match config.templates.render_value(&param.text, ctx) {
+            Ok(value) => {
+                mapped.insert(name.clone(), value);
+                continue;
+            }
+            Err(err) => err,
+        };
+        // A request without what the mapping reads: the param's default, or say what is
+        // missing (the template engine's "undefined value" does not).
+        let Some(missing) = param.reads.iter().find(|path| is_absent(ctx, path)) else {
+            return Err(format!(
+                "param `{name}` cannot be taken from the request: {err:#}"
+            ));
+        };
+        let has_default = integration
+            .params
+            .iter()
+            .any(|declared| &declared.name == name && declared.default.is_some());
+        if !has_default {
+            return Err(format!(
+                "param `{name}` cannot be taken from the request: it has no `{missing}`"
+            ));
+        }
     }
     lifecycle::resolve_params(config, integration, ParamInput::Mapped(mapped), now, env)
         .map_err(|err| err.to_string())
 }
 
-/// The request as a run sees it; a body that is not JSON (or nests too deep) is refused with
+/// Whether a dotted path (`trigger.body.data.entityId`) leads to nothing in `ctx`.
+fn is_absent(ctx: &minijinja::Value, path: &str) -> bool {
+    let mut value = ctx.clone();
+    for key in path.split('.') {
+        match value.get_attr(key) {
+            Ok(next) if !next.is_undefined() => value = next,
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// The request as a run sees it: a form-encoded body (Slack's slash commands) as an object of
+/// its fields, any other as JSON. A body that is neither (or nests too deep) is refused with
 /// the reason.
 fn request_of(
     headers: &HeaderMap,
     query: BTreeMap<String, String>,
     body: &Bytes,
 ) -> Result<Request, String> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     let body: Value = if body.is_empty() {
         Value::Null
+    } else if is_form {
+        form_fields(body)?
     } else {
         serde_json::from_slice(body).map_err(|err| format!("malformed JSON: {err}"))?
     };
@@ -406,6 +477,54 @@ fn request_of(
         headers,
         query,
     })
+}
+
+/// A form-encoded body as an object of strings. A field given twice is refused, not folded
+/// into one value a run would then read as if it were the only one.
+fn form_fields(body: &[u8]) -> Result<Value, String> {
+    let mut fields = serde_json::Map::new();
+    for pair in body
+        .split(|byte| *byte == b'&')
+        .filter(|pair| !pair.is_empty())
+    {
+        let (name, value) = match pair.iter().position(|byte| *byte == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        let shown = String::from_utf8_lossy(&form_decode(name)).into_owned();
+        let text = |part: &[u8]| {
+            String::from_utf8(form_decode(part))
+                .map_err(|_| format!("malformed form body: the field `{shown}` is not UTF-8"))
+        };
+        let (name, value) = (text(name)?, text(value)?);
+        if fields.insert(name, Value::String(value)).is_some() {
+            return Err(format!(
+                "malformed form body: the field `{shown}` is given more than once"
+            ));
+        }
+    }
+    Ok(Value::Object(fields))
+}
+
+/// One name or value of a form: `+` is a space, `%XX` a byte; a `%` not followed by two hex
+/// digits stays as it is (as browsers and the WHATWG URL standard have it).
+fn form_decode(part: &[u8]) -> Vec<u8> {
+    let hex = |byte: Option<&u8>| byte.and_then(|byte| (*byte as char).to_digit(16));
+    let mut decoded = Vec::with_capacity(part.len());
+    let mut i = 0;
+    while i < part.len() {
+        match (part[i], hex(part.get(i + 1)), hex(part.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', _, _) => decoded.push(b' '),
+            (byte, _, _) => decoded.push(byte),
+        }
+        i += 1;
+    }
+    decoded
 }
 
 /// How many arrays and objects deep a value goes (a scalar is 0).
@@ -448,7 +567,45 @@ fn invalid(redactor: &Redactor, detail: String) -> Response {
 mod tests {
     use serde_json::json;
 
-    use super::depth;
+    use super::{depth, form_fields};
+
+    #[test]
+    fn form_bodies_are_decoded_field_by_field() {
+        let cases: &[(&[u8], Result<serde_json::Value, &str>)] = &[
+            (
+                b"command=%2Fweather&text=94070+%C3%BAnor&empty=&bare",
+                Ok(
+                    json!({"command": "/weather", "text": "94070 \u{fa}nor", "empty": "", "bare": ""}),
+                ),
+            ),
+            (
+                b"a=100%&b=%zz&c=%4",
+                Ok(json!({"a": "100%", "b": "%zz", "c": "%4"})),
+            ),
+            (b"a%20b=1&&", Ok(json!({"a b": "1"}))),
+            (
+                b"text=a&text=b",
+                Err("malformed form body: the field `text` is given more than once"),
+            ),
+            (
+                b"text=%FF",
+                Err("malformed form body: the field `text` is not UTF-8"),
+            ),
+            (
+                b"t%FFx=1",
+                Err("malformed form body: the field `t\u{fffd}x` is not UTF-8"),
+            ),
+        ];
+        for (body, expected) in cases {
+            let got = form_fields(body);
+            assert_eq!(
+                got,
+                expected.clone().map_err(str::to_owned),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     #[test]
     fn depth_counts_arrays_and_objects() {

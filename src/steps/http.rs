@@ -402,13 +402,8 @@ async fn send(
     url: Option<String>,
     extra_query: &[(String, String)],
 ) -> anyhow::Result<Response> {
-    let url = match url {
-        Some(url) => url,
-        None => scope.render(&step.url)?,
-    };
     let method = Method::from_bytes(step.method.as_bytes()).expect("methods are validated");
-    let mut query = render_pairs(&step.query, scope)?;
-    query.extend(extra_query.iter().cloned());
+    let url = request_url(step, scope, url, extra_query)?;
     let headers = render_pairs(&step.headers, scope)?;
     let body = match &step.body {
         Body::None => PreparedBody::None,
@@ -454,8 +449,7 @@ async fn send(
             ));
         }
         let mut request = client
-            .request(method.clone(), &url)
-            .query(&query)
+            .request(method.clone(), url.clone())
             .timeout(step.timeout);
         for (name, value) in &headers {
             request = request.header(name, value);
@@ -521,6 +515,28 @@ async fn send(
         attempt += 1;
         tokio::time::sleep(delay).await;
     }
+}
+
+/// The URL one request goes to, its query included, so that the log shows what was sent. A
+/// next-page link is followed as given: it carries its own query (the step's `query` went into
+/// the first request, and an API's next link repeats what it needs of it).
+fn request_url(
+    step: &HttpStep,
+    scope: &StepScope<'_>,
+    next_link: Option<String>,
+    extra_query: &[(String, String)],
+) -> anyhow::Result<reqwest::Url> {
+    let (text, step_query) = match next_link {
+        Some(link) => (link, Vec::new()),
+        None => (scope.render(&step.url)?, render_pairs(&step.query, scope)?),
+    };
+    let mut url = reqwest::Url::parse(&text)
+        .with_context(|| format!("invalid URL `{}`", scope.redact(&text)))?;
+    if !step_query.is_empty() || !extra_query.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(step_query.iter().chain(extra_query));
+    }
+    Ok(url)
 }
 
 enum PreparedBody {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::http_server::{Reply, Server};
+use crate::http_server::{JsonServer, Reply, Server};
 use crate::support::Test;
 
 /// The test's config with `SERVER` replaced by the server's base URL.
@@ -302,7 +302,7 @@ fn page_of(start: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn paging_test(paginate: &str, server: &Server, expected_requests: usize) {
+fn paging_test(paginate: &str, server: &Server, expected_requests: usize) -> Test {
     let test = config(
         server,
         &format!(
@@ -331,6 +331,7 @@ command.argv = ["echo", "{{{{ steps.fetch.pages }}}} pages, {{{{ steps.fetch.rec
     let ids: Vec<i64> = lines.iter().map(|r| r["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [0, 1, 2, 3, 4, 5, 6], "{paginate}");
     assert_eq!(server.requests().len(), expected_requests, "{paginate}");
+    test
 }
 
 #[test]
@@ -405,6 +406,162 @@ fn paging_by_cursor() {
         &server,
         3,
     );
+}
+
+/// The log of the newest run, as `integ logs` shows it.
+fn last_log(test: &Test) -> String {
+    let id = test.history()[0]["id"].as_str().unwrap().to_owned();
+    let out = test.run(&["logs", &id]);
+    out.success();
+    out.stdout.clone()
+}
+
+#[test]
+fn a_next_link_is_followed_as_given_without_the_steps_query_again() {
+    // The links carry the whole query, as json-server's and GitHub's do; the secret is in it.
+    let key = "s3 cr/t";
+    let server = Server::start(|request, _| {
+        // Like json-server: a name given twice is an error, not a page.
+        let names: Vec<&str> = request
+            .uri
+            .split(['?', '&'])
+            .skip(1)
+            .map(|pair| pair.split('=').next().unwrap())
+            .collect();
+        if (1..names.len()).any(|i| names[..i].contains(&names[i])) {
+            return Reply::status(500, "a query name is repeated");
+        }
+        let page: usize = request.query.get("_page").map_or(1, |p| p.parse().unwrap());
+        let link = |page: usize| format!("/items?_page={page}&_limit=3&key=s3+cr%2Ft");
+        let mut body = json!({"data": page_of((page - 1) * 3), "next": null});
+        let mut reply = Reply::json(json!({}));
+        if page < 3 {
+            body["next"] = json!(link(page + 1));
+            reply = reply.header("link", &format!("<{}>; rel=\"next\"", link(page + 1)));
+        }
+        reply.body = body.to_string();
+        reply
+    });
+    for paginate in [
+        r#"{ link_header = true }"#,
+        r#"{ next_link = "{{ body.next }}" }"#,
+    ] {
+        let test = config(
+            &server,
+            &format!(
+                r#"
+[secrets]
+key = {{ env = "API_KEY" }}
+
+[integration.sync]
+[[integration.sync.steps]]
+id = "fetch"
+http.get = "SERVER/items"
+http.query = {{ _page = "1", _limit = "3", key = "{{{{ secrets.key }}}}" }}
+http.records = "{{{{ body.data }}}}"
+http.paginate = {paginate}
+
+[[integration.sync.steps]]
+command.argv = ["echo", "{{{{ steps.fetch.pages }}}} pages, {{{{ steps.fetch.records | length }}}} records"]
+"#
+            ),
+        )
+        .env("API_KEY", key);
+        test.run(&["run", "sync"])
+            .success()
+            .stdout_is("3 pages, 7 records\n");
+        let uris: Vec<String> = server.requests().into_iter().map(|r| r.uri).collect();
+        assert_eq!(
+            uris[uris.len() - 3..],
+            [
+                "/items?_page=1&_limit=3&key=s3+cr%2Ft",
+                "/items?_page=2&_limit=3&key=s3+cr%2Ft",
+                "/items?_page=3&_limit=3&key=s3+cr%2Ft",
+            ],
+            "{paginate}"
+        );
+        // Each page is logged as it was asked for, the secret hidden in every one.
+        let log = last_log(&test);
+        for page in 1..=3 {
+            let line = format!("GET {}/items?_page={page}&_limit=3&key=***", server.url(""));
+            assert!(
+                log.contains(&line),
+                "{paginate}: the log lacks {line:?}:\n{log}"
+            );
+        }
+        assert!(!log.contains("s3+cr") && !log.contains("cr%2F"), "{log}");
+    }
+}
+
+#[test]
+fn each_page_by_offset_is_logged_with_its_query() {
+    let server = Server::start(|request, _| {
+        let start: usize = request.query["offset"].parse().unwrap();
+        Reply::json(json!({"data": page_of(start)}))
+    });
+    let test = paging_test("{ offset = { limit = 3 } }", &server, 3);
+    let uris: Vec<String> = server.requests().into_iter().map(|r| r.uri).collect();
+    assert_eq!(
+        uris,
+        [
+            "/items?limit=3&offset=0",
+            "/items?limit=3&offset=3",
+            "/items?limit=3&offset=6"
+        ]
+    );
+    let log = last_log(&test);
+    for offset in [0, 3, 6] {
+        let line = format!("GET {}/items?limit=3&offset={offset}\n", server.url(""));
+        assert!(log.contains(&line), "the log lacks {line:?}:\n{log}");
+    }
+}
+
+#[test]
+fn paging_by_link_header_against_json_server() {
+    let items: Vec<serde_json::Value> = (1..=7)
+        .map(|id| json!({"id": id, "name": format!("n{id}")}))
+        .collect();
+    let server = JsonServer::start(&json!({ "items": items }));
+    let test = Test::new().config(&format!(
+        r#"
+[integration.sync]
+[[integration.sync.steps]]
+id = "fetch"
+http.get = "{}/items"
+http.query = {{ _page = "1", _limit = "3" }}
+http.records = "{{{{ body }}}}"
+http.paginate = {{ link_header = true }}
+
+[[integration.sync.steps]]
+output = {{ format = "jsonl", records_of = "fetch", to = "out/items.jsonl" }}
+"#,
+        server.url("")
+    ));
+    test.run(&["run", "sync"]).success();
+    let ids: Vec<i64> = test
+        .read("out/items.jsonl")
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7]);
+    // json-server was asked for each page once, by the link it gave.
+    assert_eq!(
+        server.requests(3),
+        [
+            "GET /items?_page=1&_limit=3",
+            "GET /items?_page=2&_limit=3",
+            "GET /items?_page=3&_limit=3"
+        ]
+    );
+    let log = last_log(&test);
+    for page in 1..=3 {
+        let line = format!("GET {}/items?_page={page}&_limit=3", server.url(""));
+        assert!(log.contains(&line), "the log lacks {line:?}:\n{log}");
+    }
 }
 
 #[test]

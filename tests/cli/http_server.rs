@@ -1,5 +1,6 @@
 //! A real HTTP server on 127.0.0.1 for tests: it records every request, answers through a
-//! closure, and counts requests in flight.
+//! closure, and counts requests in flight. Also a real third-party peer: json-server 0.17, as
+//! installed by `.ci/run`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,6 +17,8 @@ use axum::response::Response;
 pub(crate) struct Recorded {
     pub(crate) method: String,
     pub(crate) path: String,
+    /// The path and query exactly as sent (`query` folds repeated names into one).
+    pub(crate) uri: String,
     pub(crate) query: BTreeMap<String, String>,
     pub(crate) headers: BTreeMap<String, String>,
     pub(crate) body: String,
@@ -141,6 +144,10 @@ async fn answer(
     let recorded = Recorded {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(String::new, ToString::to_string),
         query: parts
             .uri
             .query()
@@ -174,4 +181,113 @@ async fn answer(
         response = response.header(name, value);
     }
     response.body(Body::from(reply.body)).unwrap()
+}
+
+/// Where `.ci/run` installs the real peers and signers some tests talk to (json-server, the
+/// Slack and Standard Webhooks SDKs): `INTEG_TEST_TOOLS`, or `target/test-tools`.
+pub(crate) fn test_tools() -> std::path::PathBuf {
+    std::env::var_os("INTEG_TEST_TOOLS").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools"),
+        std::path::PathBuf::from,
+    )
+}
+
+/// npm's json-server 0.17 serving `db` on 127.0.0.1, killed when dropped.
+pub(crate) struct JsonServer {
+    child: std::process::Child,
+    pub(crate) addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl JsonServer {
+    pub(crate) fn start(db: &serde_json::Value) -> JsonServer {
+        let bin = test_tools().join("node/node_modules/.bin/json-server");
+        assert!(
+            bin.exists(),
+            "json-server 0.17 is not installed at `{}`: run `bash .ci/run` (or its npm line) first",
+            bin.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db.json");
+        std::fs::write(&file, db.to_string()).unwrap();
+        // A port that was just free; json-server cannot be asked to pick one and say which.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Its log (one line per request, as it saw it) is how a test knows what it was asked.
+        let log = std::fs::File::create(dir.path().join("requests.log")).unwrap();
+        let child = std::process::Command::new(&bin)
+            .arg(&file)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .spawn()
+            .expect("json-server starts");
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let server = JsonServer { child, addr, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "json-server never listened on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The first `count` requests json-server logged, as `GET /path?query`, once it has.
+    pub(crate) fn requests(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = std::fs::read_to_string(self.dir.path().join("requests.log")).unwrap();
+            // morgan's `dev` lines: colour codes around `METHOD /url STATUS time`.
+            let requests: Vec<String> = strip_colour(&log)
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    let (method, url) = (words.next()?, words.next()?);
+                    let is_method = method.chars().all(|c| c.is_ascii_uppercase());
+                    (is_method && url.starts_with('/')).then(|| format!("{method} {url}"))
+                })
+                .collect();
+            if requests.len() >= count {
+                return requests;
+            }
+            assert!(Instant::now() < deadline, "json-server logged only:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn strip_colour(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // `ESC [ … m`
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+impl Drop for JsonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

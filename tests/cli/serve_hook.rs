@@ -96,6 +96,18 @@ pub(crate) fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, serde_json::Value) {
+    let (status, _, answer) = exchange(addr, method, path, headers, body);
+    (status, answer)
+}
+
+/// Like [`request`], with the answer's headers (names lowercased) too.
+pub(crate) fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, serde_json::Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -115,9 +127,16 @@ pub(crate) fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
     (
         status,
+        headers,
         serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.to_owned())),
     )
 }
@@ -922,5 +941,429 @@ command.argv = ["sh", "-c", "sleep 0.6; echo done"]
             .unwrap()
             .contains("exited with code 3"),
         "{answer}"
+    );
+    // Each is in the log with what became of it.
+    let log = listener_log(&test);
+    for end in [
+        "of `quote`: answered with its output",
+        "of `slow`: it did not finish in time and goes on",
+        "of `broken`: it failed",
+    ] {
+        assert!(log.contains(end), "the log lacks {end:?}:\n{log}");
+    }
+}
+
+#[test]
+fn retry_all_failed_with_an_unknown_name_is_a_usage_error_with_a_suggestion() {
+    let test = hooks();
+    test.run(&["retry", "--all-failed", "deal-wno"])
+        .code(2)
+        .stderr_has("no integration named `deal-wno`")
+        .stderr_has("did you mean `deal-won`?");
+    test.run(&["retry", "--all-failed", "deal-won"])
+        .success()
+        .stderr_has("queued 0 failed runs of `deal-won` again");
+}
+
+#[test]
+fn a_listener_that_cannot_bind_its_address_exits_69() {
+    let test = hooks();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    test.run(&["serve-hook", "--listen", &addr])
+        .code(69)
+        .stderr_has(&format!("failed to listen on {addr}"))
+        .stderr_has("--listen");
+}
+
+#[test]
+fn check_reports_two_webhooks_on_one_path_naming_both_places() {
+    let test = Test::new().config(
+        r#"
+[integration.first]
+[integration.first.webhook]
+path = "crm/deal"
+auth.none = true
+[[integration.first.steps]]
+command.argv = ["true"]
+
+[integration.second]
+[integration.second.webhook]
+path = "/crm/deal/"
+auth.none = true
+[[integration.second.steps]]
+command.argv = ["true"]
+
+[integration.third]
+[integration.third.webhook]
+path = "crm/deals"
+auth.none = true
+[[integration.third.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let out = test.run(&["check"]);
+    out.code(2);
+    insta::assert_snapshot!(out.stderr);
+    // The listener refuses the file too, rather than let one of them win.
+    test.run(&["serve-hook", "--listen", "127.0.0.1:0"])
+        .code(2)
+        .stderr_has("is already the path of `first`");
+}
+
+/// Runs `script` with python3 and the signers `.ci/run` installs; its stdout.
+fn python(script: &str, args: &[&str], stdin: &str) -> String {
+    let tools = crate::http_server::test_tools().join("python");
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("PYTHONPATH", &tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the signer failed (are slack_sdk and standardwebhooks installed in `{}`? run `bash .ci/run`, or its pip line):\n{}",
+        tools.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Slack's own SDK signs `body` now: the timestamp and signature headers.
+fn slack_signed(secret: &str, body: &str) -> (String, String) {
+    let out = python(
+        "import sys, time\n\
+         from slack_sdk.signature import SignatureVerifier\n\
+         ts = str(int(time.time()))\n\
+         print(ts)\n\
+         print(SignatureVerifier(signing_secret=sys.argv[1]).generate_signature(timestamp=ts, body=sys.stdin.read()))",
+        &[secret],
+        body,
+    );
+    let (timestamp, signature) = out.trim().split_once('\n').unwrap();
+    (timestamp.to_owned(), signature.to_owned())
+}
+
+#[test]
+fn a_slack_slash_command_signed_by_slacks_sdk_is_parsed_from_its_form() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+slack = { env = "SLACK_SIGNING_SECRET" }
+
+[integration.weather]
+params.city = { type = "string" }
+params.user = { type = "string" }
+[integration.weather.webhook]
+path = "slack/weather"
+auth.signed = { style = "slack", secret = "{{ secrets.slack }}" }
+params.city = "{{ trigger.body.text }}"
+params.user = "{{ trigger.body.user_name }}"
+[[integration.weather.steps]]
+command.argv = ["sh", "-c", "echo \"$0 for $1 via $2\" >> ran.txt", "{{ params.city }}", "{{ params.user }}", "{{ trigger.body.command }}"]
+"#,
+        )
+        .env("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5");
+    let listener = Listener::start(&test, &[]);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let post = |secret: &str, body: &str| {
+        let (timestamp, signature) = slack_signed(secret, body);
+        let headers = [
+            form[0],
+            ("X-Slack-Request-Timestamp", timestamp.as_str()),
+            ("X-Slack-Signature", signature.as_str()),
+        ];
+        listener.post("/hooks/slack/weather", &headers, body)
+    };
+    // The shape Slack documents for a slash command.
+    let body = "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&channel_id=C2147483705\
+                &channel_name=test&user_id=U2147483697&user_name=Steve&command=%2Fweather\
+                &text=Brno+%C4%8Cern%C3%A1+Pole&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234%2F5678\
+                &trigger_id=13345224609.738474920.8088930838d88f008e0";
+    let (status, answer) = post("8f742231b10e8888abcd99yyyzzz85a5", body);
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        wait_for_lines(&test, "ran.txt", 1),
+        ["Brno Černá Pole for Steve via /weather"]
+    );
+
+    let (status, answer) = post("not-the-secret", body);
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    // Validly signed, but not a form a run can read: 400 with the reason.
+    let (status, answer) = post(
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        "user_name=Steve&text=Brno&text=Praha",
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "malformed form body: the field `text` is given more than once"
+    );
+    let (status, answer) = post(
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        "user_name=Steve&text=%FF",
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "malformed form body: the field `text` is not UTF-8"
+    );
+    assert_eq!(test.history().len(), 1, "only the good one was accepted");
+}
+
+/// The Standard Webhooks SDK signs `body` now as message `id`: the timestamp and signature.
+fn standard_signed(secret: &str, id: &str, body: &str) -> (String, String) {
+    let out = python(
+        "import sys, datetime\n\
+         from standardwebhooks.webhooks import Webhook\n\
+         now = datetime.datetime.now(tz=datetime.timezone.utc)\n\
+         print(int(now.timestamp()))\n\
+         print(Webhook(sys.argv[1]).sign(sys.argv[2], now, sys.stdin.read()))",
+        &[secret, id],
+        body,
+    );
+    let (timestamp, signature) = out.trim().split_once('\n').unwrap();
+    (timestamp.to_owned(), signature.to_owned())
+}
+
+#[test]
+fn standard_webhooks_deliveries_are_deduplicated_on_their_webhook_id() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+standard = { env = "STANDARD_SECRET" }
+
+[integration.keyed]
+[integration.keyed.webhook]
+path = "keyed"
+auth.signed = { style = "standard", secret = "{{ secrets.standard }}" }
+[[integration.keyed.steps]]
+command.argv = ["sh", "-c", "echo keyed >> ran.txt"]
+
+[integration.every]
+[integration.every.webhook]
+path = "every"
+auth.signed = { style = "standard", secret = "{{ secrets.standard }}" }
+dedupe = ""
+[[integration.every.steps]]
+command.argv = ["sh", "-c", "echo every >> every.txt"]
+"#,
+        )
+        .env("STANDARD_SECRET", secret);
+    let listener = Listener::start(&test, &[]);
+    let body = r#"{"type": "invoice.paid", "data": {"id": 7}}"#;
+    let deliver = |path: &str, id: &str| {
+        let (timestamp, signature) = standard_signed(secret, id, body);
+        let headers = [
+            ("webhook-id", id),
+            ("webhook-timestamp", timestamp.as_str()),
+            ("webhook-signature", signature.as_str()),
+        ];
+        listener.post(path, &headers, body)
+    };
+    let (first, accepted) = deliver("/hooks/keyed", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    assert_eq!(first, 202, "{accepted}");
+    let (again, duplicate) = deliver("/hooks/keyed", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    assert_eq!(
+        (again, duplicate["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+    assert_eq!(duplicate["run_id"], accepted["run_id"]);
+    assert_eq!(deliver("/hooks/keyed", "msg_other").0, 202);
+    // `dedupe = ""`: every delivery runs.
+    assert_eq!(deliver("/hooks/every", "msg_same").0, 202);
+    assert_eq!(deliver("/hooks/every", "msg_same").0, 202);
+    assert_eq!(wait_for_lines(&test, "ran.txt", 2).len(), 2);
+    assert_eq!(wait_for_lines(&test, "every.txt", 2).len(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        wait_for_lines(&test, "ran.txt", 2).len(),
+        2,
+        "the re-delivery ran nothing"
+    );
+}
+
+#[test]
+fn a_refused_basic_or_bearer_sender_is_told_the_scheme() {
+    let test = Test::new().config(
+        r#"
+[integration.basic]
+[integration.basic.webhook]
+path = "basic"
+auth.basic = { user = "crm", password = "pw" }
+[[integration.basic.steps]]
+command.argv = ["true"]
+
+[integration.bearer]
+[integration.bearer.webhook]
+path = "bearer"
+auth.bearer = { secret = "tok" }
+[[integration.bearer.steps]]
+command.argv = ["true"]
+
+[integration.token]
+[integration.token.webhook]
+path = "token"
+auth.token = { header = "X-Token", secret = "tok" }
+[[integration.token.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let challenge = |path: &str, headers: &[(&str, &str)]| {
+        let (status, headers, _) = exchange(&listener.addr, "POST", path, headers, b"{}");
+        let found = headers
+            .into_iter()
+            .find(|(name, _)| name == "www-authenticate")
+            .map(|(_, value)| value);
+        (status, found)
+    };
+    let basic = Some(r#"Basic realm="integ", charset="UTF-8""#.to_owned());
+    assert_eq!(challenge("/hooks/basic", &[]), (401, basic.clone()));
+    // "crm:wrong"
+    assert_eq!(
+        challenge("/hooks/basic", &[("Authorization", "Basic Y3JtOndyb25n")]),
+        (401, basic)
+    );
+    // "crm:pw"
+    assert_eq!(
+        challenge("/hooks/basic", &[("Authorization", "Basic Y3JtOnB3")]),
+        (202, None)
+    );
+    assert_eq!(
+        challenge("/hooks/bearer", &[("Authorization", "Bearer nope")]),
+        (401, Some(r#"Bearer realm="integ""#.to_owned()))
+    );
+    assert_eq!(challenge("/hooks/token", &[]), (401, None));
+}
+
+#[test]
+fn a_mapped_param_missing_from_the_request_takes_its_default_or_is_named_in_the_422() {
+    let test = Test::new().config(
+        r#"
+[integration.deal]
+params.deal_id = { type = "integer" }
+params.entity = { type = "string", default = "BusinessCase" }
+[integration.deal.webhook]
+path = "deal"
+auth.none = true
+params.deal_id = "{{ trigger.body.data.entityId }}"
+params.entity = "{{ trigger.body.data.entityName }}"
+[[integration.deal.steps]]
+command.argv = ["sh", "-c", "echo \"$0 $1\" >> ran.txt", "{{ params.entity }}", "{{ params.deal_id }}"]
+"#,
+    );
+    let listener = Listener::start(&test, &[]);
+    let (status, answer) = listener.post("/hooks/deal", &[], r#"{"data": {"entityId": 5}}"#);
+    assert_eq!(status, 202, "{answer}");
+    let (status, answer) = listener.post(
+        "/hooks/deal",
+        &[],
+        r#"{"data": {"entityId": 6, "entityName": "Company"}}"#,
+    );
+    assert_eq!(status, 202, "{answer}");
+    let mut lines = wait_for_lines(&test, "ran.txt", 2);
+    lines.sort();
+    assert_eq!(lines, ["BusinessCase 5", "Company 6"]);
+    for body in [
+        r#"{"data": {"entityName": "Company"}}"#,
+        r#"{"data": 1}"#,
+        "{}",
+    ] {
+        let (status, answer) = listener.post("/hooks/deal", &[], body);
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(
+            answer["error"],
+            "param `deal_id` cannot be taken from the request: it has no `trigger.body.data.entityId`",
+            "{body}"
+        );
+    }
+}
+
+/// The listener's log so far.
+fn listener_log(test: &Test) -> String {
+    std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap()
+}
+
+/// The line of the listener's log that has `needle`, once it is there.
+fn wait_for_log_line(test: &Test, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(line) = listener_log(test)
+            .lines()
+            .find(|line| line.contains(needle))
+        {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the log never had {needle:?}:\n{}",
+            listener_log(test)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_listener_logs_every_event_a_reload_at_info_and_its_shutdown() {
+    let test = hooks();
+    let mut listener = Listener::start(&test, &[]);
+    let body = raynet_event("l-1", 3, "web");
+    let (status, accepted) = listener.post("/hooks/raynet/deal", &[TOKEN], &body);
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(listener.post("/hooks/raynet/deal", &[TOKEN], &body).0, 200);
+    let echo = raynet_event("l-2", 3, "api");
+    assert_eq!(listener.post("/hooks/raynet/deal", &[TOKEN], &echo).0, 200);
+    wait_for_lines(&test, "ran.txt", 1);
+    let log = listener_log(&test);
+    for line in [
+        format!(
+            "took a request to /hooks/raynet/deal (202 Accepted): queued as run {id} of `deal-won`"
+        ),
+        format!(
+            "took a request to /hooks/raynet/deal (200 OK): a duplicate of run {id} of `deal-won` (its dedupe key was seen before): nothing new runs"
+        ),
+        "took a request to /hooks/raynet/deal (200 OK): ignored for `deal-won`: `when` is false"
+            .to_owned(),
+    ] {
+        assert!(log.contains(&line), "the log lacks {line:?}:\n{log}");
+    }
+
+    listener.signal(Signal::SIGHUP);
+    let reloaded = wait_for_log_line(&test, "reloaded `");
+    assert!(reloaded.contains(" INFO "), "{reloaded}");
+    assert!(
+        !listener_log(&test).contains(" WARN "),
+        "nothing here is worth a warning:\n{}",
+        listener_log(&test)
+    );
+
+    listener.signal(Signal::SIGTERM);
+    assert_eq!(listener.child.wait().unwrap().code(), Some(0));
+    let log = listener_log(&test);
+    let start = log.find("shutting down: no new requests; running runs have 30s to finish");
+    let end = log.find("shut down: 0 queued events wait for the next start");
+    assert!(
+        start.is_some() && end.is_some() && start < end,
+        "the shutdown's start and end, in order:\n{log}"
     );
 }

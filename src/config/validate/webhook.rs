@@ -5,11 +5,17 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::{Scope, Validator};
-use crate::config::kinds::{HmacAlgorithm, HookAuth, SignatureEncoding, SignedStyle, Webhook};
+use crate::config::kinds::{
+    HmacAlgorithm, HookAuth, MappedParam, SignatureEncoding, SignedStyle, Webhook,
+};
 use crate::config::raw::{
     RawHmacAlgorithm, RawRespond, RawSignatureEncoding, RawSignedStyle, RawWebhook,
 };
+use crate::diagnostic::line_col;
 use crate::template::Kind;
+
+/// The dedupe key of a hook signed the Standard Webhooks way, unless it names its own.
+const STANDARD_DEDUPE: &str = "{{ trigger.headers['webhook-id'] }}";
 
 /// Senders re-deliver for days (Raynet: up to a week); a month covers them with room.
 const DEFAULT_DEDUPE_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
@@ -41,6 +47,21 @@ impl Validator<'_> {
                 ),
                 raw.path.span(),
             );
+        } else if let Some((first, at)) = self.hook_paths.get(&hook_path) {
+            // The listener routes a path to one integration: the other would never run.
+            let (line, col) = line_col(self.source, at.start);
+            let hint = format!(
+                "`{first}` has it first, at {}:{line}:{col}; give each webhook its own path",
+                self.display
+            );
+            self.error_with_hint(
+                format!("webhook path `/hooks/{hook_path}` is already the path of `{first}`"),
+                raw.path.span(),
+                Some(hint),
+            );
+        } else {
+            self.hook_paths
+                .insert(hook_path.clone(), (integration.to_owned(), raw.path.span()));
         }
         let scope_of = |roots: &[&'static str]| Scope {
             roots: roots.to_vec(),
@@ -80,18 +101,34 @@ impl Validator<'_> {
                 &trigger_scope,
                 Kind::Plain,
             ) {
-                if reads
-                    .iter()
-                    .any(|var| var.split('.').next() == Some("trigger"))
-                {
+                let reads: Vec<String> = reads
+                    .into_iter()
+                    .filter(|var| var.split('.').next() == Some("trigger"))
+                    .collect();
+                if !reads.is_empty() {
                     self.hook_params.push(name.clone());
                 }
-                mapped.push((name.clone(), text));
+                mapped.push(MappedParam {
+                    name: name.clone(),
+                    text,
+                    reads,
+                });
             }
         }
-        let has_dedupe = raw.dedupe.is_some();
-        let dedupe = raw
+        // Standard Webhooks' `webhook-id` is that spec's idempotency key: a re-delivery repeats
+        // it. A `dedupe` of the hook's own (`""` for none) says otherwise.
+        let standard = matches!(
+            auth,
+            Some(HookAuth::Signed {
+                style: SignedStyle::Standard,
+                ..
+            })
+        );
+        let dedupe_source = raw
             .dedupe
+            .or_else(|| standard.then(|| Spanned::new(span.clone(), STANDARD_DEDUPE.to_owned())));
+        let has_dedupe = dedupe_source.is_some();
+        let dedupe = dedupe_source
             .and_then(|d| self.template(&format!("{path}.dedupe"), &d, &trigger_scope));
         let when = raw.when.and_then(|w| {
             let expression = Spanned::new(w.span(), super::steps::when_expression(w.get_ref()));

@@ -108,6 +108,16 @@ impl Verifier {
         }
     }
 
+    /// The `WWW-Authenticate` of a 401, for the schemes of `Authorization` (RFC 9110 asks for
+    /// it; a browser or `curl --anyauth` needs it to know what to send).
+    pub(super) fn challenge(&self) -> Option<&'static str> {
+        match self {
+            Verifier::Basic(_) => Some(r#"Basic realm="integ", charset="UTF-8""#),
+            Verifier::Bearer(_) => Some(r#"Bearer realm="integ""#),
+            _ => None,
+        }
+    }
+
     /// `Err` with a reason fit for the log (never a secret or the expected value).
     pub(super) fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
         let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
