@@ -1,6 +1,5 @@
 //! A real HTTP server on 127.0.0.1 for tests: it records every request, answers through a
-//! closure, and counts requests in flight. Also a real third-party peer: json-server 0.17, as
-//! installed by `.ci/run`.
+//! closure, and counts requests in flight. Also a real third-party peer: json-server 0.17.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -183,13 +182,25 @@ async fn answer(
     response.body(Body::from(reply.body)).unwrap()
 }
 
-/// Where `.ci/run` installs the real peers and signers some tests talk to (json-server, the
-/// Slack and Standard Webhooks SDKs): `INTEG_TEST_TOOLS`, or `target/test-tools`.
+/// Where the real peers and signers some tests talk to (json-server, the Slack and Standard
+/// Webhooks SDKs) are: `INTEG_TEST_TOOLS`, or `target/test-tools`. They are installed there
+/// first when they are not yet (`tests/tools/install.sh`, which `.ci/run` runs too).
 pub(crate) fn test_tools() -> std::path::PathBuf {
-    std::env::var_os("INTEG_TEST_TOOLS").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools"),
-        std::path::PathBuf::from,
-    )
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    INSTALLED.call_once(|| {
+        let status = std::process::Command::new("bash")
+            .arg(root.join("tests/tools/install.sh"))
+            .status()
+            .expect("bash runs tests/tools/install.sh");
+        assert!(
+            status.success(),
+            "tests/tools/install.sh failed: the tests need node, npm, python3 and pip, and \
+             the npm and PyPI registries"
+        );
+    });
+    std::env::var_os("INTEG_TEST_TOOLS")
+        .map_or_else(|| root.join("target/test-tools"), std::path::PathBuf::from)
 }
 
 /// npm's json-server 0.17 serving `db` on 127.0.0.1, killed when dropped.
@@ -204,7 +215,7 @@ impl JsonServer {
         let bin = test_tools().join("node/node_modules/.bin/json-server");
         assert!(
             bin.exists(),
-            "json-server 0.17 is not installed at `{}`: run `bash .ci/run` (or its npm line) first",
+            "json-server 0.17 is not installed at `{}` (see tests/tools/install.sh)",
             bin.display()
         );
         let dir = tempfile::tempdir().unwrap();

@@ -1011,7 +1011,7 @@ command.argv = ["true"]
         .stderr_has("is already the path of `first`");
 }
 
-/// Runs `script` with python3 and the signers `.ci/run` installs; its stdout.
+/// Runs `script` with python3 and the signers `tests/tools/install.sh` installs; its stdout.
 fn python(script: &str, args: &[&str], stdin: &str) -> String {
     let tools = crate::http_server::test_tools().join("python");
     let mut child = std::process::Command::new("python3")
@@ -1033,7 +1033,7 @@ fn python(script: &str, args: &[&str], stdin: &str) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "the signer failed (are slack_sdk and standardwebhooks installed in `{}`? run `bash .ci/run`, or its pip line):\n{}",
+        "the signer failed (are slack_sdk and standardwebhooks installed in `{}`? see tests/tools/install.sh):\n{}",
         tools.display(),
         String::from_utf8_lossy(&out.stderr)
     );
