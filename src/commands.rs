@@ -8,13 +8,14 @@ pub(crate) mod retry;
 pub(crate) mod run;
 pub(crate) mod serve_hook;
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::store::{self, Store};
+use crate::store::{self, NewRun, RunEnd, RunStatus, Store};
+use crate::trigger::Trigger;
 
 pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let global = &cli.global;
@@ -35,9 +36,57 @@ pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     config::load(&path)
 }
 
+/// The state directory of the integrations file in use (see [`store::default_state_dir`]). Only the
+/// file's path counts, not its content: a file that no longer loads keeps its history.
+pub(crate) fn state_dir(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &global.state_dir {
+        return Ok(dir.clone());
+    }
+    let config = config::locate(global.config.as_deref())?;
+    store::default_state_dir(&config)
+}
+
 fn open_store(global: &GlobalArgs) -> anyhow::Result<Box<dyn Store>> {
-    let dir = store::state_dir(global.state_dir.as_deref())?;
-    store::open(Path::new(&dir), store::Lifetime::Short)
+    store::open(&state_dir(global)?, store::Lifetime::Short)
+}
+
+/// Records a scheduled run of `name` that could not start (its file does not load, a secret is
+/// missing) as failed with `err`, so `list` and `history --failed` show it: cron's mail may be
+/// the only other trace, and a machine without a mail transfer agent drops even that. Its state
+/// directory needs only the file's path. The error holds no secret values: nothing was read
+/// into a template yet.
+pub(crate) fn record_unstarted(
+    global: &GlobalArgs,
+    name: &str,
+    err: &anyhow::Error,
+    printer: &Printer,
+) {
+    // Without a file, even a missing one named by `--config`, there is no project to record in.
+    let Ok(dir) = state_dir(global) else {
+        return;
+    };
+    let record = || -> anyhow::Result<()> {
+        let store = store::open(&dir, store::Lifetime::Short)?;
+        let run = NewRun {
+            id: uuid::Uuid::now_v7().to_string(),
+            integration: name.to_owned(),
+            trigger: Trigger::Schedule.kind().to_owned(),
+            params: serde_json::Value::Object(serde_json::Map::new()),
+            started_at: chrono::Utc::now(),
+        };
+        let error = format!("did not start: {err:#}");
+        let _alive = store.begin_run(&run)?;
+        store.finish_run(
+            &run.id,
+            RunEnd::finished(RunStatus::Failed, Some(error.clone()), error, None),
+        )
+    };
+    if let Err(record_err) = record() {
+        printer.error(
+            &format!("failed to record that `{name}` did not start: {record_err:#}"),
+            None,
+        );
+    }
 }
 
 /// Local, second-precision time for tables.

@@ -1,16 +1,18 @@
-//! `integ list`: each integration with its params, triggers and last run.
+//! `integ list`: each integration with its params, triggers and last run, and the state
+//! directory those runs are kept in.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use chrono::{DateTime, Local};
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, ListArgs};
-use crate::commands::{human_duration, load_config, local_time, open_store, table, table_text};
+use crate::commands::{human_duration, load_config, local_time, state_dir, table, table_text};
 use crate::config::model::{Integration, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::store::RunRecord;
+use crate::store::{self, RunRecord};
 
 pub(crate) fn list(
     global: &GlobalArgs,
@@ -18,7 +20,8 @@ pub(crate) fn list(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
-    let last_runs = open_store(global)?.last_runs()?;
+    let dir = state_dir(global)?;
+    let last_runs = store::open(&dir, store::Lifetime::Short)?.last_runs()?;
     if args.json {
         let mut next_runs = NextRuns::new();
         let items: Vec<Value> = config
@@ -67,8 +70,21 @@ pub(crate) fn list(
             last.unwrap_or_else(|| "never".to_owned()),
         ]);
     }
-    printer.data(&table_text(&rows));
+    printer.data(&format!("{}\n\n{}", table_text(&rows), state_note(&dir)));
     Ok(ExitStatus::Success)
+}
+
+/// Where the runs above are kept, and where older ones may be: earlier versions kept every
+/// file's state in one shared directory, which nothing reads by default now.
+fn state_note(dir: &Path) -> String {
+    let mut note = format!("state: {}", dir.display());
+    if let Some(shared) = store::shared_state_dir().filter(|shared| shared != dir) {
+        note.push_str(&format!(
+            "\nnote: runs recorded before state was kept per file are in `{0}`; see them with `--state-dir {0}`",
+            shared.display()
+        ));
+    }
+    note
 }
 
 fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> Vec<String> {

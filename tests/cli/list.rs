@@ -24,6 +24,7 @@ fn filters() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?", "[TIME]");
     settings.add_filter(r"\(\d+(\.\d+)?m?s\)", "([DURATION])");
+    settings.add_filter(r"state: .*", "state: [STATE]");
     settings
 }
 
@@ -36,6 +37,12 @@ fn list_shows_params_triggers_and_last_run() {
     let out = test.run(&["list"]);
     out.success();
     assert_eq!(out.stderr, "");
+    assert!(
+        out.stdout
+            .ends_with(&format!("\n\nstate: {}\n", test.state_dir().display())),
+        "{}",
+        out.stdout
+    );
     filters().bind(|| insta::assert_snapshot!(out.stdout));
 }
 
