@@ -78,7 +78,9 @@ pub(crate) struct RunRecord {
     pub trigger: String,
     pub params: serde_json::Value,
     pub status: RunStatus,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize_option")]
     pub ended_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     /// Empty in listings; filled by [`Store::run`].

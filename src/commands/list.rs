@@ -11,6 +11,7 @@ use crate::cli::{GlobalArgs, ListArgs};
 use crate::commands::{human_duration, load_config, local_time, state_dir, table, table_text};
 use crate::config::model::{Integration, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
+use crate::json_time;
 use crate::output::Printer;
 use crate::store::{self, RunRecord};
 
@@ -172,7 +173,7 @@ fn to_json<'a>(
     let schedule = integration.schedule.as_ref().map(|schedule| {
         json!({
             "cron": schedule.expression,
-            "next_run": next_runs.of(schedule).map(|t| t.to_rfc3339()),
+            "next_run": next_runs.of(schedule).map(|t| json_time::format(&t)),
         })
     });
     json!({
@@ -189,8 +190,8 @@ fn to_json<'a>(
         "last_run": last_run.map(|run| json!({
             "id": run.id,
             "status": run.status,
-            "started_at": run.started_at.to_rfc3339(),
-            "ended_at": run.ended_at.map(|t| t.to_rfc3339()),
+            "started_at": json_time::format(&run.started_at),
+            "ended_at": run.ended_at.map(|t| json_time::format(&t)),
             "duration_ms": run.duration().map(|d| d.num_milliseconds()),
         })),
     })

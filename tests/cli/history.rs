@@ -99,6 +99,76 @@ fn many_processes_write_the_store_at_once() {
     assert_eq!(ns, (0..12).collect::<Vec<_>>());
 }
 
+/// Every string in `value` that starts like a time, with where it is.
+fn times(value: &serde_json::Value, at: &str, found: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::String(text)
+            if regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d")
+                .unwrap()
+                .is_match(text) =>
+        {
+            found.push((at.to_owned(), text.clone()));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                times(item, &format!("{at}[{i}]"), found);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                times(item, &format!("{at}.{key}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Regression: `history --json` printed `…944143Z`, `list --json` `…+00:00`.
+#[test]
+fn every_time_in_every_json_output_has_one_form() {
+    let test = Test::new().config(&format!(
+        "{FILE}\n[integration.nightly]\nschedule = \"30 2 * * *\"\n[[integration.nightly.steps]]\ncommand.argv = [\"true\"]\n"
+    ));
+    test.run(&["run", "ok"]).success();
+    test.run(&["run", "bad"]).code(1);
+    test.run(&["run", "nightly", "--scheduled"]).success();
+    let one_form = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$").unwrap();
+    for args in [
+        &["history", "--json"][..],
+        &["history", "--failed", "--json"],
+        &["list", "--json"],
+    ] {
+        let out = test.run(args);
+        out.success();
+        let mut found = Vec::new();
+        times(&out.json(), "", &mut found);
+        let keys: Vec<&str> = found
+            .iter()
+            .map(|(at, _)| at.rsplit('.').next().unwrap())
+            .collect();
+        // Not vacuous: each output has its times, of each kind it holds.
+        let expected: &[&str] = if args[0] == "list" {
+            &["started_at", "ended_at", "next_run"]
+        } else {
+            &["started_at", "ended_at"]
+        };
+        for key in expected {
+            assert!(
+                keys.contains(key),
+                "`{}` has no `{key}`: {found:?}",
+                args.join(" ")
+            );
+        }
+        for (at, time) in &found {
+            assert!(
+                one_form.is_match(time),
+                "`{}` {at} = {time:?} is not RFC 3339 UTC to the millisecond",
+                args.join(" ")
+            );
+        }
+    }
+}
+
 const SECRET: &str = r#"
 [secrets]
 present = { env = "PRESENT_TOKEN" }

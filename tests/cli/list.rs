@@ -59,11 +59,14 @@ fn list_json_is_for_scripts() {
     assert_eq!(hello["last_run"], serde_json::Value::Null);
     let export = &items[1];
     assert_eq!(export["triggers"]["schedule"]["cron"], "30 2 * * *");
-    assert!(
-        export["triggers"]["schedule"]["next_run"]
-            .as_str()
-            .unwrap()
-            .contains("T02:30:00")
+    let next_run = export["triggers"]["schedule"]["next_run"].as_str().unwrap();
+    let next_run = chrono::DateTime::parse_from_rfc3339(next_run).unwrap();
+    assert_eq!(
+        next_run
+            .with_timezone(&chrono::Local)
+            .format("%H:%M")
+            .to_string(),
+        "02:30"
     );
     assert_eq!(export["params"][1]["required"], true);
     assert_eq!(
