@@ -109,17 +109,36 @@ fn human_duration(duration: chrono::Duration) -> String {
     }
 }
 
-/// A table without borders, like `ps` and `kubectl get`.
+/// A table without borders, like `ps` and `kubectl get`, its cells wrapped to fit the width
+/// of the terminal (or `COLUMNS`); piped elsewhere, each row stays one line for `grep`.
 fn table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table
         .load_style(comfy_table::presets::NOTHING)
         .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
         .set_header(header.to_vec());
+    if let Some(width) = output_width() {
+        table
+            .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_width(width);
+    }
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
     }
+    // The first column names the row (an integration, a run): a name cut in two reads as two.
+    if let Some(first) = table.column_mut(0) {
+        first.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
     table
+}
+
+/// `COLUMNS` when it is a number, else the width of the terminal stdout is, if it is one.
+fn output_width() -> Option<u16> {
+    let columns = std::env::var("COLUMNS").ok();
+    match columns.and_then(|text| text.trim().parse::<u16>().ok()) {
+        Some(width) if width > 0 => Some(width),
+        _ => terminal_size::terminal_size_of(std::io::stdout()).map(|(width, _)| width.0),
+    }
 }
 
 /// The table's text without the trailing spaces of its last column.

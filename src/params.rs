@@ -319,7 +319,7 @@ fn ask(param: &Param, prompt: &dyn Prompt) -> Result<Value, UsageError> {
 }
 
 /// A default computed per run (`{{ today | start_of_month }}`), checked against its type.
-fn computed_default(
+pub(crate) fn computed_default(
     param: &Param,
     source: &str,
     text: &crate::template::Text,

@@ -1,18 +1,24 @@
-//! `integ list`: each integration with its params, triggers and last run, and the state
-//! directory those runs are kept in.
+//! `integ list`: each integration with its params (computed defaults as they are today),
+//! triggers and last run, and the state directory those runs are kept in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Local};
+use comfy_table::ColumnConstraint;
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, ListArgs};
-use crate::commands::{human_duration, load_config, local_time, state_dir, table, table_text};
-use crate::config::model::{Integration, ParamDefault, ParamType, Schedule};
+use crate::commands::{
+    human_duration, load_config, local_time, output_width, state_dir, table, table_text,
+};
+use crate::config::Config;
+use crate::config::model::{Integration, Param, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
 use crate::json_time;
 use crate::output::Printer;
+use crate::params;
+use crate::scope::DefaultScope;
 use crate::store::{self, RunRecord};
 
 pub(crate) fn list(
@@ -23,6 +29,11 @@ pub(crate) fn list(
     let config = load_config(global)?;
     let dir = state_dir(global)?;
     let last_runs = store::open(&dir, store::Lifetime::Short)?.last_runs()?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let defaults = Defaults {
+        config: &config,
+        context: DefaultScope::at(Local::now(), &env).context(),
+    };
     if args.json {
         let mut next_runs = NextRuns::new();
         let items: Vec<Value> = config
@@ -33,6 +44,7 @@ pub(crate) fn list(
                     integration,
                     last_runs.get(&integration.name),
                     &mut next_runs,
+                    &defaults,
                 )
             })
             .collect();
@@ -49,7 +61,10 @@ pub(crate) fn list(
                 let default = match &param.default {
                     None => " (required)".to_owned(),
                     Some(ParamDefault::Value(value)) => format!(" = {}", plain(value)),
-                    Some(ParamDefault::Template { source, .. }) => format!(" = {source}"),
+                    Some(ParamDefault::Template { source, .. }) => match defaults.of(param) {
+                        Ok(value) => format!(" = {} ({source})", plain(&value)),
+                        Err(err) => format!(" = {source} (error: {err})"),
+                    },
                 };
                 format!("{}: {}{default}", param.name, type_name(&param.kind))
             })
@@ -71,6 +86,12 @@ pub(crate) fn list(
             last.unwrap_or_else(|| "never".to_owned()),
         ]);
     }
+    // Below 80 columns, descriptions would leave the other columns a word per line.
+    if output_width().is_some_and(|width| width < 80)
+        && let Some(description) = rows.column_mut(1)
+    {
+        description.set_constraint(ColumnConstraint::Hidden);
+    }
     printer.data(&format!("{}\n\n{}", table_text(&rows), state_note(&dir)));
     Ok(ExitStatus::Success)
 }
@@ -86,6 +107,25 @@ fn state_note(dir: &Path) -> String {
         ));
     }
     note
+}
+
+/// Computed defaults as a run started now would get them.
+struct Defaults<'a> {
+    config: &'a Config,
+    context: minijinja::Value,
+}
+
+impl Defaults<'_> {
+    fn of(&self, param: &Param) -> Result<Value, String> {
+        match &param.default {
+            Some(ParamDefault::Value(value)) => Ok(value.clone()),
+            Some(ParamDefault::Template { source, text }) => {
+                params::computed_default(param, source, text, &self.config.templates, &self.context)
+                    .map_err(|err| format!("{err:#}"))
+            }
+            None => Err("no default".to_owned()),
+        }
+    }
 }
 
 fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> Vec<String> {
@@ -148,6 +188,7 @@ fn to_json<'a>(
     integration: &'a Integration,
     last_run: Option<&RunRecord>,
     next_runs: &mut NextRuns<'a>,
+    defaults: &Defaults<'_>,
 ) -> Value {
     let params: Vec<Value> = integration
         .params
@@ -161,7 +202,17 @@ fn to_json<'a>(
             });
             match &param.default {
                 Some(ParamDefault::Value(value)) => item["default"] = value.clone(),
-                Some(ParamDefault::Template { source, .. }) => item["default"] = json!(source),
+                Some(ParamDefault::Template { source, .. }) => {
+                    // `default` is the value a run started now gets, as for a plain default.
+                    match defaults.of(param) {
+                        Ok(value) => item["default"] = value,
+                        Err(err) => {
+                            item["default"] = Value::Null;
+                            item["default_error"] = json!(err);
+                        }
+                    }
+                    item["default_template"] = json!(source);
+                }
                 None => {}
             }
             if let ParamType::Choice(values) = &param.kind {

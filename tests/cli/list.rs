@@ -81,3 +81,107 @@ fn list_json_is_for_scripts() {
     assert_eq!(after[0]["last_run"]["status"], "succeeded");
     assert!(after[0]["last_run"]["duration_ms"].as_i64().is_some());
 }
+
+const COMPUTED: &str = r#"
+[integration.monthly-report]
+description = "Sales of a month, to the screen, with a description long enough to wrap"
+params.from = { type = "date", default = "{{ today | start_of_month }}" }
+params.region = { type = "string", default = "{{ env.REGION }}" }
+params.broken = { type = "integer", default = "{{ env.REGION }}" }
+[[integration.monthly-report.steps]]
+command.argv = ["echo", "{{ params.from }}"]
+
+[integration.nightly-export]
+description = "Changed contacts since the last run, as CSV"
+schedule = "30 2 * * *"
+[[integration.nightly-export.steps]]
+command.argv = ["echo", "x"]
+"#;
+
+#[test]
+fn list_shows_computed_defaults_as_a_run_now_gets_them() {
+    let test = Test::new().config(COMPUTED).env("REGION", "eu-west");
+    let out = test.run(&["list"]);
+    out.success();
+    let from =
+        regex::Regex::new(r"from: date = \d{4}-\d{2}-01 \(\{\{ today \| start_of_month \}\}\)")
+            .unwrap();
+    assert!(from.is_match(&out.stdout), "{}", out.stdout);
+    out.stdout_has("region: string = eu-west ({{ env.REGION }})");
+    // A default that cannot be computed says so instead of failing the whole list.
+    out.stdout_has("broken: integer = {{ env.REGION }} (error: the default of param `broken`");
+
+    let json = test.run(&["list", "--json"]).json();
+    let params = &json[0]["params"];
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d{2}-01$")
+            .unwrap()
+            .is_match(params[0]["default"].as_str().unwrap()),
+        "{params}"
+    );
+    assert_eq!(
+        params[0]["default_template"],
+        "{{ today | start_of_month }}"
+    );
+    assert_eq!(params[1]["default"], "eu-west");
+    assert_eq!(params[2]["default"], serde_json::Value::Null);
+    assert!(
+        params[2]["default_error"]
+            .as_str()
+            .unwrap()
+            .contains("expected an integer"),
+        "{params}"
+    );
+}
+
+#[test]
+fn list_fits_the_width_in_columns() {
+    let test = Test::new().config(COMPUTED).env("REGION", "eu-west");
+    let out = test.run(&["list"]).success().stdout.clone();
+    // Piped without `COLUMNS`, each row keeps to one line for `grep`.
+    assert!(
+        out.lines()
+            .any(|line| line.contains("monthly-report") && line.contains("long enough to wrap")),
+        "{out}"
+    );
+    let test = test.env("COLUMNS", "60");
+    let narrow = test.run(&["list"]);
+    narrow.success();
+    // The state line is a path; the table is what must fit.
+    let table = narrow.stdout.split("\n\nstate: ").next().unwrap();
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 60,
+            "{} columns: {line:?}",
+            line.chars().count()
+        );
+    }
+    // Names are never cut in two; every param and trigger is still there.
+    for needle in ["monthly-report", "nightly-export", "eu-west", "schedule"] {
+        narrow.stdout_has(needle);
+    }
+    let table = regex::Regex::new(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?")
+        .unwrap()
+        .replace_all(table, "[TIME]");
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn a_columns_value_that_is_no_width_is_ignored() {
+    let test = Test::new().config(COMPUTED).env("REGION", "eu-west");
+    for columns in ["", "wide", "0", "-3"] {
+        let out = test
+            .command(&["list"])
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.contains("long enough to wrap")),
+            "COLUMNS={columns:?}:\n{stdout}"
+        );
+    }
+}
