@@ -36,8 +36,8 @@ pub(crate) fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     config::load(&path)
 }
 
-/// The state directory of the integrations file in use (see [`store::default_state_dir`]). Only the
-/// file's path counts, not its content: a file that no longer loads keeps its history.
+/// The state directory of the integrations file in use (see [`store::default_state_dir`]).
+/// Only the file's path counts, not its content: a file that no longer loads keeps its history.
 pub(crate) fn state_dir(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
     if let Some(dir) = &global.state_dir {
         return Ok(dir.clone());
@@ -53,8 +53,8 @@ fn open_store(global: &GlobalArgs) -> anyhow::Result<Box<dyn Store>> {
 /// Records a scheduled run of `name` that could not start (its file does not load, a secret is
 /// missing) as failed with `err`, so `list` and `history --failed` show it: cron's mail may be
 /// the only other trace, and a machine without a mail transfer agent drops even that. Its state
-/// directory needs only the file's path. The error holds no secret values: nothing was read
-/// into a template yet.
+/// directory needs only the file's path. The error holds no secret values: secrets reach
+/// templates only once a run starts.
 pub(crate) fn record_unstarted(
     global: &GlobalArgs,
     name: &str,

@@ -1,6 +1,7 @@
 //! `integ list`: each integration with its params (computed defaults as they are today),
 //! triggers and last run, and the state directory those runs are kept in.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -30,10 +31,7 @@ pub(crate) fn list(
     let dir = state_dir(global)?;
     let last_runs = store::open(&dir, store::Lifetime::Short)?.last_runs()?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let defaults = Defaults {
-        config: &config,
-        context: DefaultScope::at(Local::now(), &env).context(),
-    };
+    let defaults = Defaults::new(&config, DefaultScope::at(Local::now(), &env).context());
     if args.json {
         let mut next_runs = NextRuns::new();
         let items: Vec<Value> = config
@@ -109,22 +107,46 @@ fn state_note(dir: &Path) -> String {
     note
 }
 
-/// Computed defaults as a run started now would get them.
+/// Computed defaults as a run started now would get them. Files repeat a few defaults across
+/// many integrations (`{{ today | start_of_month }}`), so each template is computed once per
+/// type; a param with constraints is checked on its own.
 struct Defaults<'a> {
     config: &'a Config,
     context: minijinja::Value,
+    known: RefCell<HashMap<DefaultKey<'a>, Result<Value, String>>>,
 }
 
-impl Defaults<'_> {
-    fn of(&self, param: &Param) -> Result<Value, String> {
-        match &param.default {
-            Some(ParamDefault::Value(value)) => Ok(value.clone()),
-            Some(ParamDefault::Template { source, text }) => {
-                params::computed_default(param, source, text, &self.config.templates, &self.context)
-                    .map_err(|err| format!("{err:#}"))
-            }
-            None => Err("no default".to_owned()),
+/// A default's template and its param's type.
+type DefaultKey<'a> = (&'a str, &'static str);
+
+impl<'a> Defaults<'a> {
+    fn new(config: &'a Config, context: minijinja::Value) -> Self {
+        Defaults {
+            config,
+            context,
+            known: RefCell::new(HashMap::new()),
         }
+    }
+
+    fn of(&self, param: &'a Param) -> Result<Value, String> {
+        let Some(ParamDefault::Template { source, text }) = &param.default else {
+            return match &param.default {
+                Some(ParamDefault::Value(value)) => Ok(value.clone()),
+                _ => Err("no default".to_owned()),
+            };
+        };
+        let compute = || {
+            params::computed_default(param, source, text, &self.config.templates, &self.context)
+                .map_err(|err| format!("{err:#}"))
+        };
+        if param.is_constrained() {
+            return compute();
+        }
+        self.known
+            .borrow_mut()
+            .entry((source.as_str(), param.kind.name()))
+            .or_insert_with(compute)
+            .clone()
     }
 }
 
@@ -188,7 +210,7 @@ fn to_json<'a>(
     integration: &'a Integration,
     last_run: Option<&RunRecord>,
     next_runs: &mut NextRuns<'a>,
-    defaults: &Defaults<'_>,
+    defaults: &Defaults<'a>,
 ) -> Value {
     let params: Vec<Value> = integration
         .params

@@ -185,3 +185,40 @@ fn a_columns_value_that_is_no_width_is_ignored() {
         );
     }
 }
+
+#[test]
+fn one_template_shared_by_several_params_is_checked_for_each() {
+    let test = Test::new()
+        .config(
+            r#"
+[integration.a]
+params.code = { type = "string", default = "{{ env.REGION }}" }
+[[integration.a.steps]]
+command.argv = ["true"]
+[integration.b]
+params.code = { type = "string", default = "{{ env.REGION }}", pattern = "[0-9]+" }
+[[integration.b.steps]]
+command.argv = ["true"]
+[integration.c]
+params.code = { type = "integer", default = "{{ env.REGION }}" }
+[[integration.c.steps]]
+command.argv = ["true"]
+[integration.d]
+params.code = { type = "string", default = "{{ env.REGION }}" }
+[[integration.d.steps]]
+command.argv = ["true"]
+"#,
+        )
+        .env("REGION", "eu-west");
+    let json = test.run(&["list", "--json"]).json();
+    let defaults: Vec<&serde_json::Value> =
+        (0..4).map(|i| &json[i]["params"][0]["default"]).collect();
+    assert_eq!(defaults[0], "eu-west");
+    assert_eq!(
+        defaults[1],
+        &serde_json::Value::Null,
+        "its pattern refuses it"
+    );
+    assert_eq!(defaults[2], &serde_json::Value::Null, "not an integer");
+    assert_eq!(defaults[3], "eu-west");
+}
