@@ -19,7 +19,9 @@ use crate::exit::ExitStatus;
 use crate::json_time;
 use crate::output::Printer;
 use crate::params;
+use crate::run_log::Redactor;
 use crate::scope::DefaultScope;
+use crate::secrets;
 use crate::store::{self, RunRecord};
 
 pub(crate) fn list(
@@ -107,12 +109,15 @@ fn state_note(dir: &Path) -> String {
     note
 }
 
-/// Computed defaults as a run started now would get them. Files repeat a few defaults across
-/// many integrations (`{{ today | start_of_month }}`), so each template is computed once per
-/// type; a param with constraints is checked on its own.
+/// Computed defaults as a run started now would get them, with the file's secret values
+/// hidden as a run's record hides them: a default may read the environment variable a secret
+/// comes from. Files repeat a few defaults across many integrations (`{{ today |
+/// start_of_month }}`), so each template is computed once per type; a param with constraints
+/// is checked on its own.
 struct Defaults<'a> {
     config: &'a Config,
     context: minijinja::Value,
+    redactor: Redactor,
     known: RefCell<HashMap<DefaultKey<'a>, Result<Value, String>>>,
 }
 
@@ -121,9 +126,22 @@ type DefaultKey<'a> = (&'a str, &'static str);
 
 impl<'a> Defaults<'a> {
     fn new(config: &'a Config, context: minijinja::Value) -> Self {
+        let computed = config.integrations.iter().any(|integration| {
+            integration
+                .params
+                .iter()
+                .any(|param| matches!(param.default, Some(ParamDefault::Template { .. })))
+        });
+        // Every secret that can be read, none required: `list` runs nothing.
+        let secrets = if computed {
+            secrets::for_run(config, std::iter::empty()).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
         Defaults {
             config,
             context,
+            redactor: Redactor::new(secrets.values()),
             known: RefCell::new(HashMap::new()),
         }
     }
@@ -137,7 +155,8 @@ impl<'a> Defaults<'a> {
         };
         let compute = || {
             params::computed_default(param, source, text, &self.config.templates, &self.context)
-                .map_err(|err| format!("{err:#}"))
+                .map(|value| self.redactor.redact_json(&value))
+                .map_err(|err| self.redactor.redact(&format!("{err:#}")))
         };
         if param.is_constrained() {
             return compute();

@@ -222,3 +222,28 @@ command.argv = ["true"]
     assert_eq!(defaults[2], &serde_json::Value::Null, "not an integer");
     assert_eq!(defaults[3], "eu-west");
 }
+
+/// A default may read the environment variable a secret comes from: `list` hides the value
+/// as a run's record does, in the value and in the error of a default that does not fit.
+#[test]
+fn computed_defaults_hide_secret_values() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+key = { env = "CRM_KEY" }
+[integration.a]
+params.label = { type = "string", default = "{{ env.CRM_KEY }}" }
+params.count = { type = "integer", default = "{{ env.CRM_KEY }}" }
+[[integration.a.steps]]
+command.argv = ["true"]
+"#,
+        )
+        .env("CRM_KEY", "hush-hush-1234");
+    for args in [&["list"][..], &["list", "--json"]] {
+        let out = test.run(args);
+        out.success();
+        assert!(!out.stdout.contains("hush-hush-1234"), "{}", out.stdout);
+        out.stdout_has("expected an integer");
+    }
+}
