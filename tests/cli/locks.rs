@@ -220,3 +220,74 @@ fn list_points_at_the_shared_state_of_earlier_versions() {
         old.display()
     ));
 }
+
+/// The listener started in the project's directory and a cron line naming the file by its
+/// absolute path from elsewhere are one project: one history (and so one set of locks).
+#[test]
+fn the_listener_and_cron_share_the_state_of_their_file() {
+    use std::io::BufRead as _;
+
+    let test = Test::new()
+        .write(
+            "a/integrations.toml",
+            r#"
+[secrets]
+token = { env = "HOOK_TOKEN" }
+[integration.sync]
+[integration.sync.webhook]
+path = "sync"
+auth.token = { header = "X-Token", secret = "{{ secrets.token }}" }
+[[integration.sync.steps]]
+command.argv = ["sh", "-c", "echo ran >> ran.txt"]
+"#,
+        )
+        .env("HOOK_TOKEN", "t0ken")
+        .write("b-elsewhere/notes.txt", "");
+    let mut listener = in_project(&test, "a", &["serve-hook", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(listener.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("integ serve-hook listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    let (status, _) =
+        crate::serve_hook::request(&addr, "POST", "/hooks/sync", &[("X-Token", "t0ken")], b"{}");
+    assert_eq!(status, 202);
+    test.wait_for_file("a/ran.txt");
+
+    let file = test
+        .state_dir()
+        .with_file_name("a")
+        .join("integrations.toml");
+    let file = file.to_str().unwrap();
+    output(&mut in_project(
+        &test,
+        "b-elsewhere",
+        &["-c", file, "run", "sync", "-q", "--scheduled"],
+    ))
+    .success();
+    let history = output(&mut in_project(
+        &test,
+        "b-elsewhere",
+        &["-c", file, "history", "--json"],
+    ));
+    let triggers: Vec<String> = history
+        .success()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["trigger"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(triggers.contains(&"webhook".to_owned()), "{triggers:?}");
+    assert!(triggers.contains(&"schedule".to_owned()), "{triggers:?}");
+    let _ = listener.kill();
+    let _ = listener.wait();
+}
