@@ -291,3 +291,19 @@ command.argv = ["sh", "-c", "echo ran >> ran.txt"]
     let _ = listener.kill();
     let _ = listener.wait();
 }
+
+#[test]
+fn an_empty_history_points_at_the_shared_state_of_earlier_versions() {
+    let test = Test::new().write("a/integrations.toml", &config("skip"));
+    let history = output(&mut in_project(&test, "a", &["history"]));
+    assert_eq!(history.success().stderr.trim(), "no runs yet");
+    let old = test.state_dir().with_file_name("xdg-state").join("integ");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("integ.db"), "").unwrap();
+    output(&mut in_project(&test, "a", &["history"]))
+        .success()
+        .stderr_has(&format!(
+            "runs recorded before state was kept per file are in `{0}`; see them with `--state-dir {0}`",
+            old.display()
+        ));
+}
