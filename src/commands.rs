@@ -8,7 +8,7 @@ pub(crate) mod retry;
 pub(crate) mod run;
 pub(crate) mod serve_hook;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config};
@@ -44,6 +44,23 @@ pub(crate) fn state_dir(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
     }
     let config = config::locate(global.config.as_deref())?;
     store::default_state_dir(&config)
+}
+
+/// Webhook events still queued in the state directory earlier versions shared, when `dir` is
+/// not it: a listener on the new directory would never run them, and it accepted them.
+pub(crate) fn events_left_behind(dir: &Path) -> Option<String> {
+    let shared = store::shared_state_dir().filter(|shared| shared != dir)?;
+    let queued: u64 = store::open(&shared, store::Lifetime::Short)
+        .and_then(|old| old.queued())
+        .ok()?
+        .values()
+        .sum();
+    (queued > 0).then(|| {
+        format!(
+            "{queued} webhook events wait in `{0}`, the state directory earlier versions shared, and this listener does not run them: run them with `integ --state-dir {0} serve-hook`",
+            shared.display()
+        )
+    })
 }
 
 fn open_store(global: &GlobalArgs) -> anyhow::Result<Box<dyn Store>> {

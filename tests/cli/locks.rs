@@ -307,3 +307,106 @@ fn an_empty_history_points_at_the_shared_state_of_earlier_versions() {
             old.display()
         ));
 }
+
+/// Events an earlier version accepted into the shared state directory are not run by a
+/// listener on the file's own directory: it says so, and how to run them.
+#[test]
+fn a_listener_warns_of_events_queued_in_the_shared_state_of_earlier_versions() {
+    use std::io::{BufRead as _, Read as _};
+
+    let test = Test::new().write(
+        "a/integrations.toml",
+        r#"
+[integration.sync]
+[integration.sync.webhook]
+path = "sync"
+auth.token = { header = "X-Token", secret = "t0ken" }
+[[integration.sync.steps]]
+command.argv = ["true"]
+"#,
+    );
+    let old = test.state_dir().with_file_name("xdg-state").join("integ");
+    let start = |extra: &[&str]| {
+        let mut args = vec!["serve-hook", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = in_project(&test, "a", &args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("integ serve-hook listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        (child, addr)
+    };
+    let stop = |mut child: std::process::Child| {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        stderr
+    };
+
+    // As an earlier version did: events accepted into the shared directory, none run yet.
+    let (earlier, addr) = start(&["--state-dir", old.to_str().unwrap(), "--workers", "0"]);
+    for _ in 0..2 {
+        let (status, _) = crate::serve_hook::request(
+            &addr,
+            "POST",
+            "/hooks/sync",
+            &[("X-Token", "t0ken")],
+            b"{}",
+        );
+        assert_eq!(status, 202);
+    }
+    stop(earlier);
+
+    let (now, _) = start(&[]);
+    let stderr = stop(now);
+    assert!(
+        stderr.contains(&format!(
+            "2 webhook events wait in `{0}`, the state directory earlier versions shared, and this listener does not run them: run them with `integ --state-dir {0} serve-hook`",
+            old.display()
+        )),
+        "{stderr}"
+    );
+    // Once they have run there, nothing is left behind and nothing is said.
+    let (drain, _) = start(&["--state-dir", old.to_str().unwrap()]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut history = in_project(
+            &test,
+            "a",
+            &["--state-dir", old.to_str().unwrap(), "history", "--json"],
+        );
+        let runs = output(&mut history).json();
+        if runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|run| run["status"] == "succeeded")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the events never ran: {runs}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(drain);
+    let (after, _) = start(&[]);
+    let stderr = stop(after);
+    assert!(!stderr.contains("webhook events wait"), "{stderr}");
+}
