@@ -9,16 +9,16 @@
 # Each is a separate `wrk -t2 -c16 -d5s` run per receiver, floor then integ. The machine's other
 # load moves every figure; compare the receivers within one run of this script.
 # Needs perf (root or kernel.perf_event_paranoid <= 1), wrk, curl, python3. Writes
-# bench/results/ingest-profile.md.
+# ingest-profile.md (to bench/results/ with SAVE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 for tool in perf wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done
 cargo build --release --quiet --bin integ
 cargo build --release --quiet --example ingest_floor
-target=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(bench_target)
 integ=$target/release/integ
 floor=$target/release/examples/ingest_floor
 work=$(mktemp -d)
@@ -84,9 +84,9 @@ for name in floor integ; do
     perf script -i "$work/$name.profile" -F period > "$work/$name.periods" 2> /dev/null
 done
 
-mkdir -p bench/results
+results=$(bench_results)
 commit="$(git rev-parse --short HEAD) (src/ and Cargo files as of $(git log -1 --format=%h -- src Cargo.toml Cargo.lock))"
-python3 - "$work" "$commit" "$seconds" > bench/results/ingest-profile.md <<'PY'
+python3 - "$work" "$commit" "$seconds" > "$results/ingest-profile.md" <<'PY'
 import collections, os, re, statistics, sys
 work, commit, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
 names = ("floor", "integ")
@@ -200,4 +200,5 @@ for g in groups:
 say(f"| **all** | {total['floor']:.1f} | {total['integ']:.1f} | {total['integ'] - total['floor']:+.1f} |")
 print("\n".join(out))
 PY
-cat bench/results/ingest-profile.md
+cat "$results/ingest-profile.md"
+bench_saved "$results"

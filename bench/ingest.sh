@@ -8,10 +8,12 @@
 # request is answered 202, a wrong token 401), runs `wrk -t2 -c16 -d8s` against it, stops it,
 # and counts the rows it stored against wrk's 2xx answers. Round 1 measures the floor first,
 # round 2 integ first, so that a machine getting busier or quieter favours neither.
-# Needs wrk, curl, sqlite3, python3. Prints the figures; writes bench/results/ingest-floor.md.
+# Needs wrk, curl, sqlite3, python3. Prints the figures; writes ingest-floor.md (to
+# bench/results/ with SAVE=1).
 #   ROUNDS=2 DURATION=8s bash bench/ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 for tool in wrk curl sqlite3 python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install $tool)" >&2; exit 2; }
 done
@@ -23,8 +25,7 @@ load=(-t2 -c16 "-d$duration" --latency)
 # `cargo build --release` makes it.
 cargo build --release --quiet --bin integ
 cargo build --release --quiet --example ingest_floor
-target=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(bench_target)
 integ=$target/release/integ
 floor=$target/release/examples/ingest_floor
 work=$(mktemp -d)
@@ -106,10 +107,10 @@ for round in $(seq "$rounds"); do
     done
 done
 
-mkdir -p bench/results
+results=$(bench_results)
 commit="$(git rev-parse --short HEAD) (src/ and Cargo files as of $(git log -1 --format=%h -- src Cargo.toml Cargo.lock))"
 git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit, with uncommitted changes to them"
-python3 - "$work" "$commit" "$duration" "$(getconf CLK_TCK)" > bench/results/ingest-floor.md <<'PY'
+python3 - "$work" "$commit" "$duration" "$(getconf CLK_TCK)" > "$results/ingest-floor.md" <<'PY'
 import json, os, platform, sys
 work, commit, duration, tick = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 runs = []
@@ -171,4 +172,5 @@ for name in ("floor", "integ"):
 say("```")
 print("\n".join(out))
 PY
-cat bench/results/ingest-floor.md
+cat "$results/ingest-floor.md"
+bench_saved "$results"

@@ -6,12 +6,12 @@
 # Needs wrk, sqlite3. Prints the figures.   FILL=3s ROUNDS=2 bash bench/listener-cpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 for tool in wrk sqlite3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install $tool)" >&2; exit 2; }
 done
 cargo build --release --quiet --bin integ
-target=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(bench_target)
 integ=$target/release/integ
 work=$(mktemp -d)
 pid=

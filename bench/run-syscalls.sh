@@ -3,14 +3,14 @@
 # fsync, fdatasync, fcntl (SQLite's locks), flock (run slots), openat. Counted with `strace -f -c`
 # for the first run on a fresh state directory and for the run after it on the same directory;
 # then, for each case again, which files they went to (`strace -y`).
-# Needs strace. Prints the tables; writes bench/results/run-syscalls.md.
+# Needs strace. Prints the tables; writes run-syscalls.md (to bench/results/ with SAVE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 command -v strace >/dev/null || { echo "bench: strace is missing (apt-get install strace)" >&2; exit 2; }
 
 cargo build --release --quiet --bin integ
-target=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(bench_target)
 integ=$target/release/integ
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,10 +32,10 @@ trace() {
 trace first "$work/state"
 trace repeated "$work/state"
 
-mkdir -p bench/results
+results=$(bench_results)
 commit="$(git rev-parse --short HEAD) (src/ and Cargo files as of $(git log -1 --format=%h -- src Cargo.toml Cargo.lock))"
 git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit, with uncommitted changes to them"
-python3 - "$work" "$commit" "$calls" > bench/results/run-syscalls.md <<'PY'
+python3 - "$work" "$commit" "$calls" > "$results/run-syscalls.md" <<'PY'
 import collections, os, re, sys
 work, commit, calls = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 
@@ -94,4 +94,5 @@ for case in ("first", "repeated"):
         say(f"| {call} | `{name}` | {n} |")
 print("\n".join(out))
 PY
-cat bench/results/run-syscalls.md
+cat "$results/run-syscalls.md"
+bench_saved "$results"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side by side on loopback with the same load generator: adnanh/webhook (Debian package
-# `webhook`) and `integ serve-hook`, both driven by ../shared/bench/webhook-peer/run.sh.
+# `webhook`) and `integ serve-hook`, both driven by bench/webhook-peer/run.sh
+# (copied from the team's shared harness; PEER_DIR points at another copy).
 # Needs webhook, wrk, curl, openssl, sqlite3 (Debian packages).
 #
 #   1. webhook: the sustained loads (a, c, c_badsig) and the burst (1,000 x `sleep 1`);
@@ -14,9 +15,10 @@
 # of every accepted event (wrk's count of 2xx answers against the runs in the store).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-peer="${PEER_DIR:-../shared/bench/webhook-peer}"
+source bench/lib.sh
+peer="${PEER_DIR:-bench/webhook-peer}"
 cargo build --release --quiet --bin integ
-integ="$PWD/target/release/integ"
+integ="$(bench_target)/release/integ"
 secret=bench-secret-not-for-production
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

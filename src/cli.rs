@@ -42,7 +42,7 @@ pub(crate) struct GlobalArgs {
     )]
     pub config: Option<PathBuf>,
 
-    /// Where run history, locks and watermarks live [default: $XDG_STATE_HOME/integ]
+    /// Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]
     #[arg(long, global = true, value_name = "DIR", env = "INTEG_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 

@@ -14,6 +14,7 @@ mod diagnostic;
 mod door;
 mod engine;
 mod exit;
+mod json_time;
 mod lifecycle;
 mod listener;
 mod loaded;

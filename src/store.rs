@@ -81,7 +81,9 @@ pub(crate) struct RunRecord {
     pub trigger: String,
     pub params: serde_json::Value,
     pub status: RunStatus,
+    #[serde(serialize_with = "crate::json_time::serialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::serialize_option")]
     pub ended_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub dry_run: bool,
@@ -352,15 +354,75 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// The state directory: `--state-dir`/`INTEG_STATE_DIR`, else `$XDG_STATE_HOME/integ`.
-pub(crate) fn state_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = explicit {
-        return Ok(dir.to_owned());
-    }
+/// The state directory unless `--state-dir`/`INTEG_STATE_DIR` names one: one per integrations
+/// file, `$XDG_STATE_HOME/integ/projects/<dir>-<hash>`. Keying by the file keeps two projects that
+/// use the same integration name apart (their locks, history, watermarks and queue), while
+/// cron, the listener and a person using one file share its state: the hash is of the file's
+/// canonical path, so a relative or symlinked path to it is the same project.
+pub(crate) fn default_state_dir(config: &Path) -> anyhow::Result<PathBuf> {
+    Ok(state_root()?.join("projects").join(project_key(config)))
+}
+
+/// Where earlier versions kept every project's state together, when a store is there: its
+/// runs stay readable with `--state-dir`, and nothing moves them.
+pub(crate) fn shared_state_dir() -> Option<PathBuf> {
+    let dir = state_root().ok()?;
+    dir.join("integ.db").is_file().then_some(dir)
+}
+
+fn state_root() -> anyhow::Result<PathBuf> {
     dirs::state_dir()
         .or_else(dirs::data_local_dir)
         .map(|dir| dir.join("integ"))
         .context("failed to find a state directory: set `INTEG_STATE_DIR` or pass `--state-dir`")
+}
+
+/// `<name of the file's directory>-<hash of its canonical path>`: the name for a person
+/// looking in the directory, the hash (stable across versions, unlike `std`'s hasher) for
+/// uniqueness.
+fn project_key(config: &Path) -> String {
+    use sha2::Digest as _;
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let path = canonical(config);
+    let digest = sha2::Sha256::digest(path.as_os_str().as_bytes());
+    let label: String = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let label = label.trim_start_matches('.');
+    let hash = hex::encode(&digest[..8]);
+    if label.is_empty() {
+        hash
+    } else {
+        format!("{label}-{hash}")
+    }
+}
+
+/// The file's canonical path; for a file that cannot be read (a cron run whose file is gone),
+/// its canonical directory and name, so the failure lands where the file's runs are.
+fn canonical(config: &Path) -> PathBuf {
+    if let Ok(path) = std::fs::canonicalize(config) {
+        return path;
+    }
+    let absolute = std::path::absolute(config).unwrap_or_else(|_| config.to_owned());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
 }
 
 /// Opens the default backend in `dir`.
@@ -368,5 +430,37 @@ pub(crate) fn open(dir: &Path, lifetime: Lifetime) -> anyhow::Result<Box<dyn Sto
     match sqlite::SqliteStore::open(dir, lifetime) {
         Ok(store) => Ok(Box::new(store)),
         Err(err) => Err(StoreFailed(err).into()),
+    }
+}
+
+#[cfg(test)]
+mod state_dir_tests {
+    use super::project_key;
+
+    #[test]
+    fn a_file_keeps_its_key_whether_it_exists_and_however_it_is_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("Acme CRM");
+        std::fs::create_dir(&project).unwrap();
+        let file = project.join("integrations.toml");
+        let before = project_key(&file);
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(
+            project_key(&file),
+            before,
+            "a missing file's runs land beside its others"
+        );
+        std::os::unix::fs::symlink(&project, dir.path().join("link")).unwrap();
+        assert_eq!(
+            project_key(&dir.path().join("link/integrations.toml")),
+            before
+        );
+        assert_eq!(project_key(&project.join("./integrations.toml")), before);
+        // The name says which project it is; characters a shell would trip on are replaced.
+        assert!(before.starts_with("Acme_CRM-"), "{before}");
+        assert_eq!(before.len(), "Acme_CRM-".len() + 16);
+
+        let other = dir.path().join("other.toml");
+        assert_ne!(project_key(&other), before);
     }
 }

@@ -1,17 +1,18 @@
 //! `integ history [NAME]`: past runs, newest first, as a table or JSON.
 
 use crate::cli::{GlobalArgs, HistoryArgs};
-use crate::commands::{human_duration, local_time, open_store, table, table_text};
+use crate::commands::{human_duration, local_time, state_dir, table, table_text};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::store::RunQuery;
+use crate::store::{self, RunQuery};
 
 pub(crate) fn history(
     global: &GlobalArgs,
     args: &HistoryArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let store = open_store(global)?;
+    let dir = state_dir(global)?;
+    let store = store::open(&dir, store::Lifetime::Short)?;
     let runs = store.runs(&RunQuery {
         integration: args.name.clone(),
         failed_only: args.failed,
@@ -23,6 +24,13 @@ pub(crate) fn history(
     }
     if runs.is_empty() {
         printer.status("no runs yet");
+        // After an upgrade, the runs so far are in the directory all files used to share.
+        if let Some(shared) = store::shared_state_dir().filter(|shared| *shared != dir) {
+            printer.status(&format!(
+                "runs recorded before state was kept per file are in `{0}`; see them with `--state-dir {0}`",
+                shared.display()
+            ));
+        }
         return Ok(ExitStatus::Success);
     }
     let mut rows = table(&[

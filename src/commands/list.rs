@@ -1,16 +1,28 @@
-//! `integ list`: each integration with its params, triggers and last run.
+//! `integ list`: each integration with its params (computed defaults as they are today),
+//! triggers and last run, and the state directory those runs are kept in.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use chrono::{DateTime, Local};
+use comfy_table::ColumnConstraint;
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, ListArgs};
-use crate::commands::{human_duration, load_config, local_time, open_store, table, table_text};
-use crate::config::model::{Integration, ParamDefault, ParamType, Schedule};
+use crate::commands::{
+    human_duration, load_config, local_time, output_width, state_dir, table, table_text,
+};
+use crate::config::Config;
+use crate::config::model::{Integration, Param, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
+use crate::json_time;
 use crate::output::Printer;
-use crate::store::RunRecord;
+use crate::params;
+use crate::run_log::Redactor;
+use crate::scope::DefaultScope;
+use crate::secrets;
+use crate::store::{self, RunRecord};
 
 pub(crate) fn list(
     global: &GlobalArgs,
@@ -18,7 +30,10 @@ pub(crate) fn list(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
-    let last_runs = open_store(global)?.last_runs()?;
+    let dir = state_dir(global)?;
+    let last_runs = store::open(&dir, store::Lifetime::Short)?.last_runs()?;
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let defaults = Defaults::new(&config, DefaultScope::at(Local::now(), &env).context());
     if args.json {
         let mut next_runs = NextRuns::new();
         let items: Vec<Value> = config
@@ -29,6 +44,7 @@ pub(crate) fn list(
                     integration,
                     last_runs.get(&integration.name),
                     &mut next_runs,
+                    &defaults,
                 )
             })
             .collect();
@@ -45,7 +61,10 @@ pub(crate) fn list(
                 let default = match &param.default {
                     None => " (required)".to_owned(),
                     Some(ParamDefault::Value(value)) => format!(" = {}", plain(value)),
-                    Some(ParamDefault::Template { source, .. }) => format!(" = {source}"),
+                    Some(ParamDefault::Template { source, .. }) => match defaults.of(param) {
+                        Ok(value) => format!(" = {} ({source})", plain(&value)),
+                        Err(err) => format!(" = {source} (error: {err})"),
+                    },
                 };
                 format!("{}: {}{default}", param.name, type_name(&param.kind))
             })
@@ -67,8 +86,87 @@ pub(crate) fn list(
             last.unwrap_or_else(|| "never".to_owned()),
         ]);
     }
-    printer.data(&table_text(&rows));
+    // Below 80 columns, descriptions would leave the other columns a word per line.
+    if output_width().is_some_and(|width| width < 80)
+        && let Some(description) = rows.column_mut(1)
+    {
+        description.set_constraint(ColumnConstraint::Hidden);
+    }
+    printer.data(&format!("{}\n\n{}", table_text(&rows), state_note(&dir)));
     Ok(ExitStatus::Success)
+}
+
+/// Where the runs above are kept, and where older ones may be: earlier versions kept every
+/// file's state in one shared directory, which nothing reads by default now.
+fn state_note(dir: &Path) -> String {
+    let mut note = format!("state: {}", dir.display());
+    if let Some(shared) = store::shared_state_dir().filter(|shared| shared != dir) {
+        note.push_str(&format!(
+            "\nnote: runs recorded before state was kept per file are in `{0}`; see them with `--state-dir {0}`",
+            shared.display()
+        ));
+    }
+    note
+}
+
+/// Computed defaults as a run started now would get them, with the file's secret values
+/// hidden as a run's record hides them: a default may read the environment variable a secret
+/// comes from. Files repeat a few defaults across many integrations (`{{ today |
+/// start_of_month }}`), so each template is computed once per type; a param with constraints
+/// is checked on its own.
+struct Defaults<'a> {
+    config: &'a Config,
+    context: minijinja::Value,
+    redactor: Redactor,
+    known: RefCell<HashMap<DefaultKey<'a>, Result<Value, String>>>,
+}
+
+/// A default's template and its param's type.
+type DefaultKey<'a> = (&'a str, &'static str);
+
+impl<'a> Defaults<'a> {
+    fn new(config: &'a Config, context: minijinja::Value) -> Self {
+        let computed = config.integrations.iter().any(|integration| {
+            integration
+                .params
+                .iter()
+                .any(|param| matches!(param.default, Some(ParamDefault::Template { .. })))
+        });
+        // Every secret that can be read, none required: `list` runs nothing.
+        let secrets = if computed {
+            secrets::for_run(config, std::iter::empty()).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
+        Defaults {
+            config,
+            context,
+            redactor: Redactor::new(secrets.values()),
+            known: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn of(&self, param: &'a Param) -> Result<Value, String> {
+        let Some(ParamDefault::Template { source, text }) = &param.default else {
+            return match &param.default {
+                Some(ParamDefault::Value(value)) => Ok(value.clone()),
+                _ => Err("no default".to_owned()),
+            };
+        };
+        let compute = || {
+            params::computed_default(param, source, text, &self.config.templates, &self.context)
+                .map(|value| self.redactor.redact_json(&value))
+                .map_err(|err| self.redactor.redact(&format!("{err:#}")))
+        };
+        if param.is_constrained() {
+            return compute();
+        }
+        self.known
+            .borrow_mut()
+            .entry((source.as_str(), param.kind.name()))
+            .or_insert_with(compute)
+            .clone()
+    }
 }
 
 fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> Vec<String> {
@@ -131,6 +229,7 @@ fn to_json<'a>(
     integration: &'a Integration,
     last_run: Option<&RunRecord>,
     next_runs: &mut NextRuns<'a>,
+    defaults: &Defaults<'a>,
 ) -> Value {
     let params: Vec<Value> = integration
         .params
@@ -144,7 +243,17 @@ fn to_json<'a>(
             });
             match &param.default {
                 Some(ParamDefault::Value(value)) => item["default"] = value.clone(),
-                Some(ParamDefault::Template { source, .. }) => item["default"] = json!(source),
+                Some(ParamDefault::Template { source, .. }) => {
+                    // `default` is the value a run started now gets, as for a plain default.
+                    match defaults.of(param) {
+                        Ok(value) => item["default"] = value,
+                        Err(err) => {
+                            item["default"] = Value::Null;
+                            item["default_error"] = json!(err);
+                        }
+                    }
+                    item["default_template"] = json!(source);
+                }
                 None => {}
             }
             if let ParamType::Choice(values) = &param.kind {
@@ -156,7 +265,7 @@ fn to_json<'a>(
     let schedule = integration.schedule.as_ref().map(|schedule| {
         json!({
             "cron": schedule.expression,
-            "next_run": next_runs.of(schedule).map(|t| t.to_rfc3339()),
+            "next_run": next_runs.of(schedule).map(|t| json_time::format(&t)),
         })
     });
     json!({
@@ -174,8 +283,8 @@ fn to_json<'a>(
             "id": run.id,
             "status": run.status,
             "dry_run": run.dry_run,
-            "started_at": run.started_at.to_rfc3339(),
-            "ended_at": run.ended_at.map(|t| t.to_rfc3339()),
+            "started_at": json_time::format(&run.started_at),
+            "ended_at": run.ended_at.map(|t| json_time::format(&t)),
             "duration_ms": run.duration().map(|d| d.num_milliseconds()),
         })),
     })

@@ -9,7 +9,7 @@ use chrono::Local;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{GlobalArgs, RunArgs};
-use crate::commands::{human_duration, load_config, open_store};
+use crate::commands::{human_duration, load_config, open_store, record_unstarted};
 use crate::config::model::{Overlap, Param};
 use crate::engine::RunContext;
 use crate::exit::ExitStatus;
@@ -26,29 +26,41 @@ pub(crate) fn run(
     args: RunArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let config = load_config(global)?;
-    let integration = config.integration(&args.name)?;
+    // A scheduled run that cannot start is recorded: nobody may read cron's mail.
+    let unstarted = |err: anyhow::Error| {
+        if args.scheduled {
+            record_unstarted(global, &args.name, &err, printer);
+        }
+        err
+    };
+    let config = load_config(global).map_err(unstarted)?;
+    let integration = config
+        .integration(&args.name)
+        .map_err(|err| unstarted(err.into()))?;
+    let given = params::split_assignments(&args.params).map_err(|err| unstarted(err.into()))?;
     if let Some(field) = &integration.reads_request {
         let path = integration
             .webhook
             .as_ref()
             .map(|hook| format!(" (`POST /hooks/{}`)", hook.path))
             .unwrap_or_default();
-        return Err(UsageError::new(format!(
+        let err = UsageError::new(format!(
             "`{}` cannot run from here: its steps read `{field}`, which only a request to its webhook{path} has",
             integration.name
         ))
-        .with_hint("start it with `integ serve-hook` and its webhook; give a run by hand what it needs as params".to_owned())
-        .into());
+        .with_hint("start it with `integ serve-hook` and its webhook; give a run by hand what it needs as params".to_owned());
+        return Err(unstarted(err.into()));
     }
-    let given = params::split_assignments(&args.params)?;
     let secrets = secrets::for_run(&config, &integration.secrets_used).map_err(|problems| {
-        UsageError::new(format!(
-            "cannot run `{}`: {}",
-            integration.name,
-            problems.join("; ")
-        ))
-        .with_hint("run `integ check` to see every problem of the file".to_owned())
+        unstarted(
+            UsageError::new(format!(
+                "cannot run `{}`: {}",
+                integration.name,
+                problems.join("; ")
+            ))
+            .with_hint("run `integ check` to see every problem of the file".to_owned())
+            .into(),
+        )
     })?;
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let prompt = TerminalPrompt {
@@ -63,7 +75,8 @@ pub(crate) fn run(
         },
         Local::now(),
         &env,
-    )?;
+    )
+    .map_err(|err| unstarted(err.into()))?;
 
     let store: Arc<dyn Store> = Arc::from(open_store(global)?);
     let trigger = if args.scheduled {

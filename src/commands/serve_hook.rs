@@ -32,7 +32,10 @@ pub(crate) fn serve_hook(
     // run every integration.
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let loaded = Loaded::new(config, Arc::new(env))?;
-    let dir = store::state_dir(global.state_dir.as_deref())?;
+    let dir = crate::commands::state_dir(global)?;
+    if let Some(warning) = crate::commands::events_left_behind(&dir) {
+        printer.warning(&warning);
+    }
     // Queued events are always synced fully (see `Queue::enqueue_all`); claims and results
     // may be redone after a power cut, so they need not wait for the disk.
     let store = store::open(&dir, store::Lifetime::Long)?;

@@ -232,3 +232,46 @@ fn the_raynet_webhook_example_invoices_a_deal_end_to_end() {
     );
     assert_eq!(refused["status"].as_u64(), Some(401), "{refused}");
 }
+
+/// The README's cron lines name the binary where its install step puts it, and the rest of
+/// each line is a command line integ runs: a cron job copied from it works on the first night.
+#[test]
+fn the_readme_cron_lines_run_the_binary_its_install_step_installs() {
+    let readme = repo_file("README.md");
+    assert!(
+        readme.contains("cargo install --locked --path ."),
+        "the README's install step"
+    );
+    // `cargo install` puts binaries in `$CARGO_HOME/bin`, by default `~/.cargo/bin`; cron
+    // sets `HOME` and runs the line with `sh`, which expands it.
+    let installed = "$HOME/.cargo/bin/integ";
+    let mut lines = 0;
+    for block in readme.split("```cron\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        for line in block
+            .lines()
+            .filter(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            assert!(fields.len() > 6, "not a crontab line: {line}");
+            assert_eq!(fields[5], installed, "{line}");
+            let mut args: Vec<&str> = fields[6..].to_vec();
+            let name = args[args.iter().position(|arg| *arg == "run").unwrap() + 1];
+            let test = Test::new().write(
+                "project/integrations.toml",
+                &format!("[integration.{name}]\n[[integration.{name}.steps]]\ncommand.argv = [\"true\"]\n"),
+            );
+            let config = test.state_dir().with_file_name("project/integrations.toml");
+            let config = config.to_str().unwrap().to_owned();
+            if let Some(at) = args.iter().position(|arg| *arg == "--config") {
+                args[at + 1] = &config;
+            }
+            let out = test.run(&args);
+            out.success();
+            assert_eq!(out.stdout, "", "quiet under cron: {line}");
+            assert_eq!(test.history()[0]["trigger"], "schedule", "{line}");
+            lines += 1;
+        }
+    }
+    assert!(lines > 0, "the README has a crontab example");
+}
