@@ -84,12 +84,12 @@ async fn run_steps(
         secrets: &run.secrets,
         run: RunFields {
             id: &run.id,
-            started_at: run.started_at.to_rfc3339(),
+            started_at: crate::json_time::format(&run.started_at),
             trigger: run.trigger.kind(),
         },
         trigger: run.trigger.scope(),
         today: crate::scope::today(run.started_at),
-        now: run.started_at.to_rfc3339(),
+        now: crate::scope::now(run.started_at),
     });
     let steps = &integration.steps;
     let mut index = 0;

@@ -55,7 +55,7 @@ impl<'a> DefaultScope<'a> {
     pub(crate) fn at(now: DateTime<Local>, env: &'a BTreeMap<String, String>) -> Self {
         DefaultScope {
             today: today(now),
-            now: now.to_rfc3339(),
+            now: self::now(now),
             env,
         }
     }
@@ -86,6 +86,12 @@ pub(crate) struct SecretScope<'a> {
 /// `today` as templates see it.
 pub(crate) fn today(now: DateTime<Local>) -> String {
     now.format("%Y-%m-%d").to_string()
+}
+
+/// `now` as templates read it: RFC 3339 to the millisecond, in local time (with its offset), so
+/// that date filters and `format_date` work in the machine's day.
+pub(crate) fn now(now: DateTime<Local>) -> String {
+    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ impl Door {
             env: &hooks.loaded.env_in_templates,
             secrets: &hooks.loaded.secrets_in_templates,
             today: crate::scope::today(now),
-            now: now.to_rfc3339(),
+            now: crate::scope::now(now),
         });
         let templates = &hooks.loaded.config.templates;
         if let Some(when) = &hook.when {
@@ -371,7 +371,7 @@ pub(crate) fn prepare(
             env: &loaded.env_in_templates,
             secrets: &loaded.secrets_in_templates,
             today: crate::scope::today(now),
-            now: now.to_rfc3339(),
+            now: crate::scope::now(now),
         })
     };
     // The reason is logged and stored: a value mapped from a secret stays hidden in it.

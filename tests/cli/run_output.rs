@@ -171,3 +171,35 @@ command.argv = ["sh", "-c", "sleep 1; echo late report"]
         .success()
         .stdout_is("late report\n");
 }
+
+#[test]
+fn a_runs_start_reads_in_the_json_form_and_now_to_the_millisecond() {
+    let test = Test::new().config(
+        r#"
+[integration.when]
+[[integration.when.steps]]
+output = { format = "json", value = "{{ {'started_at': run.started_at, 'now': now} }}" }
+"#,
+    );
+    let out = test.run(&["run", "when"]);
+    let times = out.success().json();
+    let started = times["started_at"].as_str().unwrap();
+    let now = times["now"].as_str().unwrap();
+    let utc = regex_like(started, "dddd-dd-ddTdd:dd:dd.dddZ");
+    assert!(utc, "{started}");
+    assert!(regex_like(&now[..23], "dddd-dd-ddTdd:dd:dd.ddd"), "{now}");
+    assert!(
+        matches!(&now[23..24], "+" | "-" | "Z"),
+        "{now}: local, with its offset"
+    );
+    assert_eq!(test.history()[0]["started_at"].as_str(), Some(started));
+}
+
+/// Whether `text` has the shape of `pattern`, where `d` is any digit.
+fn regex_like(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text
+            .chars()
+            .zip(pattern.chars())
+            .all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
+}
