@@ -418,6 +418,15 @@ mod tests {
     }
 
     fn param(name: &str, kind: ParamType, pattern: Option<&str>) -> Param {
+        constrained(name, kind, pattern, None)
+    }
+
+    fn constrained(
+        name: &str,
+        kind: ParamType,
+        pattern: Option<&str>,
+        max_length: Option<usize>,
+    ) -> Param {
         Param {
             name: name.into(),
             kind,
@@ -428,7 +437,7 @@ mod tests {
                     source: source.into(),
                     regex: regex::Regex::new(&format!("^(?:{source})$")).unwrap(),
                 }),
-                max_length: None,
+                max_length,
             },
         }
     }
@@ -493,18 +502,8 @@ mod tests {
 
     #[test]
     fn constraints_hold_for_the_whole_value_and_each_item() {
-        let param = |kind: ParamType, pattern: Option<&str>, max_length: Option<usize>| Param {
-            name: "p".into(),
-            kind,
-            default: None,
-            help: None,
-            constraints: Constraints {
-                pattern: pattern.map(|source| Pattern {
-                    source: source.into(),
-                    regex: regex::Regex::new(&format!("^(?:{source})$")).unwrap(),
-                }),
-                max_length,
-            },
+        let param = |kind: ParamType, pattern: Option<&str>, max_length: Option<usize>| {
+            constrained("p", kind, pattern, max_length)
         };
         let code = param(ParamType::String, Some("[A-Z0-9-]+"), Some(5));
         let ids = param(ParamType::List, Some("[0-9]+"), None);

@@ -162,12 +162,10 @@ fn the_store_keeps_no_credential_and_no_secret_of_a_webhook() {
         );
     }
     // History shows the param with the secret hidden.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while test.history()[0]["status"] != "succeeded" {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(test.history()[0]["params"]["p"], "***-42");
+    assert_eq!(
+        test.wait_for_newest_run("succeeded")["params"]["p"],
+        "***-42"
+    );
     drop(listener);
     assert_nowhere_in_state(
         &test,

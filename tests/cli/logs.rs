@@ -1,8 +1,6 @@
 //! `integ logs RUN`: a header (integration, trigger, params with secrets hidden, status, start,
 //! duration, attempts, a queued run's wait), then every attempt's log.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use crate::serve_hook::Listener;
@@ -78,15 +76,7 @@ command.argv = ["sh", "-c", "echo try >> tries; test $(wc -l < tries) -ge 3 || {
     let (status, answer) = listener.post("/hooks/flaky", &[], "{}");
     assert_eq!(status, 202, "{answer}");
     let id = answer["run_id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while test.history()[0]["status"] != json!("succeeded") {
-        assert!(
-            Instant::now() < deadline,
-            "never succeeded: {:?}",
-            test.history()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    test.wait_for_newest_run("succeeded");
     let out = test.run(&["logs", &id]);
     out.success()
         .stdout_has("trigger:     webhook")

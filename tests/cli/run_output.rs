@@ -2,8 +2,6 @@
 //! run (bounded) for `integ output`, the same a waiting webhook request gets, and nothing at
 //! all for no records when `if_empty = "skip"`.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use crate::http_server::{Reply, Server};
@@ -162,11 +160,7 @@ command.argv = ["sh", "-c", "sleep 1; echo late report"]
     assert_eq!(status, 202, "{answer}");
     let id = answer["run_id"].as_str().unwrap().to_owned();
     assert_eq!(answer["output"], json!(format!("integ output {id}")));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while test.history()[0]["status"] != json!("succeeded") {
-        assert!(Instant::now() < deadline, "the run never ended");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    test.wait_for_newest_run("succeeded");
     test.run(&["output", &id])
         .success()
         .stdout_is("late report\n");

@@ -157,6 +157,23 @@ impl Test {
         std::fs::read_to_string(self.dir.path().join(path)).unwrap()
     }
 
+    /// Waits until the newest run has `status` (a queued run ending), and returns it.
+    #[track_caller]
+    pub(crate) fn wait_for_newest_run(&self, status: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let runs = self.history();
+            if runs.first().is_some_and(|run| run["status"] == status) {
+                return runs[0].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the newest run never became {status}: {runs:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The runs in the store, newest first, as `integ history --json` shows them.
     pub(crate) fn history(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["history", "--json", "-n", "1000"]);
