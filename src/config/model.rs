@@ -173,6 +173,36 @@ pub(crate) enum ParamDefault {
 pub(crate) struct Schedule {
     pub expression: String,
     pub cron: croner::Cron,
+    /// Where the cron expression's times are read; `None`: the machine's zone.
+    pub timezone: Option<chrono_tz::Tz>,
+    pub catch_up: CatchUp,
+    /// `catch_up = "each"`: more owed intervals than this fail the run.
+    pub max_catch_up: u32,
+    /// How far back the first run ever reaches; `None`: one interval.
+    pub first_window: Option<Duration>,
+    /// A longer window is covered in parts of at most this, the watermark moving after each.
+    pub max_window: Option<Duration>,
+}
+
+/// How a scheduled run covers ticks it missed (the machine was off, a run failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CatchUp {
+    /// One run over everything owed.
+    Merge,
+    /// One run per interval, in order.
+    Each,
+    /// The last interval only; the rest is recorded as skipped.
+    Latest,
+}
+
+impl CatchUp {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CatchUp::Merge => "merge",
+            CatchUp::Each => "each",
+            CatchUp::Latest => "latest",
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -28,7 +28,58 @@ pub(crate) struct RawIntegration {
     pub timeout: Option<Spanned<String>>,
     pub overlap: Option<RawOverlap>,
     pub concurrency: Option<Spanned<u32>>,
-    pub schedule: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<RawSchedule>>,
+}
+
+/// `schedule = "0 2 * * *"`, or a table with the cron expression and how windows are covered.
+#[derive(Debug)]
+pub(crate) enum RawSchedule {
+    Cron(String),
+    Table(RawScheduleTable),
+}
+
+/// `[integration.NAME.schedule]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScheduleTable {
+    pub cron: Spanned<String>,
+    /// An IANA zone (`Europe/Prague`); default: the machine's.
+    pub timezone: Option<Spanned<String>>,
+    pub catch_up: Option<RawCatchUp>,
+    pub max_catch_up: Option<Spanned<u32>>,
+    pub first_window: Option<Spanned<String>>,
+    pub max_window: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawCatchUp {
+    Merge,
+    Each,
+    Latest,
+}
+
+impl<'de> Deserialize<'de> for RawSchedule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Schedule;
+        impl<'de> Visitor<'de> for Schedule {
+            type Value = RawSchedule;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cron expression such as \"0 2 * * *\", or a table with `cron`")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawSchedule, E> {
+                Ok(RawSchedule::Cron(text.to_owned()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawSchedule, A::Error> {
+                RawScheduleTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSchedule::Table)
+            }
+        }
+        deserializer.deserialize_any(Schedule)
+    }
 }
 
 /// The keys of `[integration.NAME]`, for "expected one of" messages.

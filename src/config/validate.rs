@@ -17,11 +17,12 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
-    Config, Constraints, Integration, Overlap, Param, ParamDefault, ParamType, Pattern, Schedule,
-    Secret, SecretSource,
+    CatchUp, Config, Constraints, Integration, Overlap, Param, ParamDefault, ParamType, Pattern,
+    Schedule, Secret, SecretSource,
 };
 use crate::config::raw::{
-    INTEGRATION_KEYS, RawIntegration, RawOverlap, RawParam, RawParamType, RawSecret,
+    INTEGRATION_KEYS, RawCatchUp, RawIntegration, RawOverlap, RawParam, RawParamType, RawSchedule,
+    RawSecret,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity, shown_value};
 use crate::params::{self, toml_to_json};
@@ -30,6 +31,9 @@ use crate::template::{Kind, Templates, Text};
 
 use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
+
+/// `catch_up = "each"` fails a run that owes more intervals than this, unless told otherwise.
+const DEFAULT_MAX_CATCH_UP: u32 = 10;
 
 /// Parses and validates `source`, the text of the file at `path` (`display` is how to name it).
 /// Warnings are left to `integ check`.
@@ -838,15 +842,80 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn schedule(&mut self, value: &Spanned<String>) -> Option<Schedule> {
+    fn schedule(&mut self, value: &Spanned<RawSchedule>) -> Option<Schedule> {
+        let (expression, table) = match value.get_ref() {
+            RawSchedule::Cron(expression) => (Spanned::new(value.span(), expression.clone()), None),
+            RawSchedule::Table(table) => (table.cron.clone(), Some(table)),
+        };
+        let cron = self.cron(&expression);
+        let Some(table) = table else {
+            return Some(Schedule {
+                expression: expression.into_inner(),
+                cron: cron?,
+                timezone: None,
+                catch_up: CatchUp::Merge,
+                max_catch_up: DEFAULT_MAX_CATCH_UP,
+                first_window: None,
+                max_window: None,
+            });
+        };
+        let timezone = table.timezone.as_ref().and_then(|zone| {
+            match zone.get_ref().parse::<chrono_tz::Tz>() {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    let hint = suggest::did_you_mean(
+                        zone.get_ref(),
+                        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+                    )
+                    .or_else(|| {
+                        Some("an IANA zone name such as `Europe/Prague` or `UTC`".to_owned())
+                    });
+                    self.error_with_hint(
+                        format!("unknown time zone `{}`", zone.get_ref()),
+                        zone.span(),
+                        hint,
+                    );
+                    None
+                }
+            }
+        });
+        let timezone_ok = table.timezone.is_none() || timezone.is_some();
+        let first_window = table.first_window.as_ref().map(|d| self.duration(d));
+        let max_window = table.max_window.as_ref().map(|d| self.duration(d));
+        let max_catch_up = match &table.max_catch_up {
+            Some(n) if *n.get_ref() == 0 => {
+                self.error("`max_catch_up` must be at least 1", n.span());
+                None
+            }
+            Some(n) => Some(*n.get_ref()),
+            None => Some(DEFAULT_MAX_CATCH_UP),
+        };
+        let catch_up = match table.catch_up {
+            None | Some(RawCatchUp::Merge) => CatchUp::Merge,
+            Some(RawCatchUp::Each) => CatchUp::Each,
+            Some(RawCatchUp::Latest) => CatchUp::Latest,
+        };
+        if !timezone_ok {
+            return None;
+        }
+        Some(Schedule {
+            expression: expression.into_inner(),
+            cron: cron?,
+            timezone,
+            catch_up,
+            max_catch_up: max_catch_up?,
+            first_window: first_window.map_or(Some(None), |d| d.map(Some))?,
+            max_window: max_window.map_or(Some(None), |d| d.map(Some))?,
+        })
+    }
+
+    /// A cron expression, parsed once however often the file repeats it.
+    fn cron(&mut self, value: &Spanned<String>) -> Option<croner::Cron> {
         let expression = value.get_ref();
         // Parsing a cron expression is costly (tens of microseconds) and files repeat a few
         // schedules many times, so each distinct one is parsed once.
         if let Some(cron) = self.crons.get(expression) {
-            return Some(Schedule {
-                expression: expression.clone(),
-                cron: cron.clone(),
-            });
+            return Some(cron.clone());
         }
         let parser = CronParser::builder()
             .seconds(Seconds::Disallowed)
@@ -855,10 +924,7 @@ impl<'s> Validator<'s> {
         match parser.parse(expression) {
             Ok(cron) => {
                 self.crons.insert(expression.clone(), cron.clone());
-                Some(Schedule {
-                    expression: expression.clone(),
-                    cron,
-                })
+                Some(cron)
             }
             Err(err) => {
                 self.error_with_hint(
