@@ -121,9 +121,27 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Record the run as started by a scheduler (cron, a systemd timer) rather than by hand
+    /// Started by a scheduler (cron, a systemd timer): cover the period since the last success
+    /// up to the latest tick of the schedule, quietly
     #[arg(long)]
     pub scheduled: bool,
+
+    /// Cover an explicit window from this date or time (in the schedule's zone): a backfill
+    #[arg(long, value_name = "WHEN", requires = "to")]
+    pub from: Option<String>,
+
+    /// The end of the backfill's window (not included)
+    #[arg(long, value_name = "WHEN", requires = "from")]
+    pub to: Option<String>,
+
+    /// With `--from`/`--to`: one run per interval of the schedule, in order
+    #[arg(long, requires = "from")]
+    pub each: bool,
+
+    /// Print the window(s) a run now would cover, and where the watermark would move, without
+    /// running
+    #[arg(long)]
+    pub plan: bool,
 }
 
 /// List the integrations, their params, triggers and last run

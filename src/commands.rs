@@ -15,7 +15,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::store::{self, NewRun, RunEnd, RunStatus, Store};
+use crate::store::{self, NewRun, RunStatus, Store};
 use crate::trigger::Trigger;
 
 pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -93,16 +93,10 @@ pub(crate) fn record_unstarted(
             params: serde_json::Value::Object(serde_json::Map::new()),
             started_at: chrono::Utc::now(),
             dry_run: false,
+            window: None,
         };
         let error = format!("did not start: {err:#}");
-        let _alive = store.begin_run(&run)?;
-        store.finish_run(
-            &run.id,
-            RunEnd {
-                log: error.clone(),
-                ..RunEnd::without_run(RunStatus::Failed, Some(error))
-            },
-        )
+        crate::lifecycle::record_not_run(store.as_ref(), run, RunStatus::Failed, &error)
     };
     if let Err(record_err) = record() {
         printer.error(

@@ -2,4 +2,5 @@
 //! the listener. A door turns its request into a [`crate::trigger::Trigger`] and params; the
 //! queue and the run lifecycle do the rest.
 
+pub(crate) mod schedule;
 pub(crate) mod webhook;

@@ -15,11 +15,12 @@ use serde_json::Value;
 use crate::config::model::{Config, Integration, Step};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
-use crate::scope::{RunFields, RunScope};
+use crate::scope::{RunFields, RunScope, WindowFields};
 use crate::steps::StepScope;
 use crate::steps::http::HttpClients;
 use crate::template::context;
 use crate::trigger::Trigger;
+use crate::window::Window;
 
 /// Everything one run needs besides the integration itself.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub(crate) struct RunContext {
     pub env: Arc<BTreeMap<String, String>>,
     /// Make reads, show writes and commands without doing them.
     pub dry_run: bool,
+    /// The period the run covers (a scheduled run's window, a backfill's), read as `window`.
+    pub window: Option<Window>,
     /// The run's lock files, held by its commands' processes too (see `Lease::fd`).
     pub held: Vec<Arc<OwnedFd>>,
 }
@@ -88,6 +91,16 @@ async fn run_steps(
             trigger: run.trigger.kind(),
         },
         trigger: run.trigger.scope(),
+        window: run.window.map(|window| {
+            let schedule = integration
+                .schedule
+                .as_ref()
+                .expect("validated: only an integration with a schedule has a window");
+            WindowFields {
+                start: schedule.local(window.start).to_rfc3339(),
+                end: schedule.local(window.end).to_rfc3339(),
+            }
+        }),
         today: crate::scope::today(run.started_at),
         now: crate::scope::now(run.started_at),
     });

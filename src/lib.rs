@@ -34,6 +34,7 @@ mod suggest;
 mod template;
 mod trigger;
 mod usage;
+mod window;
 
 pub use exit::ExitStatus;
 

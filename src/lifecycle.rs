@@ -157,6 +157,7 @@ pub(crate) fn new_run(integration: &Integration, run: &RunContext, log: &RunLog)
         params: log.redactor().redact_json(&params),
         started_at: run.started_at.with_timezone(&Utc),
         dry_run: run.dry_run,
+        window: run.window,
     }
 }
 
@@ -307,15 +308,29 @@ async fn skipped(
             .map(|r| format!(" (run {})", r.id))
             .unwrap_or_default();
         let message = format!("`{name}` is already running{holder}");
-        drop(s.begin_run(&record)?);
-        s.finish_run(
-            &record.id,
-            RunEnd::without_run(RunStatus::Skipped, Some(message.clone())),
-        )?;
+        record_not_run(s, record, RunStatus::Skipped, &message)?;
         Ok(message)
     })
     .await?;
     Ok(Outcome::Skipped { message })
+}
+
+/// Records a run that did not run — skipped (busy, nothing owed), or failed before it could
+/// start — with why as its error and its log.
+pub(crate) fn record_not_run(
+    store: &dyn Store,
+    run: NewRun,
+    status: RunStatus,
+    why: &str,
+) -> anyhow::Result<()> {
+    let _alive = store.begin_run(&run)?;
+    store.finish_run(
+        &run.id,
+        RunEnd {
+            log: format!("{why}\n"),
+            ..RunEnd::without_run(status, Some(why.to_owned()))
+        },
+    )
 }
 
 /// Records a run's end, trying again for a while when the store refuses (disk full, locked by

@@ -325,6 +325,7 @@ impl Queue {
                 secrets: Arc::clone(&loaded.secrets),
                 env: Arc::clone(&loaded.env),
                 dry_run: false,
+                window: None,
                 held: Vec::new(),
             },
             start: Start::Claimed {

@@ -13,10 +13,12 @@ use crate::template::context;
 /// A step's names (besides `item`/`index` in a `for_each`, and `body`/`headers`/`status` in
 /// response templates). `steps` is added step by step: the results so far.
 pub(crate) const RUN_ROOTS: &[&str] = &[
-    "params", "env", "secrets", "steps", "run", "trigger", "today", "now",
+    "params", "env", "secrets", "steps", "run", "trigger", "window", "today", "now",
 ];
 /// The members of `run`.
 pub(crate) const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
+/// The members of `window`, which only an integration with a `schedule` has.
+pub(crate) const WINDOW_FIELDS: &[&str] = &["start", "end"];
 /// A param's computed default.
 pub(crate) const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
 /// A webhook's `params`, `dedupe` and `when`: the request, before any run exists.
@@ -32,6 +34,9 @@ pub(crate) struct RunScope<'a> {
     pub(crate) secrets: &'a BTreeMap<String, String>,
     pub(crate) run: RunFields<'a>,
     pub(crate) trigger: Value,
+    /// `None` (null) for a run of an integration without a schedule, which `check` keeps from
+    /// reading it.
+    pub(crate) window: Option<WindowFields>,
     pub(crate) today: String,
     pub(crate) now: String,
 }
@@ -41,6 +46,13 @@ pub(crate) struct RunFields<'a> {
     pub(crate) id: &'a str,
     pub(crate) started_at: String,
     pub(crate) trigger: &'static str,
+}
+
+/// The period a run covers, `[start, end)`, RFC 3339 with the schedule's zone offset.
+#[derive(Serialize)]
+pub(crate) struct WindowFields {
+    pub(crate) start: String,
+    pub(crate) end: String,
 }
 
 /// What a computed default reads.
@@ -104,7 +116,7 @@ mod tests {
 
     use super::{
         DEFAULT_ROOTS, DefaultScope, HOOK_ROOTS, HookScope, RUN_FIELDS, RUN_ROOTS, RunFields,
-        RunScope, SECRET_ROOTS, SecretScope,
+        RunScope, SECRET_ROOTS, SecretScope, WINDOW_FIELDS, WindowFields,
     };
 
     fn keys(value: &impl Serialize) -> Vec<String> {
@@ -147,6 +159,10 @@ mod tests {
                 trigger: "manual",
             },
             trigger: json!({}),
+            window: Some(WindowFields {
+                start: now.to_rfc3339(),
+                end: now.to_rfc3339(),
+            }),
             today: super::today(now),
             now: now.to_rfc3339(),
         };
@@ -156,6 +172,7 @@ mod tests {
         run_keys.sort();
         assert_eq!(run_keys, sorted(RUN_ROOTS));
         assert_eq!(keys(&run.run), sorted(RUN_FIELDS));
+        assert_eq!(keys(&run.window), sorted(WINDOW_FIELDS));
         assert_eq!(keys(&DefaultScope::at(now, &map)), sorted(DEFAULT_ROOTS));
         let converted = crate::template::context(&map);
         let hook = HookScope {

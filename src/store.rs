@@ -19,6 +19,7 @@ use serde::Serialize;
 
 pub(crate) use crate::run_log::RunOutput;
 use crate::trigger::Trigger;
+pub(crate) use crate::window::Window;
 
 /// How a run stands or ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +72,8 @@ pub(crate) struct NewRun {
     pub started_at: DateTime<Utc>,
     /// Reads made, writes and commands only shown: it never moves a watermark.
     pub dry_run: bool,
+    /// The period it covers (a scheduled run's, a backfill's).
+    pub window: Option<Window>,
 }
 
 /// One run as stored.
@@ -87,6 +90,9 @@ pub(crate) struct RunRecord {
     pub ended_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub dry_run: bool,
+    /// The period it covers (a scheduled run's, a backfill's).
+    #[serde(serialize_with = "serialize_window")]
+    pub window: Option<Window>,
     /// How many times it was started: more than 1 for a queued run that was tried again.
     pub attempts: u32,
     /// When its last attempt started; `started_at` is when it was accepted (a queued run) or
@@ -114,6 +120,20 @@ impl RunRecord {
     pub(crate) fn duration(&self) -> Option<chrono::Duration> {
         self.ended_at
             .map(|end| end - self.ran_at.unwrap_or(self.started_at))
+    }
+}
+
+fn serialize_window<S: serde::Serializer>(
+    window: &Option<Window>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match window {
+        Some(window) => serde_json::json!({
+            "start": crate::json_time::format(&window.start),
+            "end": crate::json_time::format(&window.end),
+        })
+        .serialize(serializer),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -234,13 +254,6 @@ pub(crate) trait RunSlots: Send + Sync {
 /// Watermarks: the end of the last period each integration covered successfully. They move
 /// only with a successful run (see [`RunEnd::advance_to`]).
 pub(crate) trait Watermarks: Send + Sync {
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the schedule door (windows) reads it; the conformance suite does now"
-        )
-    )]
     fn watermark(&self, integration: &str) -> anyhow::Result<Option<DateTime<Utc>>>;
 }
 

@@ -33,25 +33,39 @@ pub(crate) fn history(
         }
         return Ok(ExitStatus::Success);
     }
-    let mut rows = table(&[
+    // The window column only when a run listed covers one (a scheduled integration's).
+    let windows = runs.iter().any(|run| run.window.is_some());
+    let mut header = vec![
         "RUN",
         "INTEGRATION",
         "TRIGGER",
         "STATUS",
         "STARTED",
         "DURATION",
-        "ERROR",
-    ]);
+    ];
+    if windows {
+        header.push("WINDOW");
+    }
+    header.push("ERROR");
+    let mut rows = table(&header);
     for run in &runs {
-        rows.add_row(vec![
+        let mut row = vec![
             run.id.clone(),
             run.integration.clone(),
             run.trigger.clone(),
             run.status_text(),
             local_time(run.started_at),
             run.duration().map(human_duration).unwrap_or_default(),
-            run.error.as_deref().map(first_line).unwrap_or_default(),
-        ]);
+        ];
+        if windows {
+            row.push(
+                run.window
+                    .map(|w| format!("{} .. {}", local_time(w.start), local_time(w.end)))
+                    .unwrap_or_default(),
+            );
+        }
+        row.push(run.error.as_deref().map(first_line).unwrap_or_default());
+        rows.add_row(row);
     }
     printer.data(&table_text(&rows));
     Ok(ExitStatus::Success)

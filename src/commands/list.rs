@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 use comfy_table::ColumnConstraint;
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ use crate::run_log::Redactor;
 use crate::scope::DefaultScope;
 use crate::secrets;
 use crate::store::{self, RunRecord};
+use crate::window::{Coverage, Window};
 
 pub(crate) fn list(
     global: &GlobalArgs,
@@ -31,11 +32,19 @@ pub(crate) fn list(
 ) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
     let dir = state_dir(global)?;
-    let last_runs = store::open(&dir, store::Lifetime::Short)?.last_runs()?;
+    let store = store::open(&dir, store::Lifetime::Short)?;
+    let last_runs = store.last_runs()?;
+    let mut watermarks = BTreeMap::new();
+    for integration in config.integrations.iter().filter(|i| i.schedule.is_some()) {
+        watermarks.insert(
+            integration.name.as_str(),
+            store.watermark(&integration.name)?,
+        );
+    }
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let defaults = Defaults::new(&config, DefaultScope::at(Local::now(), &env).context());
     if args.json {
-        let mut next_runs = NextRuns::new();
+        let mut next_runs = NextRuns::new(&watermarks);
         let items: Vec<Value> = config
             .integrations
             .iter()
@@ -52,7 +61,7 @@ pub(crate) fn list(
         return Ok(ExitStatus::Success);
     }
     let mut rows = table(&["NAME", "DESCRIPTION", "PARAMS", "TRIGGERS", "LAST RUN"]);
-    let mut next_runs = NextRuns::new();
+    let mut next_runs = NextRuns::new(&watermarks);
     for integration in &config.integrations {
         let params: Vec<String> = integration
             .params
@@ -172,14 +181,31 @@ impl<'a> Defaults<'a> {
 fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> Vec<String> {
     let mut triggers = vec!["manual".to_owned()];
     if let Some(schedule) = &integration.schedule {
-        let next = next_runs
-            .of(schedule)
-            .map(|at| format!(" (next {})", at.format("%Y-%m-%d %H:%M")));
+        let state = next_runs.of(&integration.name, schedule);
+        let zone = match schedule.timezone {
+            Some(tz) => format!(" {}", tz.name()),
+            None => String::new(),
+        };
+        let next = state
+            .next_tick
+            .map(|at| format!(" (next {})", schedule.local(at).format("%Y-%m-%d %H:%M")));
         triggers.push(format!(
-            "schedule `{}`{}",
+            "schedule `{}`{zone}{}",
             schedule.expression,
             next.unwrap_or_default()
         ));
+        let short = |at| schedule.local(at).format("%Y-%m-%d %H:%M").to_string();
+        triggers.push(match state.watermark {
+            Some(w) => format!("  covered until {}", short(w)),
+            None => "  never covered yet".to_owned(),
+        });
+        if let Some(window) = state.next_window {
+            triggers.push(format!(
+                "  next covers {} .. {}",
+                short(window.start),
+                short(window.end)
+            ));
+        }
     }
     if let Some(hook) = &integration.webhook {
         triggers.push(format!("webhook POST /hooks/{}", hook.path));
@@ -187,27 +213,53 @@ fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> V
     triggers
 }
 
-/// The next time of each schedule, from one "now", each distinct expression computed once
-/// (files share a few schedules among many integrations, and the search is not free).
+/// What `list` says of a schedule: its next tick, its watermark, and what its next run would
+/// cover.
+#[derive(Clone, Copy)]
+struct ScheduleState {
+    next_tick: Option<DateTime<Utc>>,
+    watermark: Option<DateTime<Utc>>,
+    next_window: Option<Window>,
+}
+
+/// The state of each schedule from one "now"; each distinct expression's next tick is computed
+/// once (files share a few schedules among many integrations, and the search is not free).
 struct NextRuns<'a> {
-    now: DateTime<Local>,
-    known: HashMap<&'a str, Option<DateTime<Local>>>,
+    now: DateTime<Utc>,
+    watermarks: &'a BTreeMap<&'a str, Option<DateTime<Utc>>>,
+    ticks: HashMap<(&'a str, String), Option<DateTime<Utc>>>,
 }
 
 impl<'a> NextRuns<'a> {
-    fn new() -> Self {
+    fn new(watermarks: &'a BTreeMap<&'a str, Option<DateTime<Utc>>>) -> Self {
         NextRuns {
-            now: Local::now(),
-            known: HashMap::new(),
+            now: Utc::now(),
+            watermarks,
+            ticks: HashMap::new(),
         }
     }
 
-    fn of(&mut self, schedule: &'a Schedule) -> Option<DateTime<Local>> {
+    fn of(&mut self, name: &str, schedule: &'a Schedule) -> ScheduleState {
         let now = self.now;
-        *self
-            .known
-            .entry(schedule.expression.as_str())
-            .or_insert_with(|| schedule.cron.find_next_occurrence(&now, false).ok())
+        let next_tick = *self
+            .ticks
+            .entry((schedule.expression.as_str(), schedule.zone_name()))
+            .or_insert_with(|| schedule.next_tick(now));
+        let watermark = self.watermarks.get(name).copied().flatten();
+        // What the run at the next tick would cover, end to end.
+        let next_window = next_tick.and_then(|at| match schedule.coverage(watermark, at) {
+            Ok(Coverage::Windows { windows, skipped }) => Some(Window {
+                start: skipped.map_or(windows.first()?.start, |s| s.end),
+                end: windows.last()?.end,
+            }),
+            Ok(Coverage::TooMany { window, .. }) => Some(window),
+            _ => None,
+        });
+        ScheduleState {
+            next_tick,
+            watermark,
+            next_window,
+        }
     }
 }
 
@@ -263,9 +315,17 @@ fn to_json<'a>(
         })
         .collect();
     let schedule = integration.schedule.as_ref().map(|schedule| {
+        let state = next_runs.of(&integration.name, schedule);
         json!({
             "cron": schedule.expression,
-            "next_run": next_runs.of(schedule).map(|t| json_time::format(&t)),
+            "timezone": schedule.timezone.map(|tz| tz.name()),
+            "catch_up": schedule.catch_up.as_str(),
+            "next_run": state.next_tick.map(|t| json_time::format(&t)),
+            "covered_until": state.watermark.map(|t| json_time::format(&t)),
+            "next_window": state.next_window.map(|w| json!({
+                "start": json_time::format(&w.start),
+                "end": json_time::format(&w.end),
+            })),
         })
     });
     json!({

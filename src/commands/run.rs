@@ -5,21 +5,23 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, Write as _};
 use std::sync::Arc;
 
-use chrono::Local;
+use chrono::{Local, Utc};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::commands::{human_duration, load_config, open_store, record_unstarted};
-use crate::config::model::{Overlap, Param};
+use crate::config::model::{Integration, Overlap, Param, Schedule};
+use crate::door::schedule::{self, Asked, Decision};
 use crate::engine::RunContext;
 use crate::exit::ExitStatus;
 use crate::lifecycle::{self, Ended, OnFailure, Outcome, ParamInput, Plan, Start, WhenBusy};
 use crate::output::{Printer, Verbosity};
 use crate::params::{self, Prompt};
 use crate::secrets;
-use crate::store::{RunStatus, Store};
+use crate::store::{NewRun, RunStatus, Store};
 use crate::trigger::Trigger;
 use crate::usage::UsageError;
+use crate::window::{Shown, Window};
 
 pub(crate) fn run(
     global: &GlobalArgs,
@@ -79,73 +81,229 @@ pub(crate) fn run(
     .map_err(|err| unstarted(err.into()))?;
 
     let store: Arc<dyn Store> = Arc::from(open_store(global)?);
+    let name = &integration.name;
+    let decision = match &integration.schedule {
+        Some(schedule) => {
+            let asked = match (&args.from, &args.to) {
+                (Some(from), Some(to)) => Asked::Backfill {
+                    from,
+                    to,
+                    each: args.each,
+                },
+                _ if args.scheduled => Asked::Scheduled,
+                _ => Asked::UpToNow,
+            };
+            let watermark = store.watermark(name)?;
+            let decision = schedule::decide(name, schedule, asked, watermark, Utc::now())
+                .map_err(unstarted)?;
+            if args.plan {
+                printer.data(&plan_text(schedule, watermark, &decision));
+                return Ok(ExitStatus::Success);
+            }
+            Some(decision)
+        }
+        None if args.from.is_some() || args.plan => {
+            return Err(UsageError::new(format!(
+                "`{name}` has no `schedule`, so it has no windows to cover or plan"
+            ))
+            .with_hint(
+                "`--from`, `--to`, `--each` and `--plan` are for integrations with a schedule"
+                    .to_owned(),
+            )
+            .into());
+        }
+        None => None,
+    };
     let trigger = if args.scheduled {
         Trigger::Schedule
     } else {
         Trigger::Manual
+    };
+    let runs = match decision {
+        None => vec![None],
+        Some(Decision::Covered { until }) => {
+            let schedule = integration
+                .schedule
+                .as_ref()
+                .expect("a decision has a schedule");
+            let message = format!(
+                "nothing to cover: `{name}` is covered until {}",
+                schedule.local(until).format("%Y-%m-%d %H:%M %:z")
+            );
+            lifecycle::record_not_run(
+                store.as_ref(),
+                not_run(integration, &trigger, None),
+                RunStatus::Skipped,
+                &message,
+            )?;
+            if !args.scheduled {
+                printer.status(&message);
+            }
+            return Ok(ExitStatus::Success);
+        }
+        Some(Decision::TooMany { message, hint }) => {
+            lifecycle::record_not_run(
+                store.as_ref(),
+                not_run(integration, &trigger, None),
+                RunStatus::Failed,
+                &format!("{message}; {hint}"),
+            )?;
+            printer.error(&message, Some(&hint));
+            return Ok(ExitStatus::Failure);
+        }
+        Some(Decision::Run { runs, skipped }) => {
+            if let Some(window) = skipped {
+                let schedule = integration
+                    .schedule
+                    .as_ref()
+                    .expect("a decision has a schedule");
+                lifecycle::record_not_run(
+                    store.as_ref(),
+                    not_run(integration, &trigger, Some(window)),
+                    RunStatus::Skipped,
+                    &format!(
+                        "not covered: `catch_up = \"latest\"` covers the last interval only, and leaves {}",
+                        Shown(schedule, window)
+                    ),
+                )?;
+            }
+            runs.into_iter().map(Some).collect()
+        }
     };
     let when_busy = if args.wait || integration.overlap == Overlap::Wait {
         WhenBusy::Wait
     } else {
         WhenBusy::Skip
     };
-    let plan = Plan {
-        config: &config,
-        integration,
-        run: RunContext {
-            id: uuid::Uuid::now_v7().to_string(),
-            started_at: Local::now(),
-            trigger,
-            params,
-            secrets: Arc::new(secrets),
-            env: Arc::new(env),
-            dry_run: args.dry_run,
-            held: Vec::new(),
-        },
-        start: Start::New,
-        when_busy,
-        on_failure: OnFailure::Fail,
-        redactor: None,
-        advance_to: None,
-    };
+    let secrets = Arc::new(secrets);
+    let env = Arc::new(env);
     let observer = printer.run_observer();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(async {
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let cancel = async move {
-            tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            }
+    let mut status = ExitStatus::Success;
+    for covering in runs {
+        let plan = Plan {
+            config: &config,
+            integration,
+            run: RunContext {
+                id: uuid::Uuid::now_v7().to_string(),
+                started_at: Local::now(),
+                trigger: trigger.clone(),
+                params: params.clone(),
+                secrets: Arc::clone(&secrets),
+                env: Arc::clone(&env),
+                dry_run: args.dry_run,
+                window: covering.map(|c| c.window),
+                held: Vec::new(),
+            },
+            start: Start::New,
+            when_busy,
+            on_failure: OnFailure::Fail,
+            redactor: None,
+            advance_to: covering.and_then(|c| c.advance_to),
         };
-        lifecycle::carry_out(&store, plan, &observer, cancel).await
-    });
+        let outcome = runtime.block_on(async {
+            let mut interrupt = signal(SignalKind::interrupt())?;
+            let mut terminate = signal(SignalKind::terminate())?;
+            let cancel = async move {
+                tokio::select! {
+                    _ = interrupt.recv() => "SIGINT",
+                    _ = terminate.recv() => "SIGTERM",
+                }
+            };
+            lifecycle::carry_out(&store, plan, &observer, cancel).await
+        });
+        status = match outcome? {
+            Outcome::Skipped { message } => {
+                match integration.overlap {
+                    Overlap::Fail => printer.error(
+                        &message,
+                        Some("wait for it with `--wait`, or set `overlap = \"wait\"`"),
+                    ),
+                    // Under a scheduler a skip is recorded, never mailed.
+                    Overlap::Skip | Overlap::Wait if args.scheduled => {}
+                    Overlap::Skip | Overlap::Wait => {
+                        printer.status(&format!("skipped: {message}"));
+                    }
+                }
+                ExitStatus::Busy
+            }
+            Outcome::Cancelled { signal } => {
+                printer.error(
+                    &format!("`{name}` did not start: {signal} while it waited for its turn"),
+                    None,
+                );
+                ExitStatus::Interrupted
+            }
+            Outcome::Ended(ended) => report(printer, name, args.dry_run, &ended),
+        };
+        // Each window moves the watermark in turn: one that did not succeed stops the rest.
+        if status != ExitStatus::Success {
+            break;
+        }
+    }
     // A wait for the lock may still block a store thread; nothing of it is needed now.
     runtime.shutdown_background();
-    let name = &integration.name;
-    match outcome? {
-        Outcome::Skipped { message } => {
-            match integration.overlap {
-                Overlap::Fail => printer.error(
-                    &message,
-                    Some("wait for it with `--wait`, or set `overlap = \"wait\"`"),
-                ),
-                Overlap::Skip | Overlap::Wait => printer.status(&format!("skipped: {message}")),
-            }
-            Ok(ExitStatus::Busy)
-        }
-        Outcome::Cancelled { signal } => {
-            printer.error(
-                &format!("`{name}` did not start: {signal} while it waited for its turn"),
-                None,
-            );
-            Ok(ExitStatus::Interrupted)
-        }
-        Outcome::Ended(ended) => Ok(report(printer, name, args.dry_run, &ended)),
+    Ok(status)
+}
+
+/// The record of a run that did not run (nothing owed, a range left out).
+fn not_run(integration: &Integration, trigger: &Trigger, window: Option<Window>) -> NewRun {
+    NewRun {
+        id: uuid::Uuid::now_v7().to_string(),
+        integration: integration.name.clone(),
+        trigger: trigger.kind().to_owned(),
+        params: serde_json::json!({}),
+        started_at: Utc::now(),
+        dry_run: false,
+        window,
     }
+}
+
+/// `--plan`: what a run now would cover, and where the watermark would move.
+fn plan_text(
+    schedule: &Schedule,
+    watermark: Option<chrono::DateTime<Utc>>,
+    decision: &Decision,
+) -> String {
+    let mut lines = vec![match watermark {
+        Some(w) => format!(
+            "covered until {} (zone {})",
+            schedule.local(w).format("%Y-%m-%d %H:%M %:z"),
+            schedule.zone_name()
+        ),
+        None => format!("never covered yet (zone {})", schedule.zone_name()),
+    }];
+    match decision {
+        Decision::Covered { .. } => lines.push("nothing to cover now".to_owned()),
+        Decision::TooMany { message, hint } => {
+            lines.push(format!("would fail: {message}"));
+            lines.push(format!("hint: {hint}"));
+        }
+        Decision::Run { runs, skipped } => {
+            if let Some(window) = skipped {
+                lines.push(format!(
+                    "would leave {} (catch_up = \"latest\")",
+                    Shown(schedule, *window)
+                ));
+            }
+            for covering in runs {
+                let moves = match covering.advance_to {
+                    Some(to) => format!(
+                        "; on success covered until {}",
+                        schedule.local(to).format("%Y-%m-%d %H:%M %:z")
+                    ),
+                    None => "; the watermark stays".to_owned(),
+                };
+                lines.push(format!(
+                    "would cover {}{moves}",
+                    Shown(schedule, covering.window)
+                ));
+            }
+        }
+    }
+    lines.join("\n")
 }
 
 /// Tells how a run that started ended: a summary for a person watching, the log and the error

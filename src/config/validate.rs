@@ -29,7 +29,7 @@ use crate::params::{self, toml_to_json};
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
 
-use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS};
+use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS, WINDOW_FIELDS};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// `catch_up = "each"` fails a run that owes more intervals than this, unless told otherwise.
@@ -75,6 +75,7 @@ fn validate_inner(
         dir: dir.clone(),
         secrets_used: BTreeSet::new(),
         request_read: None,
+        scheduled: false,
         trigger_fields: MANUAL_FIELDS,
         crons: HashMap::new(),
         argv_values: Vec::new(),
@@ -132,6 +133,8 @@ struct Validator<'s> {
     secrets_used: BTreeSet<String>,
     /// The first field of a webhook's request (`trigger.body.id`) one of its steps reads.
     request_read: Option<String>,
+    /// The integration being validated has a schedule, so its runs have a `window`.
+    pub(super) scheduled: bool,
     /// What `trigger` holds in the runs of the integration being validated: more when it has
     /// a webhook.
     trigger_fields: &'static [&'static str],
@@ -426,6 +429,7 @@ impl<'s> Validator<'s> {
         // Templates are checked against every declared name, valid or not, so one mistake in a
         // param's definition is not reported again at each use.
         let param_names = params_value.as_ref().map(keys).unwrap_or_default();
+        self.scheduled = raw.schedule.is_some();
         self.trigger_fields = if webhook_value.is_some() {
             WEBHOOK_FIELDS
         } else {
@@ -770,7 +774,11 @@ impl<'s> Validator<'s> {
                 let secret = secret.split('.').next().unwrap_or(secret);
                 self.secrets_used.insert(secret.to_owned());
             }
-            let checked = scope.check(var).and_then(|()| self.check_trigger(var));
+            // `window` first: without a schedule, it says where `window` exists.
+            let checked = self
+                .check_window(var)
+                .and_then(|()| scope.check(var))
+                .and_then(|()| self.check_trigger(var));
             let member = var
                 .strip_prefix("trigger.")
                 .map(|m| m.split('.').next().unwrap_or(m));
@@ -800,6 +808,31 @@ impl<'s> Validator<'s> {
     }
 
     /// Is `var`, when it is a member of `trigger`, one that the integration's runs have?
+    /// Is `var`, when it is `window` or a member of it, one that the integration's runs have?
+    fn check_window(&self, var: &str) -> Result<(), (String, Option<String>)> {
+        let mut parts = var.split('.');
+        if parts.next() != Some("window") {
+            return Ok(());
+        }
+        if !self.scheduled {
+            return Err((
+                "unknown name `window` in template".to_owned(),
+                Some(
+                    "`window` (the period a scheduled run covers) exists only in an integration with a `schedule`"
+                        .to_owned(),
+                ),
+            ));
+        }
+        match parts.next() {
+            Some(member) if !WINDOW_FIELDS.contains(&member) => Err((
+                format!("unknown window field `{member}` in template"),
+                suggest::did_you_mean(member, WINDOW_FIELDS.iter().copied())
+                    .or_else(|| Some("`window` holds `start` and `end`".to_owned())),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_trigger(&self, var: &str) -> Result<(), (String, Option<String>)> {
         let mut parts = var.split('.');
         let (Some("trigger"), Some(member)) = (parts.next(), parts.next()) else {

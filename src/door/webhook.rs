@@ -236,6 +236,7 @@ impl Door {
             params: redactor.redact_json(&json!(params)),
             started_at: accepted_at,
             dry_run: false,
+            window: None,
         };
         let event = Event {
             run,

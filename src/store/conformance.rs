@@ -50,6 +50,7 @@ fn new_run(id: &str, integration: &str) -> NewRun {
         params: json!({"a": 1}),
         started_at: Utc::now(),
         dry_run: false,
+        window: None,
     }
 }
 

@@ -18,10 +18,10 @@ use crate::store::{
     Attempt, Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
     RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
-use crate::store::{Lifetime, RunOutput, create_private};
+use crate::store::{Lifetime, RunOutput, Window, create_private};
 use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -106,9 +106,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (run_id, attempt)
 ) WITHOUT ROWID;
 ";
-const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error, dry_run, attempts, ran_at";
+/// Version 9: the period a run covers (a scheduled run's window).
+const SCHEMA_V9: &str = "
+ALTER TABLE runs ADD COLUMN window_start TEXT;
+ALTER TABLE runs ADD COLUMN window_end TEXT;
+";
+const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error, \
+                       dry_run, attempts, ran_at, window_start, window_end";
 /// How many columns [`COLUMNS`] has: the ones a query adds come after.
-const COLUMN_COUNT: usize = 11;
+const COLUMN_COUNT: usize = 13;
 
 pub(crate) struct SqliteStore {
     dir: PathBuf,
@@ -369,6 +375,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     if version < 8 {
         tx.execute_batch(SCHEMA_V8)?;
     }
+    if version < 9 {
+        tx.execute_batch(SCHEMA_V9)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -379,15 +388,18 @@ impl History for SqliteStore {
         // Lock first, insert second: a reader never sees a running row without a live lock.
         let alive = self.liveness.mark(&run.id)?;
         self.db().execute(
-            "INSERT INTO runs (id, integration, trigger, params, status, started_at, ran_at, dry_run, attempts)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6, 1)",
+            "INSERT INTO runs (id, integration, trigger, params, status, started_at, ran_at, dry_run, attempts,
+                               window_start, window_end)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6, 1, ?7, ?8)",
             params![
                 run.id,
                 run.integration,
                 run.trigger,
                 run.params.to_string(),
                 timestamp(run.started_at),
-                run.dry_run
+                run.dry_run,
+                run.window.map(|w| timestamp(w.start)),
+                run.window.map(|w| timestamp(w.end)),
             ],
         )?;
         Ok(alive)
@@ -764,6 +776,16 @@ fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
             .map(|t| parse_timestamp(&t))
             .transpose()
             .map_err(|e| bad(10, e))?,
+        window: match (
+            row.get::<_, Option<String>>(11)?,
+            row.get::<_, Option<String>>(12)?,
+        ) {
+            (Some(start), Some(end)) => Some(Window {
+                start: parse_timestamp(&start).map_err(|e| bad(11, e))?,
+                end: parse_timestamp(&end).map_err(|e| bad(12, e))?,
+            }),
+            _ => None,
+        },
         log: String::new(),
         output: RunOutput::default(),
     })
@@ -817,6 +839,7 @@ mod tests {
             params: serde_json::json!({}),
             started_at: chrono::Utc::now(),
             dry_run: false,
+            window: None,
         };
         let _run = store.begin_run(&run).unwrap();
         let mode = |path: &str| {
@@ -869,7 +892,8 @@ mod tests {
             db.execute_batch(
                 "ALTER TABLE runs DROP COLUMN dry_run; ALTER TABLE runs DROP COLUMN ran_at;
                  ALTER TABLE runs DROP COLUMN output; ALTER TABLE runs DROP COLUMN output_cut;
-                 DROP TABLE attempts;",
+                 DROP TABLE attempts; ALTER TABLE runs DROP COLUMN window_start;
+                 ALTER TABLE runs DROP COLUMN window_end;",
             )
             .unwrap();
             db.pragma_update(None, "user_version", 6).unwrap();

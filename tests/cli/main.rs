@@ -19,3 +19,4 @@ mod run;
 mod run_output;
 mod serve_hook;
 mod support;
+mod windows;

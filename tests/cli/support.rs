@@ -104,8 +104,30 @@ impl Test {
     /// The command with a clean environment: nothing from the developer's machine leaks in.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
+        command.args(args);
+        self.prepared(command)
+    }
+
+    /// `integ` run by Debian's `faketime` with the clock at `at` (`2026-11-03 02:05:00`, UTC, the
+    /// machine's zone for the run), ticking on from there. Timers keep the real monotonic clock.
+    pub(crate) fn run_at(&self, at: &str, args: &[&str]) -> Output {
+        let mut command = Command::new("faketime");
+        command.arg(at).arg(BIN).args(args);
+        let output = self
+            .prepared(command)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("TZ", "UTC")
+            .output()
+            .expect("faketime starts (Debian: apt-get install faketime)");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn prepared(&self, mut command: Command) -> Command {
         command
-            .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -40,6 +40,8 @@ struct StepContext<'a> {
     broken: &'a [String],
     /// The step's keys whose values were wrong and are reported.
     left_out: &'a LeftOut,
+    /// The integration has a schedule, so its runs have a `window`.
+    scheduled: bool,
 }
 
 /// The keys of a step whose values were wrong, already reported: `for_each`, `http`, or a
@@ -67,6 +69,9 @@ impl LeftOut {
 impl StepContext<'_> {
     fn scope(&self, extra: &[&'static str]) -> Scope<'_> {
         let mut roots = STEP_ROOTS.to_vec();
+        if !self.scheduled {
+            roots.retain(|root| *root != "window");
+        }
         roots.extend_from_slice(extra);
         Scope {
             roots,
@@ -144,6 +149,7 @@ impl Validator<'_> {
                 record_sources: &record_sources,
                 broken: &broken,
                 left_out: &left_out,
+                scheduled: self.scheduled,
             };
             // A step with a `for_each` has `item`, even when the `for_each` itself is wrong.
             let each = raw.for_each.is_some() || left_out.any(&["for_each"]);
