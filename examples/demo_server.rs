@@ -139,11 +139,22 @@ async fn companies(headers: HeaderMap, Query(params): Query<HashMap<String, Stri
     if let Err(refusal) = crm_auth(&headers) {
         return refusal.into_response();
     }
-    match page(&params, COMPANIES) {
+    // Raynet's "changed since" filters, `yyyy-MM-dd HH:mm`: text order is time order.
+    let since = params.get("rowInfo.lastModifiedAt[GE]");
+    let before = params.get("rowInfo.lastModifiedAt[LT]");
+    let matching: Vec<Value> = (0..COMPANIES)
+        .map(company)
+        .filter(|c| {
+            let at = c["rowInfo"]["lastModifiedAt"].as_str().unwrap_or_default();
+            since.is_none_or(|s| at >= s.as_str()) && before.is_none_or(|b| at < b.as_str())
+        })
+        .collect();
+    let total = matching.len() as u64;
+    match page(&params, total) {
         Ok((from, to)) => Json(json!({
             "success": true,
-            "totalCount": COMPANIES,
-            "data": (from..to).map(company).collect::<Vec<_>>(),
+            "totalCount": total,
+            "data": matching[from as usize..to as usize],
         }))
         .into_response(),
         Err(refusal) => refusal.into_response(),

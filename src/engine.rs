@@ -50,6 +50,18 @@ pub(crate) async fn execute(
     log: &RunLog,
     observer: &dyn Observer,
 ) -> Result<(), String> {
+    // The zone the window was read in goes with the run's record, as its first line.
+    if let (Some(window), Some(schedule)) = (run.window, &integration.schedule) {
+        log.line(
+            "run",
+            ">",
+            &format!(
+                "covers {} (zone {})",
+                crate::window::Shown(schedule, window),
+                schedule.zone_name()
+            ),
+        );
+    }
     let steps_run = run_steps(config, integration, run, log, observer);
     let result = match integration.timeout {
         Some(limit) => match tokio::time::timeout(limit, steps_run).await {

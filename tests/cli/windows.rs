@@ -63,6 +63,11 @@ fn the_first_run_covers_one_interval_and_each_next_tick_the_one_since() {
         json!({"start": "2026-11-03T01:00:00.000Z", "end": "2026-11-04T01:00:00.000Z"})
     );
     assert_eq!(runs[0]["trigger"], "schedule");
+    test.run(&["logs", runs[0]["id"].as_str().unwrap()])
+        .success()
+        .stdout_has(
+            "run > covers [2026-11-03 02:00 +01:00, 2026-11-04 02:00 +01:00) (zone Europe/Prague)",
+        );
 }
 
 #[test]
@@ -385,4 +390,50 @@ command.argv = ["echo", "{{ window.begin }}"]
         .stderr_has("error: unknown name `window` in template")
         .stderr_has("hint: `window` (the period a scheduled run covers) exists only in an integration with a `schedule`")
         .stderr_has("error: unknown window field `begin` in template");
+}
+
+#[test]
+fn the_changed_since_example_catches_up_after_missed_nights_against_the_demo_server() {
+    let server = crate::examples::DemoServer::start();
+    let test = crate::examples::example("changed-companies.toml", &server);
+    let run = |at: &str| {
+        test.run_at(at, &["run", "changed-companies", "--scheduled", "-q"])
+            .success();
+    };
+    // The first night reaches `first_window` (7 days) back; the demo CRM changes 2,500
+    // companies over 28 days, each at 10:00 on day `1 + id % 28`.
+    run("2026-11-08 02:10:00");
+    let first = test.read("exports/changed-2026-11-08.csv");
+    let days = |csv: &str| {
+        let mut days: Vec<String> = csv
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit(',').next().unwrap()[..10].to_owned())
+            .collect();
+        days.sort();
+        days.dedup();
+        days
+    };
+    assert_eq!(
+        days(&first),
+        (1..=7)
+            .map(|d| format!("2026-11-{d:02}"))
+            .collect::<Vec<_>>()
+    );
+    // Off for two nights: the next run covers all three.
+    run("2026-11-11 02:10:00");
+    let caught_up = test.read("exports/changed-2026-11-11.csv");
+    assert_eq!(days(&caught_up), ["2026-11-08", "2026-11-09", "2026-11-10"]);
+    assert!(
+        !test
+            .state_dir()
+            .with_file_name("exports/changed-2026-11-09.csv")
+            .exists(),
+        "one run for the missed nights"
+    );
+    assert_eq!(
+        (first.lines().count() - 1) + (caught_up.lines().count() - 1),
+        (0..2500).filter(|id| 1 + id % 28 <= 10).count(),
+        "ten days, each company changed in them once"
+    );
 }
