@@ -21,7 +21,9 @@ use crate::params::{self, Prompt};
 use crate::run_log::{Redactor, RunLog};
 use crate::scope::DefaultScope;
 use crate::store::{Lease, NewRun, RunEnd, RunQuery, RunStatus, Store, StoreFailed};
+use crate::trigger::Trigger;
 use crate::usage::UsageError;
+use crate::window::Window;
 
 /// How long a queued run waits between looks for a free slot that another process holds.
 const SLOT_POLL: Duration = Duration::from_millis(250);
@@ -313,6 +315,23 @@ async fn skipped(
     })
     .await?;
     Ok(Outcome::Skipped { message })
+}
+
+/// The record of a run that did not run (nothing owed, a range left out).
+pub(crate) fn not_run(
+    integration: &Integration,
+    trigger: &Trigger,
+    window: Option<Window>,
+) -> NewRun {
+    NewRun {
+        id: uuid::Uuid::now_v7().to_string(),
+        integration: integration.name.clone(),
+        trigger: trigger.kind().to_owned(),
+        params: serde_json::json!({}),
+        started_at: Utc::now(),
+        dry_run: false,
+        window,
+    }
 }
 
 /// Records a run that did not run — skipped (busy, nothing owed), or failed before it could

@@ -51,6 +51,11 @@ impl Schedule {
         }
     }
 
+    /// `at` as a person reads it, in the schedule's zone: `2026-11-03 02:00 +01:00`.
+    pub(crate) fn shown(&self, at: DateTime<Utc>) -> String {
+        self.local(at).format("%Y-%m-%d %H:%M %:z").to_string()
+    }
+
     /// The zone's name: the IANA name given, or `local`.
     pub(crate) fn zone_name(&self) -> String {
         match self.timezone {
@@ -224,8 +229,8 @@ impl fmt::Display for Shown<'_> {
         write!(
             f,
             "[{}, {})",
-            schedule.local(window.start).format("%Y-%m-%d %H:%M %:z"),
-            schedule.local(window.end).format("%Y-%m-%d %H:%M %:z")
+            schedule.shown(window.start),
+            schedule.shown(window.end)
         )
     }
 }

@@ -10,18 +10,18 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::commands::{human_duration, load_config, open_store, record_unstarted};
-use crate::config::model::{Integration, Overlap, Param, Schedule};
-use crate::door::schedule::{self, Asked, Decision};
+use crate::config::model::{Integration, Overlap, Param};
+use crate::door::schedule::{self, Asked, Covering, Decision};
 use crate::engine::RunContext;
 use crate::exit::ExitStatus;
 use crate::lifecycle::{self, Ended, OnFailure, Outcome, ParamInput, Plan, Start, WhenBusy};
 use crate::output::{Printer, Verbosity};
 use crate::params::{self, Prompt};
 use crate::secrets;
-use crate::store::{NewRun, RunStatus, Store};
+use crate::store::{RunStatus, Store};
 use crate::trigger::Trigger;
 use crate::usage::UsageError;
-use crate::window::{Shown, Window};
+use crate::window::Shown;
 
 pub(crate) fn run(
     global: &GlobalArgs,
@@ -82,93 +82,15 @@ pub(crate) fn run(
 
     let store: Arc<dyn Store> = Arc::from(open_store(global)?);
     let name = &integration.name;
-    let decision = match &integration.schedule {
-        Some(schedule) => {
-            let asked = match (&args.from, &args.to) {
-                (Some(from), Some(to)) => Asked::Backfill {
-                    from,
-                    to,
-                    each: args.each,
-                },
-                _ if args.scheduled => Asked::Scheduled,
-                _ => Asked::UpToNow,
-            };
-            let watermark = store.watermark(name)?;
-            let decision = schedule::decide(name, schedule, asked, watermark, Utc::now())
-                .map_err(unstarted)?;
-            if args.plan {
-                printer.data(&plan_text(schedule, watermark, &decision));
-                return Ok(ExitStatus::Success);
-            }
-            Some(decision)
-        }
-        None if args.from.is_some() || args.plan => {
-            return Err(UsageError::new(format!(
-                "`{name}` has no `schedule`, so it has no windows to cover or plan"
-            ))
-            .with_hint(
-                "`--from`, `--to`, `--each` and `--plan` are for integrations with a schedule"
-                    .to_owned(),
-            )
-            .into());
-        }
-        None => None,
-    };
     let trigger = if args.scheduled {
         Trigger::Schedule
     } else {
         Trigger::Manual
     };
-    let runs = match decision {
-        None => vec![None],
-        Some(Decision::Covered { until }) => {
-            let schedule = integration
-                .schedule
-                .as_ref()
-                .expect("a decision has a schedule");
-            let message = format!(
-                "nothing to cover: `{name}` is covered until {}",
-                schedule.local(until).format("%Y-%m-%d %H:%M %:z")
-            );
-            lifecycle::record_not_run(
-                store.as_ref(),
-                not_run(integration, &trigger, None),
-                RunStatus::Skipped,
-                &message,
-            )?;
-            if !args.scheduled {
-                printer.status(&message);
-            }
-            return Ok(ExitStatus::Success);
-        }
-        Some(Decision::TooMany { message, hint }) => {
-            lifecycle::record_not_run(
-                store.as_ref(),
-                not_run(integration, &trigger, None),
-                RunStatus::Failed,
-                &format!("{message}; {hint}"),
-            )?;
-            printer.error(&message, Some(&hint));
-            return Ok(ExitStatus::Failure);
-        }
-        Some(Decision::Run { runs, skipped }) => {
-            if let Some(window) = skipped {
-                let schedule = integration
-                    .schedule
-                    .as_ref()
-                    .expect("a decision has a schedule");
-                lifecycle::record_not_run(
-                    store.as_ref(),
-                    not_run(integration, &trigger, Some(window)),
-                    RunStatus::Skipped,
-                    &format!(
-                        "not covered: `catch_up = \"latest\"` covers the last interval only, and leaves {}",
-                        Shown(schedule, window)
-                    ),
-                )?;
-            }
-            runs.into_iter().map(Some).collect()
-        }
+    let runs = match windows(&args, integration, &trigger, store.as_ref(), printer) {
+        Ok(Ok(runs)) => runs,
+        Ok(Err(status)) => return Ok(status),
+        Err(err) => return Err(unstarted(err)),
     };
     let when_busy = if args.wait || integration.overlap == Overlap::Wait {
         WhenBusy::Wait
@@ -248,62 +170,99 @@ pub(crate) fn run(
     Ok(status)
 }
 
-/// The record of a run that did not run (nothing owed, a range left out).
-fn not_run(integration: &Integration, trigger: &Trigger, window: Option<Window>) -> NewRun {
-    NewRun {
-        id: uuid::Uuid::now_v7().to_string(),
-        integration: integration.name.clone(),
-        trigger: trigger.kind().to_owned(),
-        params: serde_json::json!({}),
-        started_at: Utc::now(),
-        dry_run: false,
-        window,
-    }
-}
-
-/// `--plan`: what a run now would cover, and where the watermark would move.
-fn plan_text(
-    schedule: &Schedule,
-    watermark: Option<chrono::DateTime<Utc>>,
-    decision: &Decision,
-) -> String {
-    let mut lines = vec![match watermark {
-        Some(w) => format!(
-            "covered until {} (zone {})",
-            schedule.local(w).format("%Y-%m-%d %H:%M %:z"),
-            schedule.zone_name()
-        ),
-        None => format!("never covered yet (zone {})", schedule.zone_name()),
-    }];
-    match decision {
-        Decision::Covered { .. } => lines.push("nothing to cover now".to_owned()),
-        Decision::TooMany { message, hint } => {
-            lines.push(format!("would fail: {message}"));
-            lines.push(format!("hint: {hint}"));
+/// The runs to make, one per window a scheduled integration covers (one without a window
+/// otherwise); or, when no run is to be made (`--plan`, nothing owed, too much owed), how the
+/// command ends, with that recorded.
+fn windows(
+    args: &RunArgs,
+    integration: &Integration,
+    trigger: &Trigger,
+    store: &dyn Store,
+    printer: &Printer,
+) -> anyhow::Result<Result<Vec<Option<Covering>>, ExitStatus>> {
+    let name = &integration.name;
+    let decision = match &integration.schedule {
+        Some(schedule) => {
+            let asked = match (&args.from, &args.to) {
+                (Some(from), Some(to)) => Asked::Backfill {
+                    from,
+                    to,
+                    each: args.each,
+                },
+                _ if args.scheduled => Asked::Scheduled,
+                _ => Asked::UpToNow,
+            };
+            let watermark = store.watermark(name)?;
+            let decision = schedule::decide(name, schedule, asked, watermark, Utc::now())?;
+            if args.plan {
+                printer.data(&decision.plan(schedule, watermark));
+                return Ok(Err(ExitStatus::Success));
+            }
+            Some(decision)
         }
-        Decision::Run { runs, skipped } => {
+        None if args.from.is_some() || args.plan => {
+            return Err(UsageError::new(format!(
+                "`{name}` has no `schedule`, so it has no windows to cover or plan"
+            ))
+            .with_hint(
+                "`--from`, `--to`, `--each` and `--plan` are for integrations with a schedule"
+                    .to_owned(),
+            )
+            .into());
+        }
+        None => None,
+    };
+    Ok(Ok(match decision {
+        None => vec![None],
+        Some(Decision::Covered { until }) => {
+            let schedule = integration
+                .schedule
+                .as_ref()
+                .expect("a decision has a schedule");
+            let message = format!(
+                "nothing to cover: `{name}` is covered until {}",
+                schedule.shown(until)
+            );
+            lifecycle::record_not_run(
+                store,
+                lifecycle::not_run(integration, trigger, None),
+                RunStatus::Skipped,
+                &message,
+            )?;
+            if !args.scheduled {
+                printer.status(&message);
+            }
+            return Ok(Err(ExitStatus::Success));
+        }
+        Some(Decision::TooMany { message, hint }) => {
+            lifecycle::record_not_run(
+                store,
+                lifecycle::not_run(integration, trigger, None),
+                RunStatus::Failed,
+                &format!("{message}; {hint}"),
+            )?;
+            printer.error(&message, Some(&hint));
+            return Ok(Err(ExitStatus::Failure));
+        }
+        Some(Decision::Run { runs, skipped }) => {
             if let Some(window) = skipped {
-                lines.push(format!(
-                    "would leave {} (catch_up = \"latest\")",
-                    Shown(schedule, *window)
-                ));
-            }
-            for covering in runs {
-                let moves = match covering.advance_to {
-                    Some(to) => format!(
-                        "; on success covered until {}",
-                        schedule.local(to).format("%Y-%m-%d %H:%M %:z")
+                let schedule = integration
+                    .schedule
+                    .as_ref()
+                    .expect("a decision has a schedule");
+                lifecycle::record_not_run(
+                    store,
+                    lifecycle::not_run(integration, trigger, Some(window)),
+                    RunStatus::Skipped,
+                    &format!(
+                        "not covered: `catch_up = \"latest\"` covers the last interval only, and leaves {}",
+                        Shown(schedule, window)
                     ),
-                    None => "; the watermark stays".to_owned(),
-                };
-                lines.push(format!(
-                    "would cover {}{moves}",
-                    Shown(schedule, covering.window)
-                ));
+                )?;
             }
+            runs.into_iter().map(Some).collect()
         }
-    }
-    lines.join("\n")
+    }))
 }
 
 /// Tells how a run that started ended: a summary for a person watching, the log and the error

@@ -68,7 +68,7 @@ pub(crate) fn decide(
             Coverage::TooMany { owed, window } => Decision::TooMany {
                 message: format!(
                     "`{name}` owes {owed} intervals since {}, more than `max_catch_up = {}`",
-                    schedule.local(window.start).format("%Y-%m-%d %H:%M %:z"),
+                    schedule.shown(window.start),
                     schedule.max_catch_up
                 ),
                 hint: format!(
@@ -138,6 +138,47 @@ pub(crate) fn decide(
                 skipped: None,
             })
         }
+    }
+}
+
+/// `--plan`: what a run now would cover, and where the watermark would move.
+impl Decision {
+    pub(crate) fn plan(&self, schedule: &Schedule, watermark: Option<DateTime<Utc>>) -> String {
+        let decision = self;
+        let mut lines = vec![match watermark {
+            Some(w) => format!(
+                "covered until {} (zone {})",
+                schedule.shown(w),
+                schedule.zone_name()
+            ),
+            None => format!("never covered yet (zone {})", schedule.zone_name()),
+        }];
+        match decision {
+            Decision::Covered { .. } => lines.push("nothing to cover now".to_owned()),
+            Decision::TooMany { message, hint } => {
+                lines.push(format!("would fail: {message}"));
+                lines.push(format!("hint: {hint}"));
+            }
+            Decision::Run { runs, skipped } => {
+                if let Some(window) = skipped {
+                    lines.push(format!(
+                        "would leave {} (catch_up = \"latest\")",
+                        Shown(schedule, *window)
+                    ));
+                }
+                for covering in runs {
+                    let moves = match covering.advance_to {
+                        Some(to) => format!("; on success covered until {}", schedule.shown(to)),
+                        None => "; the watermark stays".to_owned(),
+                    };
+                    lines.push(format!(
+                        "would cover {}{moves}",
+                        Shown(schedule, covering.window)
+                    ));
+                }
+            }
+        }
+        lines.join("\n")
     }
 }
 
