@@ -926,7 +926,10 @@ impl<'s> Validator<'s> {
         let today = Local::now().date_naive();
         let named = match zone {
             Some(zone) => format!("`{}`", zone.name()),
-            None => "the machine's zone".to_owned(),
+            None => match schedule::machine_zone() {
+                Some(machine) => format!("the machine's zone (`{machine}`)"),
+                None => "the machine's zone".to_owned(),
+            },
         };
         for clash in schedule::dst_clashes(expression.get_ref(), cron, zone, today) {
             self.warning_with_hint(

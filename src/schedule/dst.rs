@@ -69,7 +69,14 @@ pub(crate) fn dst_clashes(
             let Some(time) = NaiveTime::from_hms_opt(*hour, *minute, 0) else {
                 continue;
             };
-            let found = match zone {
+            // chrono's `Local` places the change's boundary a minute off, so the machine's
+            // zone is read by name when it has one.
+            let machine = || {
+                crate::schedule::machine_zone()?
+                    .parse::<chrono_tz::Tz>()
+                    .ok()
+            };
+            let found = match zone.or_else(machine) {
                 Some(zone) => scan(&zone, cron, time, today),
                 None => scan(&chrono::Local, cron, time, today),
             };

@@ -67,7 +67,7 @@ fn manifest(entry: &Entry, target: &Target) -> String {
         text,
         "# integ-{name}.yaml: written by `integ schedule --format kubernetes`.\n\
          # Apply it with `kubectl apply -f integ-{name}.yaml`. It needs, in the same namespace:\n\
-         # - the ConfigMap `{configmap}` with the integrations file, mounted at {config_dir}:\n\
+         # - the ConfigMap `{configmap}` with the integrations file, mounted at {config}:\n\
          #   kubectl create configmap {configmap} --from-file={config_file}={config}\n\
          # - the PersistentVolumeClaim `{pvc}` for the state directory ({state_dir}), where the\n\
          #   run history, the locks and the watermark (the end of the last covered window) live;\n\
@@ -140,8 +140,11 @@ fn manifest(entry: &Entry, target: &Target) -> String {
          \x20             volumeMounts:\n\
          \x20               - name: state\n\
          \x20                 mountPath: {state_dir}\n\
+         \x20               # The file alone: a read-only directory could not hold the\n\
+         \x20               # state directory's mount point.\n\
          \x20               - name: config\n\
-         \x20                 mountPath: {working_dir}\n\
+         \x20                 mountPath: {config_path}\n\
+         \x20                 subPath: {config_key}\n\
          \x20                 readOnly: true\n\
          \x20         volumes:\n\
          \x20           - name: state\n\
@@ -154,6 +157,8 @@ fn manifest(entry: &Entry, target: &Target) -> String {
         starting = starting_deadline(entry),
         image = quote(&target.image),
         working_dir = quote(&config_dir),
+        config_path = quote(&target.config.display().to_string()),
+        config_key = quote(&config_file),
         state_dir = quote(&target.state_dir.display().to_string()),
         pvc = quote(&target.pvc),
         configmap = quote(&target.configmap),

@@ -17,5 +17,6 @@ mod params;
 mod processes;
 mod run;
 mod run_output;
+mod schedule;
 mod serve_hook;
 mod support;
