@@ -427,3 +427,16 @@ command = { argv = ["true"] }
     );
     insta::assert_snapshot!(stderr);
 }
+
+#[test]
+fn check_accepts_a_schedule_that_fires_only_in_leap_years() {
+    let (code, stderr) = check(
+        r#"[integration.leap-day]
+schedule = "0 0 29 2 *"
+[[integration.leap-day.steps]]
+command = { argv = ["true"] }
+"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("never fires"), "{stderr}");
+}
