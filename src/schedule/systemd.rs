@@ -81,6 +81,13 @@ fn service(entry: &Entry, target: &Target) -> String {
          RestrictRealtime=yes\n\
          RestrictSUIDSGID=yes\n\
          LockPersonality=yes\n\
+         ProtectProc=invisible\n\
+         RestrictNamespaces=yes\n\
+         SystemCallArchitectures=native\n\
+         RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n\
+         # A run needs no privileges; one that does belongs in a unit written for it.\n\
+         CapabilityBoundingSet=\n\
+         AmbientCapabilities=\n\
          UMask=0077\n"
     )
 }

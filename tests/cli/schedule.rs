@@ -166,7 +166,7 @@ fn systemd_units_are_written_into_the_out_dir() {
 }
 
 #[test]
-fn systemd_units_pass_systemd_analyze_verify() {
+fn systemd_units_pass_systemd_analyze_verify_and_its_security_score() {
     let test = test();
     let binary = env!("CARGO_BIN_EXE_integ");
     test.run(&[
@@ -184,6 +184,17 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("integ-contacts-sync"), "{stderr}");
+    // systemd's own score of the hardening: 4.0 or less is "OK" (a plain unit scores 9.6).
+    let output = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=40"])
+        .arg(units.join("integ-contacts-sync.service"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
