@@ -451,3 +451,41 @@ command = { argv = ["true"] }
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("never fires"), "{stderr}");
 }
+
+#[test]
+fn the_systemd_example_is_what_integ_schedule_writes() {
+    let test = Test::new()
+        .write(
+            "nightly-export.toml",
+            &crate::examples::repo_file("examples/nightly-export.toml"),
+        )
+        .env("TZ", "UTC");
+    test.run(&[
+        "--config",
+        "nightly-export.toml",
+        "--state-dir",
+        "/var/lib/integ",
+        "schedule",
+        "--format",
+        "systemd",
+        "--binary",
+        "/usr/local/bin/integ",
+        "--out",
+        "units",
+    ])
+    .success();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for file in ["integ-nightly-export.service", "integ-nightly-export.timer"] {
+        let generated = test
+            .read(&format!("units/{file}"))
+            .replace(&dir(&test).display().to_string(), "/srv/integ");
+        if std::env::var_os("INTEG_UPDATE_EXAMPLES").is_some() {
+            std::fs::write(examples.join(file), &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(examples.join(file)).unwrap_or_default();
+        assert_eq!(
+            committed, generated,
+            "examples/{file} is stale: run `INTEG_UPDATE_EXAMPLES=1 cargo nextest run -E 'test(the_systemd_example)'`"
+        );
+    }
+}
