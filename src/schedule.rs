@@ -104,7 +104,7 @@ pub(crate) fn write(
         };
         let refused = |reason: String| {
             UsageError::new(format!(
-                "failed to write {} for `{}`: its schedule `{}` {reason}",
+                "failed to write {} for `{}`: schedule `{}`: {reason}",
                 format.what(),
                 integration.name,
                 schedule.expression
@@ -169,10 +169,7 @@ impl Fields {
         };
         let fields: Vec<&str> = spelled.split_whitespace().collect();
         let [minute, hour, dom, month, dow] = fields[..] else {
-            return Err(format!(
-                "has {} fields, and only five are written",
-                fields.len()
-            ));
+            return Err(format!("{} fields, where cron has five", fields.len()));
         };
         Ok(Fields {
             minute: minute.to_owned(),

@@ -20,7 +20,7 @@ pub(super) fn portable(fields: &Fields) -> Result<(), String> {
                 .any(|item| item.len() == 3 && item.chars().all(|c| c.is_ascii_alphabetic()));
             if field.to_uppercase().contains(sign) && !(named && sign != '#') {
                 return Err(format!(
-                    "uses `{sign}` in the {what} field, which Kubernetes does not read (only numbers, names, `*`, ranges, lists and steps)"
+                    "`{sign}` in the {what} field is not read by Kubernetes, which reads numbers, names, `*`, ranges, lists and steps"
                 ));
             }
         }
@@ -31,7 +31,8 @@ pub(super) fn portable(fields: &Fields) -> Result<(), String> {
     });
     if sunday_as_seven {
         return Err(
-            "uses `7` for Sunday, and Kubernetes reads days of the week 0-6: write `0`".to_owned(),
+            "`7` for Sunday is not read by Kubernetes, which numbers days of the week 0-6: write `0`"
+                .to_owned(),
         );
     }
     Ok(())

@@ -314,14 +314,14 @@ command = { argv = ["true"] }
     );
     let out = test.run(&["schedule", "payroll", "--format", "systemd"]);
     out.code(2);
-    out.stderr_has("error: failed to write a systemd timer for `payroll`: its schedule `0 9 15W * *` `W` (the weekday nearest a day) has no `OnCalendar=` form");
+    out.stderr_has("error: failed to write a systemd timer for `payroll`: schedule `0 9 15W * *`: `W` (the weekday nearest a day) has no `OnCalendar=` form");
     assert_eq!(out.stdout, "");
     let out = test.run(&["schedule", "month-end", "--format", "kubernetes"]);
     out.code(2);
-    out.stderr_has("error: failed to write a Kubernetes CronJob for `month-end`: its schedule `0 22 L * *` uses `L` in the day-of-month field, which Kubernetes does not read");
+    out.stderr_has("error: failed to write a Kubernetes CronJob for `month-end`: schedule `0 22 L * *`: `L` in the day-of-month field is not read by Kubernetes");
     let out = test.run(&["schedule", "month-end", "--format", "crontab"]);
     out.code(2);
-    out.stderr_has("uses `L`, which Debian cron does not read");
+    out.stderr_has("schedule `0 22 L * *`: `L` is not read by Debian cron");
     // systemd can: the last day of the month.
     let out = test.run(&["schedule", "month-end", "--format", "systemd"]);
     out.success();
