@@ -14,10 +14,12 @@ pub(crate) fn on_calendar(fields: &Fields) -> Result<Vec<String>, String> {
         numeric(&fields.minute, 0, "minute")?
     );
     let month = numeric(&month_numbers(&fields.month), 1, "month")?;
-    let dom = day_of_month(&fields.dom, &month)?;
+    // croner reads `?` in the day fields as `*`, before it decides which field restricts.
+    let (dom_field, dow_field) = (fields.dom.replace('?', "*"), fields.dow.replace('?', "*"));
+    let dom = day_of_month(&dom_field, &month)?;
     // Cron's rule (and croner's): a day field is unrestricted only when it is a literal `*`.
-    let dom_restricted = fields.dom != "*";
-    let dow_restricted = fields.dow != "*";
+    let dom_restricted = dom_field != "*";
+    let dow_restricted = dow_field != "*";
     if !dow_restricted {
         return Ok(vec![format!("{dom} {time}")]);
     }
@@ -26,7 +28,7 @@ pub(crate) fn on_calendar(fields: &Fields) -> Result<Vec<String>, String> {
         lines.push(format!("{dom} {time}"));
     }
     let every_day = format!("*-{month}-*");
-    let weekdays = day_of_week(&fields.dow)?;
+    let weekdays = day_of_week(&dow_field)?;
     if !weekdays.plain.is_empty() {
         let days = weekdays
             .plain
@@ -216,6 +218,8 @@ mod tests {
         "0 0 1,15 * *",
         "0 0 */7 * *",
         "0 12 1 * 1",
+        "0 12 ? * 1",
+        "0 12 1 * ?",
         "0 12 13 * 5",
         "0 6 L * *",
         "0 18 * * 5#2",
