@@ -75,6 +75,24 @@ fn crontab_lines_spell_out_paths_and_warn_of_a_zone_cron_cannot_honour() {
     out.stderr_has("warning: `invoices-export` reads its schedule in `Europe/Prague`, but cron reads crontab times in the machine's zone (`UTC`), and Debian cron has no `CRON_TZ`");
     assert!(!out.stderr.contains("contacts-sync"), "{}", out.stderr);
     filters(&test).bind(|| insta::assert_snapshot!(out.stdout));
+    // With `--out`, the same lines go to `DIR/integ.crontab`.
+    let out_dir = test.run(&[
+        "schedule",
+        "--format",
+        "crontab",
+        "--binary",
+        "/usr/bin/integ",
+        "--out",
+        "cron",
+    ]);
+    out_dir.success();
+    assert_eq!(out_dir.stdout, "");
+    let written = test.read("cron/integ.crontab");
+    assert_eq!(
+        out.stdout,
+        format!("# ==> integ.crontab <==\n{written}"),
+        "stdout and the file differ"
+    );
 }
 
 #[test]
