@@ -912,7 +912,6 @@ impl<'s> Validator<'s> {
         })
     }
 
-    /// A cron expression, parsed once however often the file repeats it.
     /// Warns of each fixed time of the schedule that its zone's DST change skips or repeats.
     fn dst_warnings(
         &mut self,
@@ -940,6 +939,8 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// A cron expression, parsed once however often the file repeats it; `@reboot`, a seconds
+    /// field and an expression that never fires are refused.
     fn cron(&mut self, value: &Spanned<String>) -> Option<croner::Cron> {
         let expression = value.get_ref();
         if expression.trim().eq_ignore_ascii_case("@reboot") {
