@@ -86,6 +86,7 @@ pub(crate) enum Command {
     Output(OutputArgs),
     ServeHook(ServeHookArgs),
     Retry(RetryArgs),
+    Schedule(ScheduleArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -196,6 +197,58 @@ pub(crate) struct OutputArgs {
     /// The run's id, or a unique start of it
     #[arg(value_name = "RUN_ID")]
     pub run_id: String,
+}
+
+const SCHEDULE_EXAMPLES: &str = "\
+Examples:
+  $ integ schedule --format crontab >> my.crontab
+  $ integ schedule nightly-export --format systemd --out /etc/systemd/system
+  $ integ schedule --format kubernetes --pvc integ-state --image registry.example/integ:1";
+
+/// Write the crontab lines, systemd units or Kubernetes CronJobs that run scheduled integrations
+///
+/// Each entry runs `integ run NAME --scheduled -q` with the integrations file, the state
+/// directory and the binary as absolute paths, at the times of the integration's `schedule`,
+/// in its `timezone`. Without `--out` the files are printed, each after a comment naming it.
+/// A schedule the format cannot express is refused with the reason.
+#[derive(Debug, Args)]
+#[command(after_long_help = SCHEDULE_EXAMPLES)]
+pub(crate) struct ScheduleArgs {
+    /// The integrations to write entries for [default: every one with a `schedule`]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Which scheduler the entries are for
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: ScheduleFormat,
+
+    /// Write the files into this directory (`integ.crontab`, `integ-NAME.service` and
+    /// `.timer`, `integ-NAME.yaml`) instead of printing them
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// The integ binary the entries start [default: this one]
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+
+    /// Kubernetes: the PersistentVolumeClaim mounted at the state directory
+    #[arg(long, value_name = "NAME", default_value = "integ-state")]
+    pub pvc: String,
+
+    /// Kubernetes: the ConfigMap that holds the integrations file
+    #[arg(long, value_name = "NAME", default_value = "integ-config")]
+    pub configmap: String,
+
+    /// Kubernetes: the container image that has the binary at `--binary`
+    #[arg(long, value_name = "IMAGE", default_value = "integ")]
+    pub image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScheduleFormat {
+    Crontab,
+    Systemd,
+    Kubernetes,
 }
 
 impl Cli {

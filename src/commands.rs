@@ -7,6 +7,7 @@ pub(crate) mod logs;
 pub(crate) mod retry;
 pub(crate) mod run;
 pub(crate) mod run_output;
+pub(crate) mod schedule;
 pub(crate) mod serve_hook;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::Output(args) => run_output::output(global, &args, printer),
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
         Command::Retry(args) => retry::retry(global, &args, printer),
+        Command::Schedule(args) => schedule::schedule(global, &args, printer),
     }
 }
 

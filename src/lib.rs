@@ -25,6 +25,7 @@ mod output;
 mod params;
 mod queue;
 mod run_log;
+mod schedule;
 mod scope;
 mod secrets;
 mod signing;

@@ -26,6 +26,7 @@ use crate::config::raw::{
 };
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity, shown_value};
 use crate::params::{self, toml_to_json};
+use crate::schedule::{self, Clash};
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
 
@@ -882,6 +883,7 @@ impl<'s> Validator<'s> {
         };
         let cron = self.cron(&expression);
         let Some(table) = table else {
+            self.dst_warnings(&expression, cron.as_ref(), None);
             return Some(Schedule {
                 expression: expression.into_inner(),
                 cron: cron?,
@@ -931,6 +933,7 @@ impl<'s> Validator<'s> {
         if !timezone_ok {
             return None;
         }
+        self.dst_warnings(&expression, cron.as_ref(), timezone);
         Some(Schedule {
             expression: expression.into_inner(),
             cron: cron?,
@@ -942,9 +945,45 @@ impl<'s> Validator<'s> {
         })
     }
 
-    /// A cron expression, parsed once however often the file repeats it.
+    /// Warns of each fixed time of the schedule that its zone's DST change skips or repeats.
+    fn dst_warnings(
+        &mut self,
+        expression: &Spanned<String>,
+        cron: Option<&croner::Cron>,
+        zone: Option<chrono_tz::Tz>,
+    ) {
+        let Some(cron) = cron else {
+            return;
+        };
+        let today = Local::now().date_naive();
+        let named = match zone {
+            Some(zone) => format!("`{}`", zone.name()),
+            None => match schedule::machine_zone() {
+                Some(machine) => format!("the machine's zone (`{machine}`)"),
+                None => "the machine's zone".to_owned(),
+            },
+        };
+        for clash in schedule::dst_clashes(expression.get_ref(), cron, zone, today) {
+            self.warning_with_hint(
+                clash.message(expression.get_ref(), &named),
+                expression.span(),
+                Clash::hint(),
+            );
+        }
+    }
+
+    /// A cron expression, parsed once however often the file repeats it; `@reboot`, a seconds
+    /// field and an expression that never fires are refused.
     fn cron(&mut self, value: &Spanned<String>) -> Option<croner::Cron> {
         let expression = value.get_ref();
+        if expression.trim().eq_ignore_ascii_case("@reboot") {
+            self.error_with_hint(
+                "`@reboot` is not a schedule: it names no times, so no window between runs",
+                value.span(),
+                Some("start `integ run NAME` from your own `@reboot` crontab line or a systemd unit; a `schedule` needs times, e.g. `30 2 * * *`".into()),
+            );
+            return None;
+        }
         // Parsing a cron expression is costly (tens of microseconds) and files repeat a few
         // schedules many times, so each distinct one is parsed once.
         if let Some(cron) = self.crons.get(expression) {
@@ -955,9 +994,33 @@ impl<'s> Validator<'s> {
             .year(Year::Disallowed)
             .build();
         match parser.parse(expression) {
+            // croner's search for a next time gives up on a date that never comes (`31 2`).
+            Ok(cron)
+                if cron
+                    .find_next_occurrence(&chrono::Utc::now(), false)
+                    .is_err() =>
+            {
+                self.error_with_hint(
+                    format!("cron expression `{expression}` never fires: no date matches it"),
+                    value.span(),
+                    Some(
+                        "check the day-of-month against the month: February has no 30th or 31st"
+                            .into(),
+                    ),
+                );
+                None
+            }
             Ok(cron) => {
                 self.crons.insert(expression.clone(), cron.clone());
                 Some(cron)
+            }
+            Err(_) if expression.split_whitespace().count() == 6 => {
+                self.error_with_hint(
+                    format!("invalid cron expression `{expression}`: a seconds field is not supported, cron starts runs at most once a minute"),
+                    value.span(),
+                    Some("five fields: minute hour day-of-month month day-of-week, e.g. `30 2 * * *`".into()),
+                );
+                None
             }
             Err(err) => {
                 self.error_with_hint(

@@ -17,6 +17,7 @@ mod params;
 mod processes;
 mod run;
 mod run_output;
+mod schedule;
 mod serve_hook;
 mod support;
 mod windows;

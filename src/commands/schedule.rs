@@ -1,0 +1,115 @@
+//! `integ schedule`: print or write what makes cron, systemd or Kubernetes run the scheduled
+//! integrations.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::{GlobalArgs, ScheduleArgs, ScheduleFormat};
+use crate::commands::{load_config, state_dir};
+use crate::config::model::Integration;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+use crate::schedule::{self, Format, Target};
+use crate::usage::UsageError;
+
+pub(crate) fn schedule(
+    global: &GlobalArgs,
+    args: &ScheduleArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let config = load_config(global)?;
+    let chosen = chosen(&config, &args.names)?;
+    let binary = match &args.binary {
+        Some(binary) => absolute(binary)?,
+        None => std::env::current_exe()
+            .and_then(|exe| exe.canonicalize())
+            .context("failed to find the running integ binary: pass `--binary`")?,
+    };
+    let target = Target {
+        binary,
+        config: config
+            .path
+            .canonicalize()
+            .with_context(|| format!("failed to resolve `{}`", config.path.display()))?,
+        state_dir: absolute(&state_dir(global)?)?,
+        machine_zone: schedule::machine_zone(),
+        pvc: args.pvc.clone(),
+        configmap: args.configmap.clone(),
+        image: args.image.clone(),
+    };
+    let format = match args.format {
+        ScheduleFormat::Crontab => Format::Crontab,
+        ScheduleFormat::Systemd => Format::Systemd,
+        ScheduleFormat::Kubernetes => Format::Kubernetes,
+    };
+    let written = schedule::write(format, &chosen, &target)?;
+    for warning in &written.warnings {
+        printer.warning(warning);
+    }
+    match &args.out {
+        None => {
+            let text = written
+                .files
+                .iter()
+                .map(|file| format!("# ==> {} <==\n{}", file.name, file.text))
+                .collect::<Vec<_>>()
+                .join("\n");
+            printer.data(&text);
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create `{}`", dir.display()))?;
+            for file in &written.files {
+                let path = dir.join(&file.name);
+                std::fs::write(&path, &file.text)
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
+                printer.status(&format!("wrote `{}`", path.display()));
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The integrations named, each with a schedule, else every one that has a schedule.
+fn chosen<'c>(
+    config: &'c crate::config::Config,
+    names: &[String],
+) -> Result<Vec<&'c Integration>, UsageError> {
+    if names.is_empty() {
+        let scheduled: Vec<_> = config
+            .integrations
+            .iter()
+            .filter(|integration| integration.schedule.is_some())
+            .collect();
+        if scheduled.is_empty() {
+            return Err(UsageError::new(format!(
+                "failed to find an integration with a `schedule` in `{}`",
+                config.path.display()
+            ))
+            .with_hint(Some(
+                "add `schedule = \"0 2 * * *\"` to an `[integration.NAME]` table".to_owned(),
+            )));
+        }
+        return Ok(scheduled);
+    }
+    names
+        .iter()
+        .map(|name| {
+            let integration = config.integration(name)?;
+            if integration.schedule.is_none() {
+                return Err(UsageError::new(format!(
+                    "`{name}` has no `schedule`, so nothing would start it"
+                ))
+                .with_hint(Some(format!(
+                    "add `schedule = \"0 2 * * *\"` to `[integration.{name}]`"
+                ))));
+            }
+            Ok(integration)
+        })
+        .collect()
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("failed to resolve `{}`", path.display()))
+}
