@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::config::model::{Config, Integration, Step};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
-use crate::scope::{RunFields, RunScope};
+use crate::scope::{FailedRunFields, RunFields, RunScope};
 use crate::steps::StepScope;
 use crate::steps::http::HttpClients;
 use crate::template::context;
@@ -47,7 +47,15 @@ pub(crate) async fn execute(
     log: &RunLog,
     observer: &dyn Observer,
 ) -> Result<(), String> {
-    let steps_run = run_steps(config, integration, run, log, observer);
+    let steps_run = run_steps(
+        config,
+        &integration.steps,
+        "step",
+        run_scope(run),
+        run,
+        log,
+        observer,
+    );
     let result = match integration.timeout {
         Some(limit) => match tokio::time::timeout(limit, steps_run).await {
             Ok(result) => result,
@@ -68,17 +76,64 @@ pub(crate) async fn execute(
     })
 }
 
-async fn run_steps(
+/// Runs a failed run's `on_failure` steps, writing to the run's `log` after its own lines;
+/// `error` and `log_tail` are the run's, redacted. Their own failure is returned (redacted, and
+/// logged) for the caller to note: it never changes how the run went.
+pub(crate) async fn execute_on_failure(
     config: &Config,
     integration: &Integration,
     run: &RunContext,
     log: &RunLog,
     observer: &dyn Observer,
-) -> anyhow::Result<()> {
-    let http = HttpClients::default();
-    let mut results: BTreeMap<String, Value> = BTreeMap::new();
-    // What templates see of the run itself, converted once; each step adds the results so far.
+    error: &str,
+    log_tail: &str,
+) -> Result<(), String> {
     let run_scope = context(&RunScope {
+        params: &run.params,
+        env: &run.env,
+        secrets: &run.secrets,
+        run: FailedRunFields {
+            id: &run.id,
+            started_at: crate::json_time::format(&run.started_at),
+            trigger: run.trigger.kind(),
+            error,
+            log_tail,
+        },
+        trigger: run.trigger.scope(),
+        today: crate::scope::today(run.started_at),
+        now: crate::scope::now(run.started_at),
+    });
+    let steps_run = run_steps(
+        config,
+        &integration.on_failure,
+        "on_failure step",
+        run_scope,
+        run,
+        log,
+        observer,
+    );
+    // A notification that hangs must not keep the failed run from ending: it gets the run's
+    // own time limit again.
+    let result = match integration.timeout {
+        Some(limit) => match tokio::time::timeout(limit, steps_run).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "`on_failure` timed out after {}",
+                humantime::format_duration(limit)
+            )),
+        },
+        None => steps_run.await,
+    };
+    result.map_err(|err| {
+        let error = log.redact(&format!("{err:#}"));
+        log.line("run", ">", &format!("warning: {error}"));
+        error
+    })
+}
+
+/// What templates see of the run itself, converted once; each step adds the results so far.
+fn run_scope(run: &RunContext) -> minijinja::Value {
+    context(&RunScope {
         params: &run.params,
         env: &run.env,
         secrets: &run.secrets,
@@ -90,8 +145,22 @@ async fn run_steps(
         trigger: run.trigger.scope(),
         today: crate::scope::today(run.started_at),
         now: crate::scope::now(run.started_at),
-    });
-    let steps = &integration.steps;
+    })
+}
+
+/// Runs `steps` in order, each labelled `{label} N`, with `run_scope` and the results so far.
+async fn run_steps(
+    config: &Config,
+    steps: &[Step],
+    label: &str,
+    run_scope: minijinja::Value,
+    run: &RunContext,
+    log: &RunLog,
+    observer: &dyn Observer,
+) -> anyhow::Result<()> {
+    let http = HttpClients::default();
+    let mut results: BTreeMap<String, Value> = BTreeMap::new();
+    let kind = label;
     let mut index = 0;
     while index < steps.len() {
         let step = &steps[index];
@@ -105,7 +174,7 @@ async fn run_steps(
                 .collect(),
             None => Vec::new(),
         };
-        let label = format!("step {}", step.label(index));
+        let label = format!("{kind} {}", step.label(index));
         let base =
             minijinja::context! { steps => unsent::steps_context(&results), ..run_scope.clone() };
         let rate = flow::rate_limiter(step);
