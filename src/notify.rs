@@ -156,8 +156,8 @@ impl Ping {
                 warn(
                     log,
                     &format!(
-                        "failed to send the {what} ping ({tries} attempt{plural}): {}",
-                        problem.0
+                        "failed to send the {what} ping to {} ({tries} attempt{plural}): {}",
+                        self.url, problem.0
                     ),
                 );
                 return None;
