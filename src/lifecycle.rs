@@ -243,16 +243,21 @@ pub(crate) async fn carry_out(
     // Notified before the end is recorded, so that what `on_failure` did is in the stored log.
     // A signal stops the notifying (the end is still recorded); an interrupted run's signal
     // has been heard already, and its ping is sent whole.
-    let notifying = notify::after_run(
-        config,
-        integration,
-        &run,
-        &log,
-        observer,
-        ping.as_ref(),
-        status,
-        error.as_deref(),
-    );
+    let notifying = async {
+        notify::on_failure(
+            config,
+            integration,
+            &run,
+            &log,
+            observer,
+            status,
+            error.as_deref(),
+        )
+        .await;
+        if let Some(ping) = &ping {
+            ping.end(&run.id, status, &log).await;
+        }
+    };
     if status == RunStatus::Interrupted {
         notifying.await;
     } else {

@@ -168,29 +168,25 @@ impl Ping {
     }
 }
 
-/// What happens once a run's steps are over and before its end is recorded: a run that failed
-/// for good runs its `on_failure` steps (their lines go into its log, their failure is a
-/// warning), then the end is pinged. `error` is the run's, redacted.
-pub(crate) async fn after_run(
+/// A run that failed for good runs its `on_failure` steps once its own steps are over and
+/// before its end is recorded: their lines go into its log, their failure is a warning there.
+/// A run going back to the queue has not failed yet. `error` is the run's, redacted.
+pub(crate) async fn on_failure(
     config: &Config,
     integration: &Integration,
     run: &RunContext,
     log: &RunLog,
     observer: &dyn Observer,
-    ping: Option<&Ping>,
     status: RunStatus,
     error: Option<&str>,
 ) {
-    if status == RunStatus::Failed && !integration.on_failure.is_empty() {
-        let tail = tail(&log.text(), LOG_TAIL).to_owned();
-        let error = error.unwrap_or_default();
-        // Their failure is already in the log: the run's own status and error stay.
-        let _ =
-            engine::execute_on_failure(config, integration, run, log, observer, error, &tail).await;
+    if status != RunStatus::Failed || integration.on_failure.is_empty() {
+        return;
     }
-    if let Some(ping) = ping {
-        ping.end(&run.id, status, log).await;
-    }
+    let tail = tail(&log.text(), LOG_TAIL).to_owned();
+    let error = error.unwrap_or_default();
+    // Their failure is already in the log: the run's own status and error stay.
+    let _ = engine::execute_on_failure(config, integration, run, log, observer, error, &tail).await;
 }
 
 /// The end of `text`, at most `limit` bytes, from the start of a line when one starts there.
