@@ -213,12 +213,22 @@ pub(crate) async fn carry_out(
     // The run's processes hold its slot and its liveness too: were integ killed, the next run
     // would still wait for them to end.
     run.held = [slot.fd(), alive.fd()].into_iter().flatten().collect();
-    if let Some(ping) = &ping {
-        ping.start(&run.id, &log).await;
-    }
-
+    // The start ping goes beside the steps, so that a slow monitor does not hold them up; the
+    // run waits for it before its end ping, which must come after it.
+    let start_ping = async {
+        if let Some(ping) = &ping {
+            ping.start(&run.id, &log).await;
+        }
+    };
+    let running = async {
+        tokio::join!(
+            engine::execute(config, integration, &run, &log, observer),
+            start_ping
+        )
+        .0
+    };
     let executed = tokio::select! {
-        result = engine::execute(config, integration, &run, &log, observer) => Ok(result),
+        result = running => Ok(result),
         signal = &mut cancel => Err(signal),
     };
     let elapsed = Local::now() - run.started_at;

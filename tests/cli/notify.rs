@@ -401,3 +401,39 @@ command.argv = ["true"]
         out.stderr
     );
 }
+
+#[test]
+fn the_steps_do_not_wait_for_the_start_ping() {
+    let test = Test::new();
+    let marker = test.state_dir().parent().unwrap().join("step-ran");
+    // The start ping is answered only once the step has run: were the steps held up until it
+    // was answered, it would time out and be tried again, and fail.
+    let monitor = Server::start(move |request, _| {
+        if !request.path.ends_with("/start") {
+            return Reply::status(200, "OK");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !marker.exists() {
+            if std::time::Instant::now() > deadline {
+                return Reply::status(500, "the step never ran");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Reply::status(200, "OK")
+    });
+    let test = test.config(&format!(
+        r#"
+[integration.sync]
+ping = "{url}"
+[[integration.sync.steps]]
+command.argv = ["touch", "step-ran"]
+"#,
+        url = monitor.url(&format!("/{UUID}")),
+    ));
+    let out = test.run(&["run", "sync"]);
+    out.success();
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    let id = newest_id(&test);
+    let paths: Vec<String> = pings(&monitor).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, [format!("/start?rid={id}"), format!("?rid={id}")]);
+}
