@@ -80,6 +80,8 @@ fn an_on_failure_step_that_fails_is_logged_and_the_run_keeps_its_own_error() {
 command.argv = ["sh", "-c", "exit 3"]
 [[integration.sync.on_failure]]
 command.argv = ["sh", "-c", "echo mail is down >&2; exit 9"]
+[[integration.sync.on_failure]]
+command.argv = ["touch", "after"]
 "#,
     );
     let out = test.run(&["run", "sync"]);
@@ -100,6 +102,8 @@ command.argv = ["sh", "-c", "echo mail is down >&2; exit 9"]
         log.contains("run > warning: on_failure step 1 failed:"),
         "{log}"
     );
+    // Like a run's steps, they stop at the first that fails.
+    assert!(!test.state_dir().parent().unwrap().join("after").exists());
 }
 
 #[test]
@@ -436,4 +440,38 @@ command.argv = ["touch", "step-ran"]
     let id = newest_id(&test);
     let paths: Vec<String> = pings(&monitor).into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, [format!("/start?rid={id}"), format!("?rid={id}")]);
+}
+
+#[test]
+fn an_interrupted_run_pings_130_and_runs_no_on_failure() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let monitor = Server::start(|_, _| Reply::status(200, "OK"));
+    let test = Test::new().config(&format!(
+        r#"
+[integration.slow]
+ping = "{url}"
+[[integration.slow.steps]]
+command.argv = ["sh", "-c", "echo waiting; touch started; sleep 300"]
+[[integration.slow.on_failure]]
+command.argv = ["touch", "notified"]
+"#,
+        url = monitor.url(&format!("/{UUID}")),
+    ));
+    let child = test.spawn(&["run", "slow"]);
+    test.wait_for_file("started");
+    // As in `run.rs`: integ hears signals once its run has started.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    finish(child).code(130);
+    let id = newest_id(&test);
+    let pings = pings(&monitor);
+    let paths: Vec<&str> = pings.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [format!("/start?rid={id}"), format!("/130?rid={id}")]
+    );
+    assert!(pings[1].1.body.contains("step 1 | waiting"), "{pings:?}");
+    assert!(!test.state_dir().parent().unwrap().join("notified").exists());
 }
