@@ -10,6 +10,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use chrono::{DateTime, Local};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::model::{Config, Integration, Step};
@@ -51,7 +52,14 @@ pub(crate) async fn execute(
         config,
         &integration.steps,
         "step",
-        run_scope(run),
+        run_scope(
+            run,
+            RunFields {
+                id: &run.id,
+                started_at: crate::json_time::format(&run.started_at),
+                trigger: run.trigger.kind(),
+            },
+        ),
         run,
         log,
         observer,
@@ -88,26 +96,18 @@ pub(crate) async fn execute_on_failure(
     error: &str,
     log_tail: &str,
 ) -> Result<(), String> {
-    let run_scope = context(&RunScope {
-        params: &run.params,
-        env: &run.env,
-        secrets: &run.secrets,
-        run: FailedRunFields {
-            id: &run.id,
-            started_at: crate::json_time::format(&run.started_at),
-            trigger: run.trigger.kind(),
-            error,
-            log_tail,
-        },
-        trigger: run.trigger.scope(),
-        today: crate::scope::today(run.started_at),
-        now: crate::scope::now(run.started_at),
-    });
+    let fields = FailedRunFields {
+        id: &run.id,
+        started_at: crate::json_time::format(&run.started_at),
+        trigger: run.trigger.kind(),
+        error,
+        log_tail,
+    };
     let steps_run = run_steps(
         config,
         &integration.on_failure,
         "on_failure step",
-        run_scope,
+        run_scope(run, fields),
         run,
         log,
         observer,
@@ -131,28 +131,26 @@ pub(crate) async fn execute_on_failure(
     })
 }
 
-/// What templates see of the run itself, converted once; each step adds the results so far.
-fn run_scope(run: &RunContext) -> minijinja::Value {
+/// What templates see of the run itself, `fields` as its `run`, converted once; each step adds
+/// the results so far.
+fn run_scope(run: &RunContext, fields: impl Serialize) -> minijinja::Value {
     context(&RunScope {
         params: &run.params,
         env: &run.env,
         secrets: &run.secrets,
-        run: RunFields {
-            id: &run.id,
-            started_at: crate::json_time::format(&run.started_at),
-            trigger: run.trigger.kind(),
-        },
+        run: fields,
         trigger: run.trigger.scope(),
         today: crate::scope::today(run.started_at),
         now: crate::scope::now(run.started_at),
     })
 }
 
-/// Runs `steps` in order, each labelled `{label} N`, with `run_scope` and the results so far.
+/// Runs `steps` in order, each labelled `{kind} N` (`step 2`), with `run_scope` and the results
+/// so far.
 async fn run_steps(
     config: &Config,
     steps: &[Step],
-    label: &str,
+    kind: &str,
     run_scope: minijinja::Value,
     run: &RunContext,
     log: &RunLog,
@@ -160,7 +158,6 @@ async fn run_steps(
 ) -> anyhow::Result<()> {
     let http = HttpClients::default();
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
-    let kind = label;
     let mut index = 0;
     while index < steps.len() {
         let step = &steps[index];
