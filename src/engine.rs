@@ -10,12 +10,13 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use chrono::{DateTime, Local};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::model::{Config, Integration, Step};
 use crate::observer::Observer;
 use crate::run_log::RunLog;
-use crate::scope::{RunFields, RunScope, WindowFields};
+use crate::scope::{FailedRunFields, RunFields, RunScope, WindowFields};
 use crate::steps::StepScope;
 use crate::steps::http::HttpClients;
 use crate::template::context;
@@ -62,7 +63,23 @@ pub(crate) async fn execute(
             ),
         );
     }
-    let steps_run = run_steps(config, integration, run, log, observer);
+    let steps_run = run_steps(
+        config,
+        &integration.steps,
+        "step",
+        run_scope(
+            integration,
+            run,
+            RunFields {
+                id: &run.id,
+                started_at: crate::json_time::format(&run.started_at),
+                trigger: run.trigger.kind(),
+            },
+        ),
+        run,
+        log,
+        observer,
+    );
     let result = match integration.timeout {
         Some(limit) => match tokio::time::timeout(limit, steps_run).await {
             Ok(result) => result,
@@ -83,25 +100,65 @@ pub(crate) async fn execute(
     })
 }
 
-async fn run_steps(
+/// Runs a failed run's `on_failure` steps, writing to the run's `log` after its own lines;
+/// `error` and `log_tail` are the run's, redacted. Their own failure is returned (redacted, and
+/// logged) for the caller to note: it never changes how the run went.
+pub(crate) async fn execute_on_failure(
     config: &Config,
     integration: &Integration,
     run: &RunContext,
     log: &RunLog,
     observer: &dyn Observer,
-) -> anyhow::Result<()> {
-    let http = HttpClients::default();
-    let mut results: BTreeMap<String, Value> = BTreeMap::new();
-    // What templates see of the run itself, converted once; each step adds the results so far.
-    let run_scope = context(&RunScope {
+    error: &str,
+    log_tail: &str,
+) -> Result<(), String> {
+    let fields = FailedRunFields {
+        id: &run.id,
+        started_at: crate::json_time::format(&run.started_at),
+        trigger: run.trigger.kind(),
+        error,
+        log_tail,
+    };
+    let steps_run = run_steps(
+        config,
+        &integration.on_failure,
+        "on_failure step",
+        run_scope(integration, run, fields),
+        run,
+        log,
+        observer,
+    );
+    // A notification that hangs must not keep the failed run from ending: it gets the run's
+    // own time limit again.
+    let result = match integration.timeout {
+        Some(limit) => match tokio::time::timeout(limit, steps_run).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "`on_failure` timed out after {}",
+                humantime::format_duration(limit)
+            )),
+        },
+        None => steps_run.await,
+    };
+    result.map_err(|err| {
+        let error = log.redact(&format!("{err:#}"));
+        log.line("run", ">", &format!("warning: {error}"));
+        error
+    })
+}
+
+/// What templates see of the run itself, `fields` as its `run`, converted once; each step adds
+/// the results so far.
+fn run_scope(
+    integration: &Integration,
+    run: &RunContext,
+    fields: impl Serialize,
+) -> minijinja::Value {
+    context(&RunScope {
         params: &run.params,
         env: &run.env,
         secrets: &run.secrets,
-        run: RunFields {
-            id: &run.id,
-            started_at: crate::json_time::format(&run.started_at),
-            trigger: run.trigger.kind(),
-        },
+        run: fields,
         trigger: run.trigger.scope(),
         window: run.window.map(|window| {
             let schedule = integration
@@ -115,8 +172,22 @@ async fn run_steps(
         }),
         today: crate::scope::today(run.started_at),
         now: crate::scope::now(run.started_at),
-    });
-    let steps = &integration.steps;
+    })
+}
+
+/// Runs `steps` in order, each labelled `{kind} N` (`step 2`), with `run_scope` and the results
+/// so far.
+async fn run_steps(
+    config: &Config,
+    steps: &[Step],
+    kind: &str,
+    run_scope: minijinja::Value,
+    run: &RunContext,
+    log: &RunLog,
+    observer: &dyn Observer,
+) -> anyhow::Result<()> {
+    let http = HttpClients::default();
+    let mut results: BTreeMap<String, Value> = BTreeMap::new();
     let mut index = 0;
     while index < steps.len() {
         let step = &steps[index];
@@ -130,7 +201,7 @@ async fn run_steps(
                 .collect(),
             None => Vec::new(),
         };
-        let label = format!("step {}", step.label(index));
+        let label = format!("{kind} {}", step.label(index));
         let base =
             minijinja::context! { steps => unsent::steps_context(&results), ..run_scope.clone() };
         let rate = flow::rate_limiter(step);

@@ -20,6 +20,7 @@ mod listener;
 mod loaded;
 mod logging;
 mod metrics;
+mod notify;
 mod observer;
 mod output;
 mod params;

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::backoff;
 use crate::config::model::{Config, Integration, ParamDefault};
 use crate::engine::{self, RunContext};
+use crate::notify::{self, Ping};
 use crate::observer::Observer;
 use crate::params::{self, Prompt};
 use crate::run_log::{Redactor, RunLog};
@@ -187,6 +188,7 @@ pub(crate) async fn carry_out(
         None => RunLog::new(&run.secrets),
     };
     tokio::pin!(cancel);
+    let ping = Ping::for_run(config, integration, &run, &log);
 
     let slot = match &mut start {
         Start::Claimed { slot, .. } if slot.is_some() => slot.take(),
@@ -196,7 +198,11 @@ pub(crate) async fn carry_out(
         },
     };
     let Some(slot) = slot else {
-        return skipped(store, integration, &run, &log).await;
+        let outcome = skipped(store, integration, &run, &log).await?;
+        if let (Some(ping), Outcome::Skipped { message }) = (&ping, &outcome) {
+            ping.skipped(&run.id, message, &log).await;
+        }
+        return Ok(outcome);
     };
     // The run starts once it has its slot: a wait for the lock is not part of it.
     run.started_at = Local::now();
@@ -210,9 +216,22 @@ pub(crate) async fn carry_out(
     // The run's processes hold its slot and its liveness too: were integ killed, the next run
     // would still wait for them to end.
     run.held = [slot.fd(), alive.fd()].into_iter().flatten().collect();
-
+    // The start ping goes beside the steps, so that a slow monitor does not hold them up; the
+    // run waits for it before its end ping, which must come after it.
+    let start_ping = async {
+        if let Some(ping) = &ping {
+            ping.start(&run.id, &log).await;
+        }
+    };
+    let running = async {
+        tokio::join!(
+            engine::execute(config, integration, &run, &log, observer),
+            start_ping
+        )
+        .0
+    };
     let executed = tokio::select! {
-        result = engine::execute(config, integration, &run, &log, observer) => Ok(result),
+        result = running => Ok(result),
         signal = &mut cancel => Err(signal),
     };
     let elapsed = Local::now() - run.started_at;
@@ -234,6 +253,32 @@ pub(crate) async fn carry_out(
             None,
         ),
     };
+    // Notified before the end is recorded, so that what `on_failure` did is in the stored log.
+    // A signal stops the notifying (the end is still recorded); an interrupted run's signal
+    // has been heard already, and its ping is sent whole.
+    let notifying = async {
+        notify::on_failure(
+            config,
+            integration,
+            &run,
+            &log,
+            observer,
+            status,
+            error.as_deref(),
+        )
+        .await;
+        if let Some(ping) = &ping {
+            ping.end(&run.id, status, &log).await;
+        }
+    };
+    if status == RunStatus::Interrupted {
+        notifying.await;
+    } else {
+        tokio::select! {
+            () = notifying => {}
+            _ = &mut cancel => {}
+        }
+    }
     let end = RunEnd {
         status,
         error,

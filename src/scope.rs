@@ -19,6 +19,8 @@ pub(crate) const RUN_ROOTS: &[&str] = &[
 pub(crate) const RUN_FIELDS: &[&str] = &["id", "started_at", "trigger"];
 /// The members of `window`, which only an integration with a `schedule` has.
 pub(crate) const WINDOW_FIELDS: &[&str] = &["start", "end"];
+/// The members of `run` in an `on_failure` step: the failed run's, with how it failed.
+pub(crate) const FAILED_RUN_FIELDS: &[&str] = &["id", "started_at", "trigger", "error", "log_tail"];
 /// A param's computed default.
 pub(crate) const DEFAULT_ROOTS: &[&str] = &["today", "now", "env"];
 /// A webhook's `params`, `dedupe` and `when`: the request, before any run exists.
@@ -26,13 +28,14 @@ pub(crate) const HOOK_ROOTS: &[&str] = &["trigger", "env", "secrets", "today", "
 /// Where a listener's credentials are rendered (a hook's `auth`).
 pub(crate) const SECRET_ROOTS: &[&str] = &["secrets", "env"];
 
-/// What a run's steps read, but `steps`.
+/// What a run's steps read, but `steps`; `R` is what `run` holds ([`RunFields`], or
+/// [`FailedRunFields`] in `on_failure` steps).
 #[derive(Serialize)]
-pub(crate) struct RunScope<'a> {
+pub(crate) struct RunScope<'a, R = RunFields<'a>> {
     pub(crate) params: &'a BTreeMap<String, Value>,
     pub(crate) env: &'a BTreeMap<String, String>,
     pub(crate) secrets: &'a BTreeMap<String, String>,
-    pub(crate) run: RunFields<'a>,
+    pub(crate) run: R,
     pub(crate) trigger: Value,
     /// `None` (null) for a run of an integration without a schedule, which `check` keeps from
     /// reading it.
@@ -53,6 +56,18 @@ pub(crate) struct RunFields<'a> {
 pub(crate) struct WindowFields {
     pub(crate) start: String,
     pub(crate) end: String,
+}
+
+/// `run` in an `on_failure` step.
+#[derive(Serialize)]
+pub(crate) struct FailedRunFields<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) started_at: String,
+    pub(crate) trigger: &'static str,
+    /// The run's error, redacted.
+    pub(crate) error: &'a str,
+    /// The end of the run's log (redacted), as the failure ping sends it.
+    pub(crate) log_tail: &'a str,
 }
 
 /// What a computed default reads.
@@ -115,8 +130,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{
-        DEFAULT_ROOTS, DefaultScope, HOOK_ROOTS, HookScope, RUN_FIELDS, RUN_ROOTS, RunFields,
-        RunScope, SECRET_ROOTS, SecretScope, WINDOW_FIELDS, WindowFields,
+        DEFAULT_ROOTS, DefaultScope, FAILED_RUN_FIELDS, FailedRunFields, HOOK_ROOTS, HookScope,
+        RUN_FIELDS, RUN_ROOTS, RunFields, RunScope, SECRET_ROOTS, SecretScope, WINDOW_FIELDS,
+        WindowFields,
     };
 
     fn keys(value: &impl Serialize) -> Vec<String> {
@@ -173,6 +189,20 @@ mod tests {
         assert_eq!(run_keys, sorted(RUN_ROOTS));
         assert_eq!(keys(&run.run), sorted(RUN_FIELDS));
         assert_eq!(keys(&run.window), sorted(WINDOW_FIELDS));
+        let failed = FailedRunFields {
+            id: "r",
+            started_at: now.to_rfc3339(),
+            trigger: "manual",
+            error: "step 1 failed",
+            log_tail: "",
+        };
+        assert_eq!(keys(&failed), sorted(FAILED_RUN_FIELDS));
+        assert!(
+            RUN_FIELDS
+                .iter()
+                .all(|field| FAILED_RUN_FIELDS.contains(field)),
+            "an `on_failure` step reads all a step reads of `run`"
+        );
         assert_eq!(keys(&DefaultScope::at(now, &map)), sorted(DEFAULT_ROOTS));
         let converted = crate::template::context(&map);
         let hook = HookScope {

@@ -90,6 +90,10 @@ pub(crate) struct Integration {
     pub schedule: Option<Schedule>,
     /// How `integ serve-hook` starts it, if it does.
     pub webhook: Option<Webhook>,
+    /// Run after a run that failed for good, with its error in scope (`[[…on_failure]]`).
+    pub on_failure: Vec<Step>,
+    /// A dead-man switch's URL (healthchecks.io style), over `secrets` and `env` only.
+    pub ping: Option<Text>,
     /// Secrets any of its templates reads: these must be readable before a run starts.
     pub secrets_used: BTreeSet<String>,
     /// The first field of a webhook's request (`trigger.body.id`) that one of its steps reads:

@@ -29,6 +29,8 @@ pub(crate) struct RawIntegration {
     pub overlap: Option<RawOverlap>,
     pub concurrency: Option<Spanned<u32>>,
     pub schedule: Option<Spanned<RawSchedule>>,
+    /// `ping = "https://hc-ping.com/{{ secrets.hc_uuid }}"`.
+    pub ping: Option<Spanned<String>>,
 }
 
 /// `schedule = "0 2 * * *"`, or a table with the cron expression and how windows are covered.
@@ -92,6 +94,8 @@ pub(crate) const INTEGRATION_KEYS: &[&str] = &[
     "params",
     "steps",
     "webhook",
+    "ping",
+    "on_failure",
 ];
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -30,7 +30,9 @@ use crate::schedule::{self, Clash};
 use crate::suggest;
 use crate::template::{Kind, Templates, Text};
 
-use crate::scope::{DEFAULT_ROOTS, DefaultScope, RUN_FIELDS, WINDOW_FIELDS};
+use crate::scope::{
+    DEFAULT_ROOTS, DefaultScope, FAILED_RUN_FIELDS, RUN_FIELDS, SECRET_ROOTS, WINDOW_FIELDS,
+};
 use crate::trigger::{MANUAL_FIELDS, WEBHOOK_FIELDS};
 
 /// `catch_up = "each"` fails a run that owes more intervals than this, unless told otherwise.
@@ -78,6 +80,7 @@ fn validate_inner(
         request_read: None,
         scheduled: false,
         trigger_fields: MANUAL_FIELDS,
+        run_fields: RUN_FIELDS,
         crons: HashMap::new(),
         argv_values: Vec::new(),
         hook_params: Vec::new(),
@@ -139,6 +142,8 @@ struct Validator<'s> {
     /// What `trigger` holds in the runs of the integration being validated: more when it has
     /// a webhook.
     trigger_fields: &'static [&'static str],
+    /// What `run` holds where templates are being checked: more in `on_failure` steps.
+    run_fields: &'static [&'static str],
     /// Cron expressions parsed so far.
     crons: HashMap<String, croner::Cron>,
     /// The params read at the start of an `argv` element, in the integration being validated.
@@ -406,6 +411,7 @@ impl<'s> Validator<'s> {
         let mut params_value = None;
         let mut steps_value = None;
         let mut webhook_value = None;
+        let mut on_failure_value = None;
         let mut raw = RawIntegration::default();
         for (key, value) in table {
             match key.get_ref().as_ref() {
@@ -417,6 +423,8 @@ impl<'s> Validator<'s> {
                 "params" => params_value = Some(value),
                 "steps" => steps_value = Some(value),
                 "webhook" => webhook_value = Some(value),
+                "ping" => raw.ping = self.de(value),
+                "on_failure" => on_failure_value = Some(value),
                 other => self.error_with_hint(
                     format!(
                         "unknown field `{other}`, expected one of {}",
@@ -446,6 +454,10 @@ impl<'s> Validator<'s> {
                 Vec::new()
             }
         };
+        let on_failure = on_failure_value
+            .map(|v| self.on_failure_steps(&name, v, &param_names, secrets))
+            .unwrap_or_default();
+        let ping = raw.ping.and_then(|ping| self.ping(&name, &ping, secrets));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
         let concurrency = match raw.concurrency {
             Some(n) if *n.get_ref() == 0 => {
@@ -474,6 +486,8 @@ impl<'s> Validator<'s> {
             concurrency,
             schedule,
             webhook,
+            on_failure,
+            ping,
             secrets_used,
             reads_request,
         })
@@ -779,12 +793,13 @@ impl<'s> Validator<'s> {
             let checked = self
                 .check_window(var)
                 .and_then(|()| scope.check(var))
-                .and_then(|()| self.check_trigger(var));
+                .and_then(|()| self.check_trigger(var))
+                .and_then(|()| self.check_run(var));
             let member = var
                 .strip_prefix("trigger.")
                 .map(|m| m.split('.').next().unwrap_or(m));
             if checked.is_ok()
-                && name.contains(".steps[")
+                && (name.contains(".steps[") || name.contains(".on_failure["))
                 && member.is_some_and(|member| WEBHOOK_FIELDS.contains(&member))
                 && self.request_read.is_none()
             {
@@ -858,6 +873,56 @@ impl<'s> Validator<'s> {
             format!("unknown trigger field `{member}` in template"),
             hint,
         ))
+    }
+
+    /// Is `var`, when it is a member of `run`, one that this place has? `run.error` and
+    /// `run.log_tail` exist only in `on_failure` steps.
+    fn check_run(&self, var: &str) -> Result<(), (String, Option<String>)> {
+        let mut parts = var.split('.');
+        let (Some("run"), Some(member)) = (parts.next(), parts.next()) else {
+            return Ok(());
+        };
+        if self.run_fields.contains(&member) {
+            return Ok(());
+        }
+        Err((
+            format!("unknown run field `{member}` in template"),
+            Some(format!(
+                "`run.{member}` exists only in `on_failure` steps, after the run failed"
+            )),
+        ))
+    }
+
+    /// `ping`: a URL that may read secrets and the environment, nothing of a run.
+    fn ping(
+        &mut self,
+        integration: &str,
+        value: &Spanned<String>,
+        secrets: &[String],
+    ) -> Option<Text> {
+        let scope = Scope {
+            roots: SECRET_ROOTS.to_vec(),
+            params: Vec::new(),
+            secrets: secrets.iter().map(String::as_str).collect(),
+            earlier_steps: Vec::new(),
+            later_steps: Vec::new(),
+        };
+        let text = self.template_as(
+            &format!("integration.{integration}.ping"),
+            value,
+            &scope,
+            Kind::Url,
+        )?;
+        if let Text::Literal(url) = &text
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            self.error(
+                format!("invalid `ping` URL `{url}`: expected `https://…` (or `http://…`)"),
+                value.span(),
+            );
+            return None;
+        }
+        Some(text)
     }
 
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
@@ -1079,7 +1144,8 @@ impl Scope<'_> {
         match root {
             "params" => known("param", &self.params),
             "secrets" => known("secret", &self.secrets),
-            "run" => known("run field", RUN_FIELDS),
+            // Which of them this place has is `Validator::check_run`'s to say.
+            "run" => known("run field", FAILED_RUN_FIELDS),
             "steps"
                 if self.later_steps.contains(&member) && !self.earlier_steps.contains(&member) =>
             {

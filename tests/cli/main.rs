@@ -13,6 +13,7 @@ mod lifecycle;
 mod list;
 mod locks;
 mod logs;
+mod notify;
 mod params;
 mod processes;
 mod run;

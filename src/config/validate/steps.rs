@@ -17,7 +17,7 @@ use super::{Scope, Validator, is_identifier};
 use crate::config::kinds::{ForEach, ItemSource, JsonTemplate, OnError};
 use crate::config::model::{Step, StepKind};
 use crate::config::raw::{RawCommand, RawForEach, RawHttp, RawOnError, RawOutput, RawStep};
-use crate::scope::RUN_ROOTS as STEP_ROOTS;
+use crate::scope::{FAILED_RUN_FIELDS, RUN_ROOTS as STEP_ROOTS};
 use crate::suggest;
 use crate::template::Text;
 
@@ -91,13 +91,41 @@ impl Validator<'_> {
         params: &[String],
         secrets: &[String],
     ) -> Vec<Step> {
+        self.step_list(integration, "steps", value, params, secrets)
+    }
+
+    /// `[[integration.NAME.on_failure]]`: steps like any, whose templates may also read
+    /// `run.error` and `run.log_tail`. They are their own list: they cannot read `steps.*` of
+    /// the run's steps, which may not all have run.
+    pub(super) fn on_failure_steps(
+        &mut self,
+        integration: &str,
+        value: Spanned<DeValue<'_>>,
+        params: &[String],
+        secrets: &[String],
+    ) -> Vec<Step> {
+        let run_fields = std::mem::replace(&mut self.run_fields, FAILED_RUN_FIELDS);
+        let steps = self.step_list(integration, "on_failure", value, params, secrets);
+        self.run_fields = run_fields;
+        steps
+    }
+
+    /// A list of steps under `integration.NAME.KEY`.
+    fn step_list(
+        &mut self,
+        integration: &str,
+        key: &str,
+        value: Spanned<DeValue<'_>>,
+        params: &[String],
+        secrets: &[String],
+    ) -> Vec<Step> {
         let span = value.span();
         let items = match value.into_inner() {
             DeValue::Array(items) => items,
             other => {
                 self.error(
                     format!(
-                        "`steps` of `{integration}` must be an array of tables, found {}",
+                        "`{key}` of `{integration}` must be an array of tables, found {}",
                         other.type_str()
                     ),
                     span,
@@ -141,7 +169,7 @@ impl Validator<'_> {
                 }
             }
             let context = StepContext {
-                path: format!("integration.{integration}.steps[{index}]"),
+                path: format!("integration.{integration}.{key}[{index}]"),
                 params,
                 secrets,
                 earlier: ids[..index].iter().flatten().map(String::as_str).collect(),
