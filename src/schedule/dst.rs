@@ -69,8 +69,8 @@ pub(crate) fn dst_clashes(
             let Some(time) = NaiveTime::from_hms_opt(*hour, *minute, 0) else {
                 continue;
             };
-            // chrono's `Local` places the change's boundary a minute off, so the machine's
-            // zone is read by name when it has one.
+            // chrono's `Local` placed a change an hour off in a test (New York's gap read as a
+            // repeated hour), so the machine's zone is read by its IANA name when it has one.
             let machine = || {
                 crate::schedule::machine_zone()?
                     .parse::<chrono_tz::Tz>()
