@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::answer::{Refusal, Taken};
 use crate::config::model::Integration;
-use crate::door::webhook;
+use crate::door::{link, webhook};
 use crate::lifecycle::in_store;
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
@@ -61,6 +61,7 @@ impl std::error::Error for CannotListen {}
 /// What the request handlers share.
 struct Served {
     webhook: webhook::Door,
+    link: link::Door,
     queue: Arc<Queue>,
     metrics: Arc<Metrics>,
 }
@@ -77,6 +78,7 @@ impl Doors for ServedDoors {
     ) -> Result<Prepared, String> {
         match trigger {
             Trigger::Webhook(request) => webhook::prepare(loaded, integration, request),
+            Trigger::Link(request) => link::prepare(loaded, integration, request),
             Trigger::Manual | Trigger::Schedule => Err(format!(
                 "a {} run is never queued; this one cannot run",
                 trigger.kind()
@@ -105,12 +107,14 @@ pub(crate) async fn serve(
             settings.max_body,
             settings.read_timeout,
         )?,
+        link: link::Door::new(Arc::clone(&queue), Arc::clone(&metrics)),
         queue: Arc::clone(&queue),
         metrics,
     });
 
     let app = Router::new()
         .route("/hooks/{*path}", any(hook))
+        .route("/run/{name}", any(run_link))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics_text))
         .with_state(Arc::clone(&served));
@@ -259,6 +263,31 @@ async fn hook(
         } else {
             tracing::info!("refused a request to /hooks/{path} ({status}): {detail}");
         }
+    }
+    response
+}
+
+/// `GET`/`POST /run/NAME`: a button or link.
+async fn run_link(
+    State(served): State<Arc<Served>>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let query: Vec<(String, String)> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let response = served
+        .link
+        .handle(&name, method, headers, query, body)
+        .await;
+    let status = response.status();
+    if let Some(Refusal { detail, .. }) = response.extensions().get() {
+        tracing::warn!("refused a request to /run/{name} ({status}): {detail}");
+    } else {
+        tracing::info!("took a request to /run/{name} ({status})");
     }
     response
 }

@@ -21,6 +21,8 @@ pub(crate) struct Metrics {
     pub(crate) failed: Counter,
     pub(crate) retries: Counter,
     pub(crate) latency: Histogram,
+    pub(crate) link_requests: Counter,
+    pub(crate) link_refusals: Counter,
 }
 
 impl Metrics {
@@ -38,8 +40,20 @@ impl Metrics {
             retries: Counter::default(),
             // 0.5 ms to about 4 s.
             latency: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            link_requests: Counter::default(),
+            link_refusals: Counter::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "link_requests",
+            "Requests to /run/NAME that passed the link's auth",
+            metrics.link_requests.clone(),
+        );
+        registry.register(
+            "link_refusals",
+            "Requests to /run/NAME refused (unknown link, wrong method, wrong credentials)",
+            metrics.link_refusals.clone(),
+        );
         registry.register(
             "events_accepted",
             "Events stored and answered 202",

@@ -18,6 +18,9 @@ pub(crate) enum Trigger {
     Schedule,
     /// A webhook accepted by `integ serve-hook`.
     Webhook(Request),
+    /// A button or link (`/run/NAME` on `integ serve-hook`): its query and form fields, which
+    /// its params come from. Steps read its params, not the request.
+    Link(Request),
 }
 
 /// An HTTP request as a run sees it. Credential headers are never part of it (see
@@ -60,6 +63,7 @@ impl Trigger {
             Trigger::Manual => "manual",
             Trigger::Schedule => "schedule",
             Trigger::Webhook(_) => "webhook",
+            Trigger::Link(_) => "link",
         }
     }
 
@@ -78,7 +82,7 @@ impl Trigger {
     pub(crate) fn data(&self) -> Value {
         match self {
             Trigger::Manual | Trigger::Schedule => json!({}),
-            Trigger::Webhook(request) => json!(request),
+            Trigger::Webhook(request) | Trigger::Link(request) => json!(request),
         }
     }
 
@@ -88,6 +92,7 @@ impl Trigger {
             "manual" => Trigger::Manual,
             "schedule" => Trigger::Schedule,
             "webhook" => Trigger::Webhook(serde_json::from_value(data)?),
+            "link" => Trigger::Link(serde_json::from_value(data)?),
             other => bail!("unknown trigger `{other}` in the run store"),
         })
     }

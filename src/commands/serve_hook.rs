@@ -19,14 +19,19 @@ pub(crate) fn serve_hook(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let config = load_config(global)?;
-    if !config.integrations.iter().any(|i| i.webhook.is_some()) {
-        return Err(
-            UsageError::new("no integration has a `webhook`: there is nothing to serve")
-                .with_hint(
-                    "add `[integration.NAME.webhook]` with a `path` and an `auth`".to_owned(),
-                )
-                .into(),
-        );
+    if !config
+        .integrations
+        .iter()
+        .any(|i| i.webhook.is_some() || i.link.is_some())
+    {
+        return Err(UsageError::new(
+            "no integration has a `webhook` or a `link`: there is nothing to serve",
+        )
+        .with_hint(
+            "add `[integration.NAME.webhook]` with a `path` and an `auth`, or `[integration.NAME.link]` with an `auth`"
+                .to_owned(),
+        )
+        .into());
     }
     // Every secret up front: a listener that starts must be able to check every sender and
     // run every integration.

@@ -209,6 +209,38 @@ pub(crate) struct Webhook {
     pub respond_with_output: Option<Duration>,
 }
 
+/// How a button or link runs an integration: `GET`/`POST /run/NAME` on the listener.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub auth: LinkAuth,
+    pub answer: Answer,
+    /// A download's file name (a template over `params`); else the integration's name.
+    pub filename: Option<Text>,
+    /// How long a request waits for its run before it answers "started, run <id>".
+    pub answer_within: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) enum LinkAuth {
+    /// Declared explicitly with `auth.none = true`.
+    None,
+    /// A static key in a query parameter (a CRM button's URL).
+    Token { query: String, secret: Text },
+    /// HTTP Basic.
+    Basic { user: Text, password: Text },
+}
+
+/// What a link's request is answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// An HTML page with the run's output and how it ended.
+    Page,
+    /// The output as a file to save.
+    Download,
+    /// Raynet's AJAX contract: 200 with `{"success": true}` or `{"success": false, "message"}`.
+    Ajax,
+}
+
 /// A param a webhook takes from its request.
 #[derive(Debug)]
 pub(crate) struct MappedParam {

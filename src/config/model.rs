@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub(crate) use crate::config::kinds::{
-    CommandStep, ForEach, HttpStep, ItemSource, OutputStep, Program, Webhook,
+    CommandStep, ForEach, HttpStep, ItemSource, Link, OutputStep, Program, Webhook,
 };
 use crate::suggest;
 use crate::template::{Templates, Text};
@@ -90,6 +90,8 @@ pub(crate) struct Integration {
     pub schedule: Option<Schedule>,
     /// How `integ serve-hook` starts it, if it does.
     pub webhook: Option<Webhook>,
+    /// How a button or link starts it through `integ serve-hook`, if one does.
+    pub link: Option<Link>,
     /// Run after a run that failed for good, with its error in scope (`[[…on_failure]]`).
     pub on_failure: Vec<Step>,
     /// A dead-man switch's URL (healthchecks.io style), over `secrets` and `env` only.

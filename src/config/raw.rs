@@ -94,6 +94,7 @@ pub(crate) const INTEGRATION_KEYS: &[&str] = &[
     "params",
     "steps",
     "webhook",
+    "link",
     "ping",
     "on_failure",
 ];
@@ -411,6 +412,44 @@ pub(crate) struct RawWebhook {
 pub(crate) enum RawRespond {
     Queued,
     Output,
+}
+
+/// `[integration.NAME.link]`: a button or link in a web system runs it (`/run/NAME`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub auth: Option<Spanned<RawLinkAuth>>,
+    /// `page` (default), `download` or `ajax`.
+    pub answer: Option<RawAnswer>,
+    /// A download's file name, a template over `params`.
+    pub filename: Option<Spanned<String>>,
+    /// How long the request waits for the run before it answers "started" (default 10s).
+    pub answer_within: Option<Spanned<String>>,
+}
+
+/// Exactly one of `token`, `basic` or `none = true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLinkAuth {
+    pub token: Option<RawLinkToken>,
+    pub basic: Option<RawBasic>,
+    pub none: Option<bool>,
+}
+
+/// `auth.token = { query = "k", secret = "{{ secrets.button_key }}" }`: a static key in the URL.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLinkToken {
+    pub query: Spanned<String>,
+    pub secret: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawAnswer {
+    Page,
+    Download,
+    Ajax,
 }
 
 /// Exactly one of `token`, `bearer`, `basic`, `hmac` or `none = true`.

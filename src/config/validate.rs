@@ -2,6 +2,7 @@
 //! unknown keys, wrong types, template syntax, names that templates use but nothing defines,
 //! cron expressions. Each problem keeps the place in the file it is about.
 
+mod link;
 mod steps;
 mod webhook;
 
@@ -411,6 +412,7 @@ impl<'s> Validator<'s> {
         let mut params_value = None;
         let mut steps_value = None;
         let mut webhook_value = None;
+        let mut link_value = None;
         let mut on_failure_value = None;
         let mut raw = RawIntegration::default();
         for (key, value) in table {
@@ -423,6 +425,7 @@ impl<'s> Validator<'s> {
                 "params" => params_value = Some(value),
                 "steps" => steps_value = Some(value),
                 "webhook" => webhook_value = Some(value),
+                "link" => link_value = Some(value),
                 "ping" => raw.ping = self.de(value),
                 "on_failure" => on_failure_value = Some(value),
                 other => self.error_with_hint(
@@ -469,6 +472,7 @@ impl<'s> Validator<'s> {
         };
         let schedule = raw.schedule.and_then(|s| self.schedule(&s));
         let webhook = webhook_value.and_then(|v| self.webhook(&name, v, &param_names, secrets));
+        let link = link_value.and_then(|v| self.link(&name, v, &param_names, secrets));
         self.warn_of_options_from_webhooks(&params);
         let secrets_used = std::mem::take(&mut self.secrets_used);
         let reads_request = self.request_read.take();
@@ -486,6 +490,7 @@ impl<'s> Validator<'s> {
             concurrency,
             schedule,
             webhook,
+            link,
             on_failure,
             ping,
             secrets_used,

@@ -10,6 +10,7 @@ mod http;
 mod http_server;
 mod leaks;
 mod lifecycle;
+mod link;
 mod list;
 mod locks;
 mod logs;

@@ -1,0 +1,123 @@
+//! Validating a `link` table: how a button or link proves it may run the integration, and what
+//! it is answered with.
+
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::DeValue;
+
+use super::{Scope, Validator};
+use crate::config::kinds::{Answer, Link, LinkAuth};
+use crate::config::raw::{RawAnswer, RawLink};
+use crate::scope::SECRET_ROOTS;
+use crate::template::Kind;
+
+/// How long a link's request waits for its run by default: within Raynet's 10 s.
+const ANSWER_WITHIN: Duration = Duration::from_secs(8);
+
+impl Validator<'_> {
+    pub(super) fn link(
+        &mut self,
+        integration: &str,
+        value: Spanned<DeValue<'_>>,
+        params: &[String],
+        secrets: &[String],
+    ) -> Option<Link> {
+        let span = value.span();
+        let raw: RawLink = self.de(value)?;
+        let path = format!("integration.{integration}.link");
+        let scope_of = |roots: &[&'static str]| Scope {
+            roots: roots.to_vec(),
+            params: params.iter().map(String::as_str).collect(),
+            secrets: secrets.iter().map(String::as_str).collect(),
+            earlier_steps: Vec::new(),
+            later_steps: Vec::new(),
+        };
+        let secret_scope = scope_of(SECRET_ROOTS);
+        // The listener reads these secrets, not a run: keep them out of the run's list.
+        let used_by_steps = std::mem::take(&mut self.secrets_used);
+        let auth = match raw.auth {
+            None => {
+                self.error_with_hint(
+                    format!("link of `{integration}` has no `auth`"),
+                    span,
+                    Some("say how a link proves it may run it (`auth.token`, `auth.basic`), or declare `auth.none = true`".into()),
+                );
+                None
+            }
+            Some(auth) => {
+                let auth_span = auth.span();
+                let auth = auth.into_inner();
+                let given = [
+                    auth.token.is_some(),
+                    auth.basic.is_some(),
+                    auth.none == Some(true),
+                ];
+                if given.iter().filter(|g| **g).count() != 1 {
+                    self.error(
+                        "`auth` needs exactly one of `token`, `basic` or `none = true`",
+                        auth_span,
+                    );
+                    None
+                } else if let Some(token) = auth.token {
+                    let query = token.query.get_ref().clone();
+                    if query.is_empty() || params.contains(&query) {
+                        self.error(
+                            format!("`auth.token.query` must name a query parameter that is not a param: `{query}`"),
+                            token.query.span(),
+                        );
+                    }
+                    self.template(
+                        &format!("{path}.auth.token.secret"),
+                        &token.secret,
+                        &secret_scope,
+                    )
+                    .map(|secret| LinkAuth::Token { query, secret })
+                } else if let Some(basic) = auth.basic {
+                    let user = self.template(
+                        &format!("{path}.auth.basic.user"),
+                        &basic.user,
+                        &secret_scope,
+                    );
+                    let password = self.template(
+                        &format!("{path}.auth.basic.password"),
+                        &basic.password,
+                        &secret_scope,
+                    );
+                    Some(LinkAuth::Basic {
+                        user: user?,
+                        password: password?,
+                    })
+                } else {
+                    Some(LinkAuth::None)
+                }
+            }
+        };
+        self.secrets_used = used_by_steps;
+        let filename = raw.filename.as_ref().map(|name| {
+            self.template_as(
+                &format!("{path}.filename"),
+                name,
+                &scope_of(&["params"]),
+                Kind::Path,
+            )
+        });
+        let answer_within = match &raw.answer_within {
+            Some(d) => self.duration(d),
+            None => Some(ANSWER_WITHIN),
+        };
+        Some(Link {
+            auth: auth?,
+            answer: match raw.answer {
+                None | Some(RawAnswer::Page) => Answer::Page,
+                Some(RawAnswer::Download) => Answer::Download,
+                Some(RawAnswer::Ajax) => Answer::Ajax,
+            },
+            filename: match filename {
+                Some(name) => Some(name?),
+                None => None,
+            },
+            answer_within: answer_within?,
+        })
+    }
+}

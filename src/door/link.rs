@@ -1,0 +1,498 @@
+//! The link door: a button or link in a web system runs an integration through
+//! `GET`/`POST /run/NAME` on the listener. Without its required params a browser gets a form
+//! generated from their types; with them the run is queued like any other, and the request
+//! waits a while for it: an HTML page, a download, or Raynet's AJAX JSON.
+
+mod page;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use base64::Engine as _;
+use chrono::{Local, Utc};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::answer::{read_body, refuse_quietly};
+use crate::config::kinds::{Answer, Link, LinkAuth};
+use crate::config::model::{Integration, Param, ParamDefault};
+use crate::lifecycle::{self, OnFailure, ParamInput};
+use crate::loaded::Loaded;
+use crate::metrics::Metrics;
+use crate::params::Prompt;
+use crate::queue::{Finished, Prepared, Queue, Submitted};
+use crate::scope::{DefaultScope, SecretScope};
+use crate::signing;
+use crate::store::Event;
+use crate::template::context;
+use crate::trigger::{Request, Trigger};
+
+/// The most a form post may hold.
+const MAX_FORM: usize = 64 << 10;
+
+/// Headers on every answer: no scripts, no framing, no referrer, nothing cached.
+const SAFETY: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+];
+
+pub(crate) struct Door {
+    queue: Arc<Queue>,
+    metrics: Arc<Metrics>,
+}
+
+impl Door {
+    pub(crate) fn new(queue: Arc<Queue>, metrics: Arc<Metrics>) -> Door {
+        Door { queue, metrics }
+    }
+
+    /// Answers one request to `/run/NAME`.
+    pub(crate) async fn handle(
+        &self,
+        name: &str,
+        method: Method,
+        headers: HeaderMap,
+        query: Vec<(String, String)>,
+        body: Body,
+    ) -> Response {
+        let mut response = self.answer(name, method, headers, query, body).await;
+        for (name, value) in SAFETY {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+
+    async fn answer(
+        &self,
+        name: &str,
+        method: Method,
+        headers: HeaderMap,
+        query: Vec<(String, String)>,
+        body: Body,
+    ) -> Response {
+        let loaded = self.queue.current();
+        let Some((integration, link)) = loaded
+            .config
+            .integrations
+            .iter()
+            .find(|i| i.name == name)
+            .and_then(|i| i.link.as_ref().map(|link| (i, link)))
+        else {
+            return refused(
+                &self.metrics,
+                StatusCode::NOT_FOUND,
+                format!("no link runs `{name}`"),
+            );
+        };
+        if method != Method::GET && method != Method::POST {
+            return refused(
+                &self.metrics,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "a link takes GET or POST".to_owned(),
+            );
+        }
+        if let Err(why) = authorised(&loaded, link, &headers, &query) {
+            let mut response = refused(&self.metrics, StatusCode::UNAUTHORIZED, why);
+            if matches!(link.auth, LinkAuth::Basic { .. }) {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"integ\", charset=\"UTF-8\""),
+                );
+            }
+            return response;
+        }
+        self.metrics.link_requests.inc();
+        // The key in the URL is the link's credential: it is never a param, never stored.
+        let token = match &link.auth {
+            LinkAuth::Token { query, .. } => Some(query.as_str()),
+            _ => None,
+        };
+        let query: Vec<(String, String)> = query
+            .into_iter()
+            .filter(|(key, _)| Some(key.as_str()) != token)
+            .collect();
+        let form = if method == Method::POST {
+            match read_body(body, MAX_FORM, std::time::Duration::from_secs(10)).await {
+                Ok(bytes) => form_urlencoded::parse(&bytes).into_owned().collect(),
+                Err(refused) => return refused,
+            }
+        } else {
+            Vec::new()
+        };
+        // The form posts back to its own URL (the key with it): a field it sends replaces the
+        // query's value of the same name.
+        let given: Vec<(String, String)> = query
+            .iter()
+            .filter(|(name, _)| !form.iter().any(|(field, _)| field == name))
+            .chain(&form)
+            .cloned()
+            .collect();
+        let hidden: Vec<(String, String)> = Vec::new();
+        let missing = integration
+            .params
+            .iter()
+            .any(|param| param.is_required() && !given.iter().any(|(n, _)| *n == param.name));
+        if missing && link.answer != Answer::Ajax {
+            return html(
+                StatusCode::OK,
+                page::form(integration, &given, &defaults(&loaded), None, &hidden),
+            );
+        }
+        let params = match lifecycle::resolve_params(
+            &loaded.config,
+            integration,
+            ParamInput::Assignments {
+                given: &given,
+                prompt: &Unasked,
+            },
+            Local::now(),
+            &loaded.env,
+        ) {
+            Ok(params) => params,
+            Err(problem) => {
+                let message = loaded.redactor.redact(&problem.message);
+                return match link.answer {
+                    Answer::Ajax => ajax(false, &message),
+                    _ => {
+                        let field = integration
+                            .params
+                            .iter()
+                            .find(|p| message.contains(&format!("`{}`", p.name)))
+                            .map_or("", |p| p.name.as_str());
+                        html(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            page::form(
+                                integration,
+                                &given,
+                                &defaults(&loaded),
+                                Some((field, &message)),
+                                &hidden,
+                            ),
+                        )
+                    }
+                };
+            }
+        };
+        let request = Request {
+            body: Value::Object(
+                form.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+            headers: BTreeMap::new(),
+            query: query.iter().cloned().collect(),
+        };
+        let trigger = Trigger::Link(request);
+        let redactor = &loaded.redactor;
+        let event = Event {
+            run: crate::store::NewRun {
+                id: uuid::Uuid::now_v7().to_string(),
+                integration: integration.name.clone(),
+                trigger: trigger.kind().to_owned(),
+                params: redactor.redact_json(&json!(params)),
+                started_at: Utc::now(),
+                dry_run: false,
+                window: None,
+            },
+            trigger_data: redactor.redact(&trigger.data().to_string()),
+            dedupe: None,
+        };
+        let (id, receiver) = match self.queue.submit(event, true).await {
+            Ok(Submitted::Queued {
+                id,
+                output: Some(receiver),
+            }) => (id, receiver),
+            Ok(_) | Err(_) => {
+                return refused(
+                    &self.metrics,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the run could not be stored".to_owned(),
+                );
+            }
+        };
+        let filename = filename(&loaded, integration, link, &params);
+        self.wait(integration, link, &id, receiver, &filename).await
+    }
+
+    /// Waits up to the link's `answer_within` for the run, and answers as the link says.
+    async fn wait(
+        &self,
+        integration: &Integration,
+        link: &Link,
+        id: &str,
+        receiver: oneshot::Receiver<Finished>,
+        filename: &str,
+    ) -> Response {
+        let name = &integration.name;
+        match tokio::time::timeout(link.answer_within, receiver).await {
+            Ok(Ok(Finished {
+                error: None,
+                output,
+            })) => match link.answer {
+                Answer::Page => html(
+                    StatusCode::OK,
+                    page::run_page(name, id, "succeeded", None, &output),
+                ),
+                Answer::Download => download(filename, output),
+                Answer::Ajax => ajax(true, ""),
+            },
+            Ok(Ok(Finished {
+                error: Some(error), ..
+            })) => {
+                let error = error.lines().next().unwrap_or_default().to_owned();
+                match link.answer {
+                    Answer::Page => html(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        page::run_page(name, id, "failed", Some(&error), ""),
+                    ),
+                    Answer::Download => plain(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("run {id} of `{name}` failed: {error}\n"),
+                    ),
+                    Answer::Ajax => ajax(false, &format!("run {id} failed: {error}")),
+                }
+            }
+            _ => {
+                self.queue.stop_waiting(id);
+                let started = format!("started, run {id}");
+                match link.answer {
+                    Answer::Page => html(
+                        StatusCode::ACCEPTED,
+                        page::run_page(
+                            name,
+                            id,
+                            "still running",
+                            None,
+                            &format!("its output is kept with the run: `integ output {id}`"),
+                        ),
+                    ),
+                    Answer::Download => plain(
+                        StatusCode::ACCEPTED,
+                        format!("{started}; its file is kept with the run: `integ output {id}`\n"),
+                    ),
+                    Answer::Ajax => Response::builder()
+                        .status(StatusCode::OK)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(
+                            json!({"success": true, "message": started}).to_string(),
+                        ))
+                        .expect("a valid response"),
+                }
+            }
+        }
+    }
+}
+
+/// A link's run as the queue starts it: its params checked again from the stored request.
+pub(crate) fn prepare(
+    loaded: &Loaded,
+    integration: &Integration,
+    request: &Request,
+) -> Result<Prepared, String> {
+    if integration.link.is_none() {
+        return Err(format!("`{}` no longer has a link", integration.name));
+    }
+    let mut given: Vec<(String, String)> = request
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Value::Object(form) = &request.body {
+        given.extend(form.iter().map(|(k, v)| (k.clone(), page::field_value(v))));
+    }
+    let params = lifecycle::resolve_params(
+        &loaded.config,
+        integration,
+        ParamInput::Assignments {
+            given: &given,
+            prompt: &Unasked,
+        },
+        Local::now(),
+        &loaded.env,
+    )
+    .map_err(|problem| loaded.redactor.redact(&problem.message))?;
+    Ok(Prepared {
+        params,
+        on_failure: OnFailure::Fail,
+    })
+}
+
+/// Nobody to ask: a link's missing param is shown in the form instead.
+struct Unasked;
+
+impl Prompt for Unasked {
+    fn ask(&self, _param: &Param) -> Option<std::io::Result<String>> {
+        None
+    }
+
+    fn refused(&self, _param: &Param, _why: &str) {}
+}
+
+/// Whether the request carries the link's credential. Compared in constant time.
+fn authorised(
+    loaded: &Loaded,
+    link: &Link,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<(), String> {
+    let scope = context(&SecretScope {
+        secrets: &loaded.secrets_in_templates,
+        env: &loaded.env_in_templates,
+    });
+    let render = |text| {
+        loaded
+            .config
+            .templates
+            .render_str(text, &scope)
+            .map_err(|err| loaded.redactor.redact(&format!("{err:#}")))
+    };
+    match &link.auth {
+        LinkAuth::None => Ok(()),
+        LinkAuth::Token { query: key, secret } => {
+            let expected = render(secret)?;
+            match query.iter().find(|(name, _)| name == key) {
+                Some((_, given)) if signing::equal(given.as_bytes(), expected.as_bytes()) => Ok(()),
+                Some(_) => Err(format!("a wrong `{key}` key")),
+                None => Err(format!("no `{key}` key in the URL")),
+            }
+        }
+        LinkAuth::Basic { user, password } => {
+            let expected = format!("{}:{}", render(user)?, render(password)?);
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+                .ok_or_else(|| "no Basic credentials".to_owned())?;
+            if signing::equal(&given, expected.as_bytes()) {
+                Ok(())
+            } else {
+                Err("wrong Basic credentials".to_owned())
+            }
+        }
+    }
+}
+
+/// How each param's default shows in the form: computed as a run now would get it.
+fn defaults(loaded: &Loaded) -> impl Fn(&Param) -> Option<String> + '_ {
+    let scope = DefaultScope::at(Local::now(), &loaded.env).context();
+    move |param: &Param| match &param.default {
+        None => None,
+        Some(ParamDefault::Value(value)) => Some(page::field_value(value)),
+        Some(ParamDefault::Template { source, text }) => {
+            crate::params::computed_default(param, source, text, &loaded.config.templates, &scope)
+                .ok()
+                .map(|value| page::field_value(&value))
+        }
+    }
+}
+
+/// A download's file name: the link's template over the params, else the integration's name.
+fn filename(
+    loaded: &Loaded,
+    integration: &Integration,
+    link: &Link,
+    params: &BTreeMap<String, Value>,
+) -> String {
+    link.filename
+        .as_ref()
+        .and_then(|name| {
+            loaded
+                .config
+                .templates
+                .render_str(name, &minijinja::context! { params => context(params) })
+                .ok()
+        })
+        .unwrap_or_else(|| integration.name.clone())
+}
+
+fn html(status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+fn plain(status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+/// Raynet's AJAX contract: always 200, `success` says how it went.
+fn ajax(success: bool, message: &str) -> Response {
+    let body = if success && message.is_empty() {
+        json!({"success": true})
+    } else {
+        json!({"success": success, "message": message})
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The output as a file to save, its type from its name.
+fn download(filename: &str, output: String) -> Response {
+    let kind = match filename.rsplit('.').next() {
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("json") => "application/json",
+        Some("jsonl") => "application/jsonl",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    // A plain ASCII name for old clients, the exact one percent-encoded (RFC 6266).
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let exact: String = form_urlencoded::byte_serialize(filename.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}");
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, kind)
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .body(Body::from(output))
+        .expect("a valid response")
+}
+
+fn refused(metrics: &Metrics, status: StatusCode, why: String) -> Response {
+    metrics.link_refusals.inc();
+    let mut response = refuse_quietly(status, &why, "link", why.clone());
+    *response.body_mut() = Body::from(page::page(
+        "refused",
+        &format!("<h1>Refused</h1>\n<p>{}</p>\n", page::escape(&why)),
+    ));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,343 @@
+//! The link door over real sockets: `GET`/`POST /run/NAME` on a real `serve-hook` process —
+//! the generated form, each answer kind, each refusal, a wrong value, a slow run, escaping.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+
+use serde_json::json;
+
+use crate::serve_hook::Listener;
+use crate::support::Test;
+
+/// One HTTP/1.1 request; the status, the headers (lowercase names) and the body as text.
+fn http(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(": "))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+const REPORT: &str = r#"
+[secrets]
+button = { env = "BUTTON_KEY" }
+report_pw = { env = "REPORT_PW" }
+
+[integration.sales-report]
+description = "Sales of a month <b>by region</b>"
+params.month = { type = "string", pattern = "[0-9]{4}-[0-9]{2}", help = "YYYY-MM, e.g. <script>alert(1)</script>" }
+params.region = { type = "choice", values = ["eu", "us"], default = "eu" }
+params.from = { type = "date", default = "{{ today | start_of_month }}" }
+params.at = { type = "datetime", default = "2026-11-01 08:00" }
+params.rows = { type = "integer", default = 10 }
+params.draft = { type = "boolean", default = false }
+params.ids = { type = "list", default = ["a", "b"] }
+[integration.sales-report.link]
+auth.token = { query = "k", secret = "{{ secrets.button }}" }
+answer = "download"
+filename = "sales-{{ params.month }}.csv"
+[[integration.sales-report.steps]]
+output = { format = "csv", value = "{{ [{'month': params.month, 'region': params.region}] }}", columns = ["month", "region"] }
+
+[integration.sheet]
+params.deal = { type = "integer" }
+[integration.sheet.link]
+auth.basic = { user = "crm", password = "{{ secrets.report_pw }}" }
+[[integration.sheet.steps]]
+command.argv = ["echo", "Deal <{{ params.deal }}> & co"]
+
+[integration.sync-now]
+params.id = { type = "integer" }
+[integration.sync-now.link]
+auth.none = true
+answer = "ajax"
+[[integration.sync-now.steps]]
+command.argv = ["sh", "-c", "test \"$1\" != 13", "sh", "{{ params.id }}"]
+
+[integration.slow]
+[integration.slow.link]
+auth.none = true
+answer_within = "300ms"
+[[integration.slow.steps]]
+command.argv = ["sh", "-c", "sleep 1; echo late"]
+"#;
+
+fn report() -> (Test, Listener) {
+    let test = Test::new()
+        .config(REPORT)
+        .env("BUTTON_KEY", "b7tt0n-k3y")
+        .env("REPORT_PW", "pa55word");
+    let listener = Listener::start(&test, &[]);
+    (test, listener)
+}
+
+#[test]
+fn without_its_required_params_a_link_shows_a_form_generated_from_their_types() {
+    let (_test, listener) = report();
+    let (status, headers, body) = http(
+        &listener.addr,
+        "GET",
+        "/run/sales-report?k=b7tt0n-k3y",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(header(&headers, name), Some(value), "{name}");
+    }
+    for field in [
+        r#"<input id="p-month" type="text" name="month" value="" required>"#,
+        r#"<option value="eu" selected>eu</option><option value="us">us</option>"#,
+        r#"type="date" name="from" value="20"#,
+        r#"type="datetime-local" name="at""#,
+        r#"type="number" name="rows" value="10" step="1""#,
+        r#"<input id="p-draft" type="checkbox" name="draft" value="true">"#,
+        "<textarea id=\"p-ids\" name=\"ids\" rows=\"4\">a\nb</textarea>",
+        "<label for=\"p-month\">month *",
+    ] {
+        assert!(body.contains(field), "no `{field}` in\n{body}");
+    }
+    assert!(
+        !body.contains("<script>"),
+        "markup from the file is text: {body}"
+    );
+    assert!(body.contains("e.g. &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(body.contains("Sales of a month &lt;b&gt;by region&lt;/b&gt;"));
+}
+
+#[test]
+fn a_download_link_runs_and_answers_the_file_with_its_name_and_type() {
+    let (test, listener) = report();
+    let (status, headers, body) = http(
+        &listener.addr,
+        "POST",
+        "/run/sales-report?k=b7tt0n-k3y",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "month=2026-11&region=us",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        Some("attachment; filename=\"sales-2026-11.csv\"; filename*=UTF-8''sales-2026-11.csv")
+    );
+    assert_eq!(body, "month,region\n2026-11,us\n");
+    let run = &test.history()[0];
+    assert_eq!(
+        (run["trigger"].as_str(), run["status"].as_str()),
+        (Some("link"), Some("succeeded"))
+    );
+    assert_eq!(run["params"]["month"], "2026-11");
+    // The key in the URL is the link's credential: nowhere in what integ stored.
+    drop(listener);
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(test.state_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    let key = b"b7tt0n-k3y";
+    assert!(
+        !stored.windows(key.len()).any(|w| w == key),
+        "the key is in the state dir"
+    );
+    let logs = test.run(&["logs", run["id"].as_str().unwrap()]);
+    assert!(!logs.stdout.contains("b7tt0n-k3y"));
+}
+
+#[test]
+fn a_wrong_value_shows_the_form_again_with_the_reason_beside_its_field() {
+    let (test, listener) = report();
+    let (status, _, body) = http(
+        &listener.addr,
+        "POST",
+        "/run/sales-report?k=b7tt0n-k3y",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "month=11%2F2026&region=eu",
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("invalid value `11/2026` for param `month`: it does not match its `pattern`"),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"name="month" value="11/2026""#),
+        "the value given is kept: {body}"
+    );
+    assert!(test.history().is_empty(), "nothing ran");
+}
+
+#[test]
+fn a_page_answer_shows_the_output_escaped_and_basic_auth_is_asked_for() {
+    let (_test, listener) = report();
+    let (status, headers, body) = http(&listener.addr, "GET", "/run/sheet?deal=7", &[], "");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        header(&headers, "www-authenticate"),
+        Some("Basic realm=\"integ\", charset=\"UTF-8\"")
+    );
+    // crm:pa55word
+    let (status, headers, body) = http(
+        &listener.addr,
+        "GET",
+        "/run/sheet?deal=7",
+        &[("Authorization", "Basic Y3JtOnBhNTV3b3Jk")],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(body.contains("<strong>succeeded</strong>"), "{body}");
+    assert!(
+        body.contains("<pre>Deal &lt;7&gt; &amp; co\n</pre>"),
+        "{body}"
+    );
+}
+
+#[test]
+fn an_ajax_link_always_answers_200_with_raynets_json_contract() {
+    let (_test, listener) = report();
+    let ajax = |target: &str| {
+        let (status, headers, body) = http(&listener.addr, "GET", target, &[], "");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    assert_eq!(ajax("/run/sync-now?id=7"), json!({"success": true}));
+    let failed = ajax("/run/sync-now?id=13");
+    assert_eq!(failed["success"], json!(false));
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 1"),
+        "{failed}"
+    );
+    let refused = ajax("/run/sync-now?id=seven");
+    assert_eq!(refused["success"], json!(false));
+    assert!(
+        refused["message"].as_str().unwrap().contains("param `id`"),
+        "{refused}"
+    );
+    let missing = ajax("/run/sync-now");
+    assert_eq!(missing["success"], json!(false), "{missing}");
+}
+
+#[test]
+fn a_slow_run_answers_started_and_keeps_its_output() {
+    let (test, listener) = report();
+    let (status, _, body) = http(&listener.addr, "GET", "/run/slow", &[], "");
+    assert_eq!(status, 202, "{body}");
+    assert!(body.contains("still running"), "{body}");
+    let run = test.wait_for_newest_run("succeeded");
+    let id = run["id"].as_str().unwrap();
+    assert!(body.contains(id), "the page names the run: {body}");
+    test.run(&["output", id]).success().stdout_is("late\n");
+}
+
+#[test]
+fn refusals_say_why_run_nothing_and_are_counted() {
+    let (test, listener) = report();
+    for (method, target, status) in [
+        ("GET", "/run/sales-report?month=2026-11", 401),
+        ("GET", "/run/sales-report?k=wrong&month=2026-11", 401),
+        ("GET", "/run/nobody", 404),
+        ("DELETE", "/run/sync-now?id=1", 405),
+    ] {
+        let (got, headers, body) = http(&listener.addr, method, target, &[], "");
+        assert_eq!(got, status, "{method} {target}: {body}");
+        assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
+    }
+    assert!(test.history().is_empty(), "nothing ran");
+    let (_, _, metrics) = http(&listener.addr, "GET", "/metrics", &[], "");
+    assert!(
+        metrics.contains("integ_webhook_link_refusals_total 4"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn check_knows_what_a_link_needs() {
+    let test = Test::new().config(
+        r#"
+[integration.a]
+params.k = { type = "string" }
+[integration.a.link]
+auth.token = { query = "k", secret = "x" }
+[[integration.a.steps]]
+command.argv = ["true"]
+
+[integration.b]
+[integration.b.link]
+answer = "pdf"
+[[integration.b.steps]]
+command.argv = ["true"]
+
+[integration.c]
+[integration.c.link]
+[[integration.c.steps]]
+command.argv = ["true"]
+"#,
+    );
+    test.run(&["check"])
+        .code(2)
+        .stderr_has(
+            "error: `auth.token.query` must name a query parameter that is not a param: `k`",
+        )
+        .stderr_has("unknown variant `pdf`, expected one of `page`, `download`, `ajax`")
+        .stderr_has("error: link of `c` has no `auth`");
+}
