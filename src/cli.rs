@@ -86,6 +86,7 @@ pub(crate) enum Command {
     Output(OutputArgs),
     ServeHook(ServeHookArgs),
     Retry(RetryArgs),
+    Link(LinkArgs),
     Schedule(ScheduleArgs),
 }
 
@@ -178,6 +179,33 @@ pub(crate) struct HistoryArgs {
     /// Print JSON for scripts instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+/// Print a signed, expiring link that runs an integration with these params
+///
+/// The integration's `link` must have `auth.signed`. The params are fixed by the signature:
+/// a changed one, another path or a past expiry is refused. Those not given are asked for by
+/// the form the link shows.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  $ integ link sales-report -p month=2026-11 --expires 2d --base-url https://integ.example.com"
+)]
+pub(crate) struct LinkArgs {
+    /// The integration to run
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Fix a param in the link, as NAME=VALUE
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// How long the link works (at most 7d)
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub expires: humantime::Duration,
+
+    /// Where the listener is reached, as the person clicking it sees it
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
 }
 
 /// Print one run: what started it, its params, how it went, and each attempt's log

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod history;
+pub(crate) mod link;
 pub(crate) mod list;
 pub(crate) mod logs;
 pub(crate) mod retry;
@@ -30,6 +31,7 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::Output(args) => run_output::output(global, &args, printer),
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
         Command::Retry(args) => retry::retry(global, &args, printer),
+        Command::Link(args) => link::link(global, &args, printer),
         Command::Schedule(args) => schedule::schedule(global, &args, printer),
     }
 }

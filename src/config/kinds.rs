@@ -224,6 +224,9 @@ pub(crate) struct Link {
 pub(crate) enum LinkAuth {
     /// Declared explicitly with `auth.none = true`.
     None,
+    /// Links signed by `integ link`: the key that signs them first, then earlier ones still
+    /// accepted, each with its id.
+    Signed { keys: Vec<(String, Text)> },
     /// A static key in a query parameter (a CRM button's URL).
     Token { query: String, secret: Text },
     /// HTTP Basic.

@@ -427,13 +427,26 @@ pub(crate) struct RawLink {
     pub answer_within: Option<Spanned<String>>,
 }
 
-/// Exactly one of `token`, `basic` or `none = true`.
+/// Exactly one of `signed`, `token`, `basic` or `none = true`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLinkAuth {
+    pub signed: Option<RawLinkSigned>,
     pub token: Option<RawLinkToken>,
     pub basic: Option<RawBasic>,
     pub none: Option<bool>,
+}
+
+/// `auth.signed = { secret = "{{ secrets.link_key }}", key_id = "2026-12" }`: links made by
+/// `integ link`, expiring; `previous = { "2026-06" = "{{ secrets.old_link_key }}" }` keeps
+/// accepting links of an earlier key while they last.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLinkSigned {
+    pub secret: Spanned<String>,
+    pub key_id: Option<Spanned<String>>,
+    #[serde(default)]
+    pub previous: IndexMap<String, Spanned<String>>,
 }
 
 /// `auth.token = { query = "k", secret = "{{ secrets.button_key }}" }`: a static key in the URL.

@@ -4,6 +4,7 @@
 //! waits a while for it: an HTML page, a download, or Raynet's AJAX JSON.
 
 mod page;
+pub(crate) mod signed;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -102,25 +103,30 @@ impl Door {
                 "a link takes GET or POST".to_owned(),
             );
         }
-        if let Err(why) = authorised(&loaded, link, &headers, &query) {
-            let mut response = refused(&self.metrics, StatusCode::UNAUTHORIZED, why);
-            if matches!(link.auth, LinkAuth::Basic { .. }) {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"integ\", charset=\"UTF-8\""),
-                );
+        let fixed = match authorised(&loaded, name, link, &headers, &query) {
+            Ok(fixed) => fixed,
+            Err((status, why)) => {
+                let mut response = refused(&self.metrics, status, why);
+                if matches!(link.auth, LinkAuth::Basic { .. }) {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"integ\", charset=\"UTF-8\""),
+                    );
+                }
+                return response;
             }
-            return response;
-        }
+        };
         self.metrics.link_requests.inc();
-        // The key in the URL is the link's credential: it is never a param, never stored.
-        let token = match &link.auth {
-            LinkAuth::Token { query, .. } => Some(query.as_str()),
-            _ => None,
+        // The key in the URL, a signature and its parts are the link's credential: never a
+        // param, never stored.
+        let credential: Vec<&str> = match &link.auth {
+            LinkAuth::Token { query, .. } => vec![query.as_str()],
+            LinkAuth::Signed { .. } => signed::RESERVED.to_vec(),
+            LinkAuth::Basic { .. } | LinkAuth::None => Vec::new(),
         };
         let query: Vec<(String, String)> = query
             .into_iter()
-            .filter(|(key, _)| Some(key.as_str()) != token)
+            .filter(|(key, _)| !credential.contains(&key.as_str()))
             .collect();
         let form = if method == Method::POST {
             match read_body(body, MAX_FORM, std::time::Duration::from_secs(10)).await {
@@ -130,6 +136,17 @@ impl Door {
         } else {
             Vec::new()
         };
+        // What a signed link fixes stays fixed: the form cannot change it.
+        if let Some((name, _)) = form
+            .iter()
+            .find(|(field, value)| fixed.iter().any(|(n, v)| n == field && v != value))
+        {
+            return refused(
+                &self.metrics,
+                StatusCode::FORBIDDEN,
+                format!("param `{name}` is fixed by the signed link and cannot be changed"),
+            );
+        }
         // The form posts back to its own URL (the key with it): a field it sends replaces the
         // query's value of the same name.
         let given: Vec<(String, String)> = query
@@ -339,13 +356,16 @@ impl Prompt for Unasked {
     fn refused(&self, _param: &Param, _why: &str) {}
 }
 
-/// Whether the request carries the link's credential. Compared in constant time.
+/// Whether the request carries the link's credential, compared in constant time; the params a
+/// signed link fixes. Refused: the status and why.
 fn authorised(
     loaded: &Loaded,
+    name: &str,
     link: &Link,
     headers: &HeaderMap,
     query: &[(String, String)],
-) -> Result<(), String> {
+) -> Result<Vec<(String, String)>, (StatusCode, String)> {
+    let unauthorised = |why: String| (StatusCode::UNAUTHORIZED, why);
     let scope = context(&SecretScope {
         secrets: &loaded.secrets_in_templates,
         env: &loaded.env_in_templates,
@@ -355,16 +375,37 @@ fn authorised(
             .config
             .templates
             .render_str(text, &scope)
-            .map_err(|err| loaded.redactor.redact(&format!("{err:#}")))
+            .map_err(|err| unauthorised(loaded.redactor.redact(&format!("{err:#}"))))
     };
     match &link.auth {
-        LinkAuth::None => Ok(()),
+        LinkAuth::None => Ok(Vec::new()),
+        LinkAuth::Signed { keys } => {
+            let keys = keys
+                .iter()
+                .map(|(kid, key)| Ok((kid.clone(), render(key)?.into_bytes())))
+                .collect::<Result<Vec<_>, _>>()?;
+            signed::verify(
+                &keys,
+                &format!("/run/{name}"),
+                query,
+                Utc::now().timestamp(),
+            )
+            .map_err(|refused| {
+                let status = match refused {
+                    signed::Refused::Expired(_) => StatusCode::GONE,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                (status, refused.message())
+            })
+        }
         LinkAuth::Token { query: key, secret } => {
             let expected = render(secret)?;
             match query.iter().find(|(name, _)| name == key) {
-                Some((_, given)) if signing::equal(given.as_bytes(), expected.as_bytes()) => Ok(()),
-                Some(_) => Err(format!("a wrong `{key}` key")),
-                None => Err(format!("no `{key}` key in the URL")),
+                Some((_, given)) if signing::equal(given.as_bytes(), expected.as_bytes()) => {
+                    Ok(Vec::new())
+                }
+                Some(_) => Err(unauthorised(format!("a wrong `{key}` key"))),
+                None => Err(unauthorised(format!("no `{key}` key in the URL"))),
             }
         }
         LinkAuth::Basic { user, password } => {
@@ -374,11 +415,11 @@ fn authorised(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Basic "))
                 .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-                .ok_or_else(|| "no Basic credentials".to_owned())?;
+                .ok_or_else(|| unauthorised("no Basic credentials".to_owned()))?;
             if signing::equal(&given, expected.as_bytes()) {
-                Ok(())
+                Ok(Vec::new())
             } else {
-                Err("wrong Basic credentials".to_owned())
+                Err(unauthorised("wrong Basic credentials".to_owned()))
             }
         }
     }

@@ -341,3 +341,182 @@ command.argv = ["true"]
         .stderr_has("unknown variant `pdf`, expected one of `page`, `download`, `ajax`")
         .stderr_has("error: link of `c` has no `auth`");
 }
+
+const SIGNED: &str = r#"
+[secrets]
+link_key = { env = "LINK_KEY" }
+old_key = { env = "OLD_LINK_KEY" }
+
+[integration.report]
+params.month = { type = "string", pattern = "[0-9]{4}-[0-9]{2}" }
+params.region = { type = "choice", values = ["eu", "us"], default = "eu" }
+[integration.report.link]
+auth.signed = { secret = "{{ secrets.link_key }}", key_id = "2026-12", previous = { "2026-06" = "{{ secrets.old_key }}" } }
+[[integration.report.steps]]
+command.argv = ["echo", "report {{ params.month }} {{ params.region }}"]
+
+[integration.other]
+params.month = { type = "string" }
+[integration.other.link]
+auth.signed = { secret = "{{ secrets.link_key }}", key_id = "2026-12" }
+[[integration.other.steps]]
+command.argv = ["echo", "other"]
+"#;
+
+fn signed() -> Test {
+    Test::new()
+        .config(SIGNED)
+        .env("LINK_KEY", "l1nk-k3y")
+        .env("OLD_LINK_KEY", "0ld-k3y")
+}
+
+/// The path and query of the link `integ link` prints, for the listener at `addr`.
+fn made(test: &Test, args: &[&str], addr: &str) -> String {
+    let base = format!("http://{addr}");
+    let mut all = vec!["link"];
+    all.extend_from_slice(args);
+    all.extend(["--base-url", &base]);
+    let out = test.run(&all);
+    out.success();
+    out.stdout.trim().strip_prefix(&base).unwrap().to_owned()
+}
+
+#[test]
+fn a_signed_link_runs_with_its_fixed_params_and_refuses_any_change() {
+    let test = signed();
+    let listener = Listener::start(&test, &[]);
+    let addr = listener.addr.clone();
+    let link = made(
+        &test,
+        &["report", "-p", "month=2026-11", "-p", "region=us"],
+        &addr,
+    );
+    assert!(
+        link.starts_with("/run/report?month=2026-11&region=us&exp="),
+        "{link}"
+    );
+    assert!(link.contains("&kid=2026-12&sig="), "{link}");
+    let (status, _, body) = http(&addr, "GET", &link, &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("report 2026-11 us"), "{body}");
+    assert_eq!(test.history()[0]["trigger"], "link");
+
+    // A changed param, another integration's path, a changed expiry: refused, nothing runs.
+    let runs = test.history().len();
+    for (tampered, what) in [
+        (link.replace("region=us", "region=eu"), "a param"),
+        (link.replace("/run/report", "/run/other"), "the path"),
+        (link.replace("&exp=", "&exp=9"), "the expiry"),
+    ] {
+        let (status, headers, body) = http(&addr, "GET", &tampered, &[], "");
+        assert_eq!(status, 403, "{what}: {body}");
+        assert!(
+            body.contains("this link was changed after it was signed"),
+            "{what}: {body}"
+        );
+        assert_eq!(header(&headers, "referrer-policy"), Some("no-referrer"));
+    }
+    let (status, _, body) = http(&addr, "GET", "/run/report?month=2026-11", &[], "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("this link is not signed"), "{body}");
+    assert_eq!(test.history().len(), runs, "nothing ran");
+
+    // What the signature fixes, the form cannot change.
+    let partial = made(&test, &["report", "-p", "month=2026-11"], &addr);
+    let (status, _, body) = http(&addr, "GET", &partial, &[], "");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("report 2026-11 eu"),
+        "the default fills in: {body}"
+    );
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        &partial,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "month=2027-01",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("param `month` is fixed by the signed link"),
+        "{body}"
+    );
+    // The key never reaches the state dir or the log.
+    drop(listener);
+    for entry in std::fs::read_dir(test.state_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(8).any(|w| w == b"l1nk-k3y"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_expired_link_or_one_of_a_dropped_key_is_refused_saying_which() {
+    let test = signed();
+    let listener = Listener::start(&test, &[]);
+    let addr = listener.addr.clone();
+    // Made eight days ago, for seven: expired a day ago.
+    let out = test.run_at(
+        &(utc_days_ago(8)),
+        &[
+            "link",
+            "report",
+            "-p",
+            "month=2026-11",
+            "--base-url",
+            "http://x",
+        ],
+    );
+    out.success();
+    let old = out
+        .stdout
+        .trim()
+        .strip_prefix("http://x")
+        .unwrap()
+        .to_owned();
+    let (status, _, body) = http(&addr, "GET", &old, &[], "");
+    assert_eq!(status, 410, "{body}");
+    assert!(body.contains("this link expired at"), "{body}");
+    // Signed with a key the file no longer lists.
+    let dropped = made(&test, &["other", "-p", "month=2026-11"], &addr)
+        .replace("/run/other", "/run/report")
+        .replace("kid=2026-12", "kid=2025-01");
+    let (status, _, body) = http(&addr, "GET", &dropped, &[], "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("signed with key `2025-01`"), "{body}");
+    // Bad input to `integ link`.
+    test.run(&["link", "report", "--expires", "30d"])
+        .code(2)
+        .stderr_has("is not between a second and 7d");
+    test.run(&["link", "report", "-p", "month=November"])
+        .code(2)
+        .stderr_has("invalid value `November` for param `month`");
+    test.run(&["link", "report", "-p", "nope=1"]).code(2);
+    Test::new()
+        .config(REPORT)
+        .env("BUTTON_KEY", "k")
+        .env("REPORT_PW", "p")
+        .run(&["link", "sheet"])
+        .code(2)
+        .stderr_has("`sheet` has no signed link to make");
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) some days before now, for faketime.
+fn utc_days_ago(days: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let then = now - days * 86_400;
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{then}"), "+%Y-%m-%d %H:%M:%S"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}

@@ -41,7 +41,7 @@ impl Validator<'_> {
                 self.error_with_hint(
                     format!("link of `{integration}` has no `auth`"),
                     span,
-                    Some("say how a link proves it may run it (`auth.token`, `auth.basic`), or declare `auth.none = true`".into()),
+                    Some("say how a link proves it may run it (`auth.signed`, `auth.token`, `auth.basic`), or declare `auth.none = true`".into()),
                 );
                 None
             }
@@ -49,16 +49,50 @@ impl Validator<'_> {
                 let auth_span = auth.span();
                 let auth = auth.into_inner();
                 let given = [
+                    auth.signed.is_some(),
                     auth.token.is_some(),
                     auth.basic.is_some(),
                     auth.none == Some(true),
                 ];
                 if given.iter().filter(|g| **g).count() != 1 {
                     self.error(
-                        "`auth` needs exactly one of `token`, `basic` or `none = true`",
+                        "`auth` needs exactly one of `signed`, `token`, `basic` or `none = true`",
                         auth_span,
                     );
                     None
+                } else if let Some(signed) = auth.signed {
+                    let kid = signed
+                        .key_id
+                        .as_ref()
+                        .map_or_else(|| "1".to_owned(), |k| k.get_ref().clone());
+                    let mut keys = Vec::new();
+                    let mut ok = true;
+                    let sources = std::iter::once((kid, &signed.secret))
+                        .chain(signed.previous.iter().map(|(k, v)| (k.clone(), v)));
+                    for (kid, source) in sources {
+                        let valid = !kid.is_empty()
+                            && kid
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                        if !valid || keys.iter().any(|(id, _)| *id == kid) {
+                            self.error(
+                                format!(
+                                    "key id `{kid}` must be unique, of letters, digits, `-`, `_` and `.`"
+                                ),
+                                source.span(),
+                            );
+                            ok = false;
+                        }
+                        match self.template(
+                            &format!("{path}.auth.signed.{kid}"),
+                            source,
+                            &secret_scope,
+                        ) {
+                            Some(key) => keys.push((kid, key)),
+                            None => ok = false,
+                        }
+                    }
+                    ok.then_some(LinkAuth::Signed { keys })
                 } else if let Some(token) = auth.token {
                     let query = token.query.get_ref().clone();
                     if query.is_empty() || params.contains(&query) {
