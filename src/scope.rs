@@ -158,6 +158,8 @@ mod tests {
         assert_eq!(keys(&Trigger::Schedule.scope()), sorted(MANUAL_FIELDS));
         let webhook = Trigger::Webhook(Request::default());
         assert_eq!(keys(&webhook.scope()), sorted(WEBHOOK_FIELDS));
+        let link = Trigger::Link(Request::default());
+        assert_eq!(keys(&link.scope()), sorted(crate::trigger::LINK_FIELDS));
     }
 
     #[test]

@@ -55,6 +55,8 @@ impl Request {
 /// uses these lists, and a test holds them to what [`Trigger::scope`] gives.
 pub(crate) const MANUAL_FIELDS: &[&str] = &["kind"];
 pub(crate) const WEBHOOK_FIELDS: &[&str] = &["kind", "body", "headers", "query"];
+/// What a link's `params` mapping reads: its query.
+pub(crate) const LINK_FIELDS: &[&str] = &["kind", "query"];
 
 impl Trigger {
     /// The door's name, as stored and shown: `manual`, `schedule`, `webhook`.
@@ -70,10 +72,17 @@ impl Trigger {
     /// What templates read as `trigger`.
     pub(crate) fn scope(&self) -> Value {
         let mut scope = json!({ "kind": self.kind() });
-        if let (Trigger::Webhook(request), Value::Object(map)) = (self, &mut scope) {
-            map.insert("body".into(), request.body.clone());
-            map.insert("headers".into(), json!(request.headers));
-            map.insert("query".into(), json!(request.query));
+        match (self, &mut scope) {
+            (Trigger::Webhook(request), Value::Object(map)) => {
+                map.insert("body".into(), request.body.clone());
+                map.insert("headers".into(), json!(request.headers));
+                map.insert("query".into(), json!(request.query));
+            }
+            // Only a link's `params` mapping reads its query; its steps read params.
+            (Trigger::Link(request), Value::Object(map)) => {
+                map.insert("query".into(), json!(request.query));
+            }
+            _ => {}
         }
         scope
     }

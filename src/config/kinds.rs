@@ -218,6 +218,9 @@ pub(crate) struct Link {
     pub filename: Option<Text>,
     /// How long a request waits for its run before it answers "started, run <id>".
     pub answer_within: Duration,
+    /// Params taken from the query by templates over `trigger.query`; a param the request
+    /// names itself wins.
+    pub params: Vec<(String, Text)>,
 }
 
 #[derive(Debug)]

@@ -423,8 +423,12 @@ pub(crate) struct RawLink {
     pub answer: Option<RawAnswer>,
     /// A download's file name, a template over `params`.
     pub filename: Option<Spanned<String>>,
-    /// How long the request waits for the run before it answers "started" (default 10s).
+    /// How long the request waits for the run before it answers "started" (default 8s).
     pub answer_within: Option<Spanned<String>>,
+    /// Params from the link's query, as templates over `trigger.query` (a CRM button's
+    /// `entityId`): `params.deal_id = "{{ trigger.query.entityId }}"`.
+    #[serde(default)]
+    pub params: IndexMap<String, Spanned<String>>,
 }
 
 /// Exactly one of `signed`, `token`, `basic` or `none = true`.

@@ -142,7 +142,7 @@ struct Validator<'s> {
     pub(super) scheduled: bool,
     /// What `trigger` holds in the runs of the integration being validated: more when it has
     /// a webhook.
-    trigger_fields: &'static [&'static str],
+    pub(super) trigger_fields: &'static [&'static str],
     /// What `run` holds where templates are being checked: more in `on_failure` steps.
     run_fields: &'static [&'static str],
     /// Cron expressions parsed so far.

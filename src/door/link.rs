@@ -147,14 +147,7 @@ impl Door {
                 format!("param `{name}` is fixed by the signed link and cannot be changed"),
             );
         }
-        // The form posts back to its own URL (the key with it): a field it sends replaces the
-        // query's value of the same name.
-        let given: Vec<(String, String)> = query
-            .iter()
-            .filter(|(name, _)| !form.iter().any(|(field, _)| field == name))
-            .chain(&form)
-            .cloned()
-            .collect();
+        let given = given(&loaded, integration, link, &query, &form);
         let hidden: Vec<(String, String)> = Vec::new();
         let missing = integration
             .params
@@ -317,17 +310,22 @@ pub(crate) fn prepare(
     integration: &Integration,
     request: &Request,
 ) -> Result<Prepared, String> {
-    if integration.link.is_none() {
+    let Some(link) = &integration.link else {
         return Err(format!("`{}` no longer has a link", integration.name));
-    }
-    let mut given: Vec<(String, String)> = request
+    };
+    let query: Vec<(String, String)> = request
         .query
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if let Value::Object(form) = &request.body {
-        given.extend(form.iter().map(|(k, v)| (k.clone(), page::field_value(v))));
-    }
+    let form: Vec<(String, String)> = match &request.body {
+        Value::Object(form) => form
+            .iter()
+            .map(|(k, v)| (k.clone(), page::field_value(v)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let given = given(loaded, integration, link, &query, &form);
     let params = lifecycle::resolve_params(
         &loaded.config,
         integration,
@@ -343,6 +341,46 @@ pub(crate) fn prepare(
         params,
         on_failure: OnFailure::Fail,
     })
+}
+
+/// A run's params as a request gives them: the form's fields over the query's (the form posts
+/// back to its own URL), then the link's `params` mapping for those not given by name.
+fn given(
+    loaded: &Loaded,
+    integration: &Integration,
+    link: &Link,
+    query: &[(String, String)],
+    form: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut given: Vec<(String, String)> = query
+        .iter()
+        .filter(|(name, _)| !form.iter().any(|(field, _)| field == name))
+        .chain(form)
+        .cloned()
+        .collect();
+    if link.params.is_empty() {
+        return given;
+    }
+    let trigger = Trigger::Link(Request {
+        query: query.iter().cloned().collect(),
+        ..Request::default()
+    });
+    let ctx = minijinja::context! { trigger => context(&trigger.scope()) };
+    for (name, text) in &link.params {
+        if given.iter().any(|(given, _)| given == name) {
+            continue;
+        }
+        // A query without what the mapping reads leaves the param to its default or the form.
+        if let Ok(value) = loaded.config.templates.render_str(text, &ctx)
+            && !value.is_empty()
+        {
+            given.push((name.clone(), value));
+        }
+    }
+    // With a mapping, the query also holds what the mapping reads (a CRM button's
+    // `entityName`, `token`): only declared params are params.
+    given.retain(|(name, _)| integration.param(name).is_some());
+    given
 }
 
 /// Nobody to ask: a link's missing param is shown in the form instead.

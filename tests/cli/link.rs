@@ -520,3 +520,52 @@ fn utc_days_ago(days: u64) -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+#[test]
+fn a_raynet_button_maps_its_placeholders_into_params() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+button = { env = "BUTTON_KEY" }
+
+[integration.deal-sheet]
+params.deal_id = { type = "integer" }
+params.entity = { type = "string", default = "BusinessCase" }
+[integration.deal-sheet.link]
+auth.token = { query = "k", secret = "{{ secrets.button }}" }
+answer = "ajax"
+params.deal_id = "{{ trigger.query.entityId }}"
+params.entity = "{{ trigger.query.entityName }}"
+[[integration.deal-sheet.steps]]
+command.argv = ["sh", "-c", "echo \"$1 $2\" > sheet.txt", "sh", "{{ params.entity }}", "{{ params.deal_id }}"]
+"#,
+        )
+        .env("BUTTON_KEY", "b7n");
+    let listener = Listener::start(&test, &[]);
+    // The URL template a Raynet button is given, with its placeholders filled in.
+    let (status, _, body) = http(
+        &listener.addr,
+        "GET",
+        "/run/deal-sheet?k=b7n&entityId=42&entityName=BusinessCase&token=0a1b&personId=7",
+        &[],
+        "",
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"success":true}"#));
+    assert_eq!(test.read("sheet.txt"), "BusinessCase 42\n");
+    assert_eq!(
+        test.history()[0]["params"],
+        json!({"deal_id": 42, "entity": "BusinessCase"})
+    );
+    let (_, _, body) = http(
+        &listener.addr,
+        "GET",
+        "/run/deal-sheet?k=b7n&entityId=x",
+        &[],
+        "",
+    );
+    assert!(
+        body.contains(r#""success":false"#) && body.contains("deal_id"),
+        "{body}"
+    );
+}

@@ -11,6 +11,7 @@ use crate::config::kinds::{Answer, Link, LinkAuth};
 use crate::config::raw::{RawAnswer, RawLink};
 use crate::scope::SECRET_ROOTS;
 use crate::template::Kind;
+use crate::trigger::LINK_FIELDS;
 
 /// How long a link's request waits for its run by default: within Raynet's 10 s.
 const ANSWER_WITHIN: Duration = Duration::from_secs(8);
@@ -140,7 +141,28 @@ impl Validator<'_> {
             Some(d) => self.duration(d),
             None => Some(ANSWER_WITHIN),
         };
+        // The mapping reads the link's query; its steps read only params.
+        let trigger_fields = std::mem::replace(&mut self.trigger_fields, LINK_FIELDS);
+        let mut mapped = Vec::new();
+        for (param, text) in &raw.params {
+            if !params.contains(param) {
+                self.error(
+                    format!("link maps param `{param}`, which `{integration}` does not declare"),
+                    text.span(),
+                );
+                continue;
+            }
+            if let Some(text) = self.template(
+                &format!("{path}.params.{param}"),
+                text,
+                &scope_of(&["trigger"]),
+            ) {
+                mapped.push((param.clone(), text));
+            }
+        }
+        self.trigger_fields = trigger_fields;
         Some(Link {
+            params: mapped,
             auth: auth?,
             answer: match raw.answer {
                 None | Some(RawAnswer::Page) => Answer::Page,
