@@ -133,13 +133,22 @@ impl Step {
 /// Where a test's downloads and screenshots land; each [`Browser::run`] is a fresh browser.
 pub(crate) struct Browser {
     dir: tempfile::TempDir,
+    basic: Option<(String, String)>,
 }
 
 impl Browser {
     pub(crate) fn new() -> Browser {
         Browser {
             dir: tempfile::tempdir().expect("temp dir"),
+            basic: None,
         }
+    }
+
+    /// Answers a server's Basic challenge (a 401 with `WWW-Authenticate: Basic`) with these,
+    /// as a person typing them into the browser's prompt would.
+    pub(crate) fn basic_auth(mut self, user: &str, password: &str) -> Browser {
+        self.basic = Some((user.to_owned(), password.to_owned()));
+        self
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -159,7 +168,16 @@ impl Browser {
              .ci/run does; INTEG_TEST_CHROMIUM points elsewhere)",
             chromium.display()
         );
-        let input = json!({ "out": self.dir(), "chromium": chromium, "steps": steps });
+        let basic = self
+            .basic
+            .as_ref()
+            .map(|(username, password)| json!({ "username": username, "password": password }));
+        let input = json!({
+            "out": self.dir(),
+            "chromium": chromium,
+            "basic": basic,
+            "steps": steps,
+        });
         let mut child = Command::new("node")
             .arg(root.join("tests/tools/browse.mjs"))
             .env("INTEG_BROWSER_MODULES", &modules)
@@ -397,6 +415,80 @@ fn a_fetch_to_another_origin_gets_the_answer_only_with_cors_headers() {
     assert_eq!(
         (requests[2].method.as_str(), requests[2].body.as_str()),
         ("POST", "hello")
+    );
+}
+
+#[test]
+fn a_page_that_loads_instead_of_a_download_fails_the_download_step() {
+    let server = Server::start(|request, _| match request.path.as_str() {
+        "/form" => html(r#"<form method="post" action="/export"><button>Download</button></form>"#),
+        _ => html("<p>the export failed</p>"),
+    });
+    let browser = Browser::new();
+    let step = std::panic::catch_unwind(|| {
+        browser.run(&[
+            Step::open(&server.url("/form")),
+            Step::download_click("Download"),
+        ])
+    });
+    let message = *step.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains(&format!(
+            "a page loaded, not a download: {}",
+            server.url("/export")
+        )),
+        "{message}"
+    );
+    assert!(message.contains("the export failed"), "{message}");
+}
+
+#[test]
+fn a_page_under_a_script_free_csp_is_filled_read_and_submitted() {
+    // The headers the link door's pages send: the harness works through CDP, not page script.
+    let strict = |reply: Reply| {
+        reply
+            .header(
+                "content-security-policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            )
+            .header("referrer-policy", "no-referrer")
+            .header("x-frame-options", "DENY")
+    };
+    let server = Server::start(move |request, _| match request.path.as_str() {
+        "/form" => strict(html(FORM)),
+        _ => strict(html("<p>Received</p>")),
+    });
+    let results = Browser::new().run(&[
+        Step::open(&server.url("/form")),
+        Step::fill("Month", "2026-11"),
+        Step::screenshot("strict.png"),
+        Step::click("Run"),
+        Step::Text,
+    ]);
+    assert_eq!(results[4]["text"], "Received");
+    let submitted = &server.requests()[1];
+    assert_eq!(submitted.body, "month=2026-11&region=north&note=");
+}
+
+#[test]
+fn basic_credentials_answer_the_servers_challenge() {
+    let server = Server::start(|request, _| {
+        match request.headers.get("authorization").map(String::as_str) {
+            // `crm:pw`
+            Some("Basic Y3JtOnB3") => html("<p>in</p>"),
+            _ => Reply::status(401, "who are you")
+                .header("www-authenticate", "Basic realm=\"integ\""),
+        }
+    });
+    let results = Browser::new()
+        .basic_auth("crm", "pw")
+        .run(&[Step::open(&server.url("/report")), Step::Text]);
+    assert_eq!(results[0]["status"], 200);
+    assert_eq!(results[1]["text"], "in");
+    let asked = server.requests();
+    assert_eq!(
+        asked.last().unwrap().headers["authorization"],
+        "Basic Y3JtOnB3"
     );
 }
 

@@ -1,10 +1,11 @@
 // Drives Debian's chromium through playwright-core for the browser tests (tests/cli/browser.rs).
 //
-// stdin: `{"out": DIR, "chromium": PATH, "steps": [STEP, …]}`, each step externally tagged
-// (`{"open": URL}`, `"text"`, …; the list is in tests/cli/browser.rs). stdout: one JSON object,
-// `{"results": [RESULT, …]}` with one result per step, plus `"failed": {"step", "error", "url",
-// "text"}` when a step failed (the steps after it are not run; exit status 1). One browser, one
-// page, for the whole list: a launch costs more than every step together.
+// stdin: `{"out": DIR, "chromium": PATH, "basic": {"username", "password"} | null, "steps":
+// [STEP, …]}`, each step externally tagged (`{"open": URL}`, `"text"`, …; the list is in
+// tests/cli/browser.rs). stdout: one JSON object, `{"results": [RESULT, …]}` with one result
+// per step, plus `"failed": {"step", "error", "url", "text"}` when a step failed (the steps
+// after it are not run; exit status 1). One browser, one page, for the whole list: a launch
+// costs more than every step together.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -30,7 +31,11 @@ const results = [];
 let failed = null;
 let page = null;
 try {
-    const context = await browser.newContext({ acceptDownloads: true });
+    const context = await browser.newContext({
+        acceptDownloads: true,
+        // Sent when a server asks (401 with `WWW-Authenticate: Basic`), as a person would type.
+        httpCredentials: input.basic ?? undefined,
+    });
     page = await context.newPage();
     // No step should hang a test: every wait ends with an error naming what it waited for.
     page.setDefaultTimeout(10_000);
@@ -101,7 +106,10 @@ async function run(page, step) {
             return response ? landed(response) : { url: page.url(), status: null };
         }
         case 'download': {
+            // Subscribed before the action so neither event slips by; a page that loads
+            // instead is an answer too (an error page), and is reported at once.
             const started = page.waitForEvent('download');
+            const loaded = page.waitForEvent('load').then(() => null);
             if (arg.click !== undefined) {
                 await (await clickable(page, arg.click)).click();
             } else {
@@ -110,7 +118,11 @@ async function run(page, step) {
                     if (!/Download is starting|ERR_ABORTED/.test(String(error))) throw error;
                 });
             }
-            const download = await started;
+            const download = await Promise.race([started, loaded]);
+            // The loser times out later, with nobody waiting for it.
+            started.catch(() => {});
+            loaded.catch(() => {});
+            if (!download) throw new Error(`a page loaded, not a download: ${page.url()}`);
             const failure = await download.failure();
             if (failure) throw new Error(`the download of ${download.url()} failed: ${failure}`);
             const filename = download.suggestedFilename();
