@@ -202,12 +202,36 @@ impl Browser {
                 output.status
             )
         });
+        let mut results = match answer.get("results") {
+            Some(Value::Array(results)) if results.len() <= steps.len() => results.clone(),
+            _ => panic!("tests/tools/browse.mjs answered not one result per step: {answer}"),
+        };
+        // Kept before any panic: the pages before a failure tell what led to it.
+        for (step, result) in steps.iter().zip(&mut results) {
+            if let Step::Screenshot(name) = step {
+                let copy = keep_for_people(Path::new(result["path"].as_str().unwrap()), name);
+                result["copy"] = json!(copy);
+            }
+        }
         if let Some(failed) = answer.get("failed") {
             let step = failed["step"]
                 .as_u64()
                 .and_then(|index| steps.get(usize::try_from(index).ok()?));
+            let screenshot = failed["screenshot"]
+                .as_str()
+                .map_or_else(String::new, |path| {
+                    keep_for_people(Path::new(path), "failure.png")
+                        .display()
+                        .to_string()
+                });
             panic!(
-                "the browser failed at step {} {}: {}\npage: {}\npage text:\n{}\nstderr:\n{stderr}",
+                "the browser failed at step {} {}: {}
+page: {}
+screenshot: {screenshot}
+                 page text:
+{}
+stderr:
+{stderr}",
                 failed["step"],
                 step.map_or_else(String::new, |step| json!(step).to_string()),
                 failed["error"].as_str().unwrap_or_default(),
@@ -216,20 +240,12 @@ impl Browser {
             );
         }
         assert!(
-            output.status.success(),
-            "tests/tools/browse.mjs exited with {}\nstderr:\n{stderr}",
-            output.status
+            output.status.success() && results.len() == steps.len(),
+            "tests/tools/browse.mjs exited with {} after {} of {} steps\nstderr:\n{stderr}",
+            output.status,
+            results.len(),
+            steps.len()
         );
-        let mut results = match answer.get("results") {
-            Some(Value::Array(results)) if results.len() == steps.len() => results.clone(),
-            _ => panic!("tests/tools/browse.mjs answered not one result per step: {answer}"),
-        };
-        for (step, result) in steps.iter().zip(&mut results) {
-            if let Step::Screenshot(name) = step {
-                let copy = keep_for_people(Path::new(result["path"].as_str().unwrap()), name);
-                result["copy"] = json!(copy);
-            }
-        }
         results
     }
 }
@@ -493,16 +509,35 @@ fn basic_credentials_answer_the_servers_challenge() {
 }
 
 #[test]
-#[should_panic(
-    expected = "the browser failed at step 1 {\"fill\":{\"field\":\"Nope\",\"value\":\"x\"}}: no field labelled or named `Nope`"
-)]
-fn a_step_that_fails_panics_with_the_step_and_the_page() {
+fn a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot() {
     let server = Server::start(|_, _| html(FORM));
-    Browser::new().run(&[
-        Step::open(&server.url("/form")),
-        Step::fill("Nope", "x"),
-        Step::Text,
-    ]);
+    let browser = Browser::new();
+    let run = std::panic::catch_unwind(|| {
+        browser.run(&[
+            Step::open(&server.url("/form")),
+            Step::screenshot("before.png"),
+            Step::fill("Nope", "x"),
+            Step::Text,
+        ])
+    });
+    let message = *run.unwrap_err().downcast::<String>().unwrap();
+    let expected = format!(
+        "the browser failed at step 2 {{\"fill\":{{\"field\":\"Nope\",\"value\":\"x\"}}}}: \
+         no field labelled or named `Nope`\npage: {}\n",
+        server.url("/form")
+    );
+    assert!(message.starts_with(&expected), "{message}");
+    assert!(message.contains("Include drafts"), "{message}");
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-screenshots");
+    let test = "browser-a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot";
+    let failure = shots.join(format!("{test}-failure.png"));
+    assert!(
+        message.contains(&format!("screenshot: {}\n", failure.display())),
+        "{message}"
+    );
+    assert!(std::fs::read(failure).unwrap().starts_with(b"\x89PNG"));
+    // The step before the failure kept its screenshot too.
+    assert!(shots.join(format!("{test}-before.png")).exists());
 }
 
 #[test]

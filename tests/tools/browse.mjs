@@ -3,8 +3,8 @@
 // stdin: `{"out": DIR, "chromium": PATH, "basic": {"username", "password"} | null, "steps":
 // [STEP, …]}`, each step externally tagged (`{"open": URL}`, `"text"`, …; the list is in
 // tests/cli/browser.rs). stdout: one JSON object, `{"results": [RESULT, …]}` with one result
-// per step, plus `"failed": {"step", "error", "url", "text"}` when a step failed (the steps
-// after it are not run; exit status 1). One browser, one page, for the whole list: a launch
+// per step, plus `"failed": {"step", "error", "url", "text", "screenshot"}` when a step
+// failed (the steps after it are not run; exit status 1). One browser, one page, for the whole list: a launch
 // costs more than every step together.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -49,6 +49,11 @@ try {
                 error: String(error?.message ?? error).replace(/\u001b\[[0-9;]*m/g, ''),
                 url: page.url(),
                 text: await page.locator('body').innerText({ timeout: 1_000 }).catch(() => ''),
+                // What the page looked like, for the person reading the failed test.
+                screenshot: await page
+                    .screenshot({ path: join(input.out, 'failure.png'), fullPage: true })
+                    .then(() => join(input.out, 'failure.png'))
+                    .catch(() => null),
             };
             break;
         }
@@ -165,7 +170,7 @@ function landed(response) {
     };
 }
 
-// A form field by its label, else by its `name`, else by a label that starts with the text: a
+// A form field by its label, else by its `name`, else by a label that contains the text: a
 // select inside its label is named after the label and the chosen option.
 async function field(page, name) {
     for (const candidate of [
