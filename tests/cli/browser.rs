@@ -405,6 +405,7 @@ fn a_fetch_to_another_origin_gets_the_answer_only_with_cors_headers() {
             _ => reply,
         }
     });
+    let localhost = format!("http://localhost:{}/cors", api.addr.port());
     let results = Browser::new().run(&[
         Step::open(&page.url("/")),
         Step::fetch(&api.url("/cors")),
@@ -415,22 +416,48 @@ fn a_fetch_to_another_origin_gets_the_answer_only_with_cors_headers() {
             &[("content-type", "text/plain")],
             Some("hello"),
         ),
+        Step::fetch(&localhost),
+        // Not a "simple" request: the browser asks first, and this answer allows no headers.
+        Step::fetch_with(
+            "POST",
+            &api.url("/cors"),
+            &[("content-type", "application/json")],
+            Some("{}"),
+        ),
     ]);
     assert_eq!(results[1]["status"], 200, "{}", results[1]);
     assert_eq!(results[1]["body"], r#"{"success":true}"#);
     assert_eq!(results[1]["headers"]["content-type"], "application/json");
-    assert_eq!(
-        results[2],
-        json!({ "blocked": "TypeError: Failed to fetch" })
-    );
+    let blocked = json!({ "blocked": "TypeError: Failed to fetch" });
+    assert_eq!(results[2], blocked);
     assert_eq!(results[3]["status"], 200, "{}", results[3]);
+    assert_eq!(results[4]["body"], r#"{"success":true}"#, "{}", results[4]);
+    assert_eq!(results[5], blocked);
     let requests = api.requests();
-    // The browser sent the request it hid the answer to: CORS guards reading, not sending.
-    assert_eq!(requests[1].path, "/plain");
+    let seen: Vec<_> = requests
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.body.as_str()))
+        .collect();
+    // The browser sent the simple request it hid the answer to (CORS guards reading, not
+    // sending), and only the preflight of the other.
+    assert_eq!(
+        seen,
+        [
+            ("GET", "/cors", ""),
+            ("GET", "/plain", ""),
+            ("POST", "/cors", "hello"),
+            ("GET", "/cors", ""),
+            ("OPTIONS", "/cors", ""),
+        ]
+    );
     assert_eq!(requests[0].headers["origin"], page.url(""));
     assert_eq!(
-        (requests[2].method.as_str(), requests[2].body.as_str()),
-        ("POST", "hello")
+        requests[3].headers["host"],
+        format!("localhost:{}", api.addr.port())
+    );
+    assert_eq!(
+        requests[4].headers["access-control-request-headers"],
+        "content-type"
     );
 }
 
