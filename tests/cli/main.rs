@@ -1,5 +1,6 @@
 //! Binary-level tests: the real `integ` process, a fresh temp dir per test, never the network.
 
+mod browser;
 mod check;
 mod concurrency;
 mod dry_run;
