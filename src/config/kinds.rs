@@ -221,6 +221,8 @@ pub(crate) struct Link {
     /// Params taken from the query by templates over `trigger.query`; a param the request
     /// names itself wins.
     pub params: Vec<(String, Text)>,
+    /// Origins whose pages may call the link from a script (CORS).
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -429,6 +429,10 @@ pub(crate) struct RawLink {
     /// `entityId`): `params.deal_id = "{{ trigger.query.entityId }}"`.
     #[serde(default)]
     pub params: IndexMap<String, Spanned<String>>,
+    /// Web pages on these origins may call the link from their scripts (an AJAX button):
+    /// `["https://app.raynet.cz"]`.
+    #[serde(default)]
+    pub cors_origins: Vec<Spanned<String>>,
 }
 
 /// Exactly one of `signed`, `token`, `basic` or `none = true`.

@@ -65,11 +65,46 @@ impl Door {
         query: Vec<(String, String)>,
         body: Body,
     ) -> Response {
-        let mut response = self.answer(name, method, headers, query, body).await;
+        let origin = headers.get(header::ORIGIN).cloned();
+        let preflight = method == Method::OPTIONS;
+        let mut response = if preflight {
+            StatusCode::NO_CONTENT.into_response()
+        } else {
+            self.answer(name, method, headers, query, body).await
+        };
         for (name, value) in SAFETY {
             response
                 .headers_mut()
                 .insert(name, HeaderValue::from_static(value));
+        }
+        // A page on an origin the link lists may read its answer from a script.
+        let loaded = self.queue.current();
+        let listed = loaded
+            .config
+            .integrations
+            .iter()
+            .find(|i| i.name == name)
+            .and_then(|i| i.link.as_ref())
+            .is_some_and(|link| {
+                origin
+                    .as_ref()
+                    .and_then(|o| o.to_str().ok())
+                    .is_some_and(|o| link.cors_origins.iter().any(|listed| listed == o))
+            });
+        let headers = response.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if let (true, Some(origin)) = (listed, origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            if preflight {
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, POST"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("content-type, authorization"),
+                );
+            }
         }
         response
     }

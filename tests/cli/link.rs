@@ -569,3 +569,108 @@ command.argv = ["sh", "-c", "echo \"$1 $2\" > sheet.txt", "sh", "{{ params.entit
         "{body}"
     );
 }
+
+/// In a real browser (Debian's chromium): a signed link's generated form, filled in and
+/// submitted, downloads the report; a page answer shows the output; a page on another local
+/// origin calls an AJAX link from its script and gets Raynet's JSON.
+#[test]
+fn in_a_real_browser_a_link_shows_its_form_downloads_the_report_and_answers_ajax() {
+    use crate::browser::{Browser, Step};
+    use crate::http_server::{Reply, Server};
+
+    // A page of "the CRM", on an origin of its own.
+    let crm = Server::start(|_, _| {
+        Reply::status(200, "<!doctype html><title>CRM</title><p>deal 42</p>")
+            .header("content-type", "text/html")
+    });
+    let crm_origin = crm.url("").trim_end_matches('/').to_owned();
+    let test = Test::new()
+        .config(&format!(
+            r#"
+[secrets]
+link_key = {{ env = "LINK_KEY" }}
+
+[integration.report]
+description = "Sales by month"
+params.month = {{ type = "string", pattern = "[0-9]{{4}}-[0-9]{{2}}", help = "YYYY-MM" }}
+params.region = {{ type = "choice", values = ["eu", "us"], default = "eu" }}
+[integration.report.link]
+auth.signed = {{ secret = "{{{{ secrets.link_key }}}}" }}
+answer = "download"
+filename = "sales-{{{{ params.month }}}}-{{{{ params.region }}}}.csv"
+[[integration.report.steps]]
+output = {{ format = "csv", value = "{{{{ [{{'month': params.month, 'region': params.region, 'total': 6754}}] }}}}", columns = ["month", "region", "total"] }}
+
+[integration.summary]
+params.n = {{ type = "integer", default = 3 }}
+[integration.summary.link]
+auth.none = true
+[[integration.summary.steps]]
+command.argv = ["echo", "{{{{ params.n }}}} deals <won>"]
+
+[integration.touch]
+params.id = {{ type = "integer" }}
+[integration.touch.link]
+auth.none = true
+answer = "ajax"
+cors_origins = ["{crm_origin}"]
+[[integration.touch.steps]]
+command.argv = ["true"]
+
+[integration.private]
+[integration.private.link]
+auth.none = true
+answer = "ajax"
+[[integration.private.steps]]
+command.argv = ["true"]
+"#
+        ))
+        .env("LINK_KEY", "l1nk-k3y");
+    let listener = Listener::start(&test, &[]);
+    let base = format!("http://{}", listener.addr);
+    let out = test.run(&["link", "report", "--base-url", &base]);
+    let link = out.stdout.trim().to_owned();
+
+    let browser = Browser::new();
+    let results = browser.run(&[
+        Step::open(&link),
+        Step::screenshot("link-form.png"),
+        Step::fill("month", "2026-11"),
+        Step::select("region", &["us"]),
+        Step::download_click("Run"),
+    ]);
+    assert_eq!(results[0]["status"], json!(200), "{:?}", results[0]);
+    let download = &results[4];
+    assert_eq!(
+        download["filename"],
+        json!("sales-2026-11-us.csv"),
+        "{download}"
+    );
+    assert_eq!(
+        download["content"],
+        json!("month,region,total\n2026-11,us,6754\n")
+    );
+    assert!(std::path::Path::new(results[1]["path"].as_str().unwrap()).exists());
+
+    let page = browser.run(&[Step::open(&format!("{base}/run/summary?n=5")), Step::Text]);
+    let text = page[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("succeeded") && text.contains("5 deals <won>"),
+        "{text}"
+    );
+
+    let calls = browser.run(&[
+        Step::open(&crm.url("/deal/42")),
+        Step::fetch(&format!("{base}/run/touch?id=42")),
+        Step::fetch(&format!("{base}/run/private")),
+    ]);
+    assert_eq!(calls[1]["status"], json!(200), "{:?}", calls[1]);
+    assert_eq!(calls[1]["body"], json!(r#"{"success":true}"#));
+    assert!(
+        calls[2]["blocked"].is_string(),
+        "no CORS for an origin not listed: {:?}",
+        calls[2]
+    );
+    let runs = test.history();
+    assert!(runs.iter().all(|run| run["trigger"] == "link"), "{runs:?}");
+}

@@ -161,7 +161,22 @@ impl Validator<'_> {
             }
         }
         self.trigger_fields = trigger_fields;
+        let mut cors_origins = Vec::new();
+        for origin in &raw.cors_origins {
+            let text = origin.get_ref().trim_end_matches('/');
+            let valid = (text.starts_with("https://") || text.starts_with("http://"))
+                && !text["http://".len()..].contains('/');
+            if valid {
+                cors_origins.push(text.to_owned());
+            } else {
+                self.error(
+                    format!("`{text}` is not an origin: expected a scheme and a host, such as `https://app.raynet.cz`"),
+                    origin.span(),
+                );
+            }
+        }
         Some(Link {
+            cors_origins,
             params: mapped,
             auth: auth?,
             answer: match raw.answer {
