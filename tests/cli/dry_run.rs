@@ -191,6 +191,8 @@ fn the_root_sample_and_every_readme_flow_dry_run() {
             .env("CRM_API_KEY", "demo")
             .env("RAYNET_TOKEN", "test-token")
             .env("GH_WEBHOOK_SECRET", "test-secret")
+            .env("INTEG_LINK_KEY", "test-link-key")
+            .env("INTEG_BUTTON_KEY", "test-button-key")
             .write("accounting.key", "test-key\n");
         let list = test.run(&["list", "--json"]);
         for integration in list.success().json().as_array().unwrap() {
@@ -199,6 +201,7 @@ fn the_root_sample_and_every_readme_flow_dry_run() {
             for param in integration["params"].as_array().unwrap() {
                 if param["required"] == json!(true) {
                     let value = match param["type"].as_str().unwrap() {
+                        _ if param["name"] == "month" => "2026-11",
                         "integer" | "number" => "42",
                         "date" => "2026-11-01",
                         "boolean" => "true",

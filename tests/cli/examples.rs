@@ -41,6 +41,8 @@ fn every_toml_block_in_the_readme_passes_check() {
             .env("CRM_API_KEY", "test-key")
             .env("RAYNET_TOKEN", "test-token")
             .env("GH_WEBHOOK_SECRET", "test-secret")
+            .env("INTEG_LINK_KEY", "test-link-key")
+            .env("INTEG_BUTTON_KEY", "test-button-key")
             .write("accounting.key", "test-key\n");
         let out = test.run(&["check"]);
         assert_eq!(

@@ -331,6 +331,13 @@ command.argv = ["true"]
 [integration.c.link]
 [[integration.c.steps]]
 command.argv = ["true"]
+
+[integration.d]
+[integration.d.link]
+auth.none = true
+cors_origins = ["https://app.raynet.cz", "app.raynet.cz", "https://app.raynet.cz/page"]
+[[integration.d.steps]]
+command.argv = ["true"]
 "#,
     );
     test.run(&["check"])
@@ -339,7 +346,15 @@ command.argv = ["true"]
             "error: `auth.token.query` must name a query parameter that is not a param: `k`",
         )
         .stderr_has("unknown variant `pdf`, expected one of `page`, `download`, `ajax`")
-        .stderr_has("error: link of `c` has no `auth`");
+        .stderr_has("error: link of `c` has no `auth`")
+        .stderr_has("error: `app.raynet.cz` is not an origin")
+        .stderr_has("error: `https://app.raynet.cz/page` is not an origin");
+    let out = test.run(&["check"]);
+    assert!(
+        !out.stderr.contains("`https://app.raynet.cz` is not"),
+        "{}",
+        out.stderr
+    );
 }
 
 const SIGNED: &str = r#"

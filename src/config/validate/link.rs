@@ -164,8 +164,11 @@ impl Validator<'_> {
         let mut cors_origins = Vec::new();
         for origin in &raw.cors_origins {
             let text = origin.get_ref().trim_end_matches('/');
-            let valid = (text.starts_with("https://") || text.starts_with("http://"))
-                && !text["http://".len()..].contains('/');
+            let host = text
+                .strip_prefix("https://")
+                .or_else(|| text.strip_prefix("http://"));
+            let valid =
+                host.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#']));
             if valid {
                 cors_origins.push(text.to_owned());
             } else {
