@@ -115,6 +115,7 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/hooks/{*path}", any(hook))
         .route("/run/{name}", any(run_link))
+        .route("/runs/{id}", get(run_status))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics_text))
         .with_state(Arc::clone(&served));
@@ -290,6 +291,19 @@ async fn run_link(
         tracing::info!("took a request to /run/{name} ({status})");
     }
     response
+}
+
+/// `GET /runs/ID`: how a link's run stands, and its output once it ended.
+async fn run_status(
+    State(served): State<Arc<Served>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query: Vec<(String, String)> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    served.link.status(&id, headers, query).await
 }
 
 /// `GET /metrics`: Prometheus text.

@@ -392,6 +392,12 @@ impl Queue {
         }
     }
 
+    /// One run, by id, as the store has it (with its output).
+    pub(crate) async fn run(&self, id: &str) -> anyhow::Result<crate::store::RunLookup> {
+        let id = id.to_owned();
+        in_store(&self.store, move |store| store.run(&id)).await
+    }
+
     /// How many events wait, by integration.
     pub(crate) async fn waiting(&self) -> anyhow::Result<BTreeMap<String, u64>> {
         in_store(&self.store, |store| store.queued()).await

@@ -138,7 +138,7 @@ impl Door {
                 "a link takes GET or POST".to_owned(),
             );
         }
-        let fixed = match authorised(&loaded, name, link, &headers, &query) {
+        let fixed = match authorised(&loaded, &format!("/run/{name}"), link, &headers, &query) {
             Ok(fixed) => fixed,
             Err((status, why)) => {
                 let mut response = refused(&self.metrics, status, why);
@@ -267,75 +267,208 @@ impl Door {
             }
         };
         let filename = filename(&loaded, integration, link, &params);
-        self.wait(integration, link, &id, receiver, &filename).await
+        self.wait(&loaded, integration, link, &id, receiver, &filename)
+            .await
     }
 
     /// Waits up to the link's `answer_within` for the run, and answers as the link says.
     async fn wait(
         &self,
+        loaded: &Loaded,
         integration: &Integration,
         link: &Link,
         id: &str,
         receiver: oneshot::Receiver<Finished>,
         filename: &str,
     ) -> Response {
-        let name = &integration.name;
         match tokio::time::timeout(link.answer_within, receiver).await {
-            Ok(Ok(Finished {
-                error: None,
+            Ok(Ok(Finished { error, output })) => ended(
+                link,
+                &integration.name,
+                id,
+                error.as_deref(),
                 output,
-            })) => match link.answer {
-                Answer::Page => html(
-                    StatusCode::OK,
-                    page::run_page(name, id, "succeeded", None, &output),
-                ),
-                Answer::Download => download(filename, output),
-                Answer::Ajax => ajax(true, ""),
-            },
-            Ok(Ok(Finished {
-                error: Some(error), ..
-            })) => {
-                let error = error.lines().next().unwrap_or_default().to_owned();
-                match link.answer {
-                    Answer::Page => html(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        page::run_page(name, id, "failed", Some(&error), ""),
-                    ),
-                    Answer::Download => plain(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("run {id} of `{name}` failed: {error}\n"),
-                    ),
-                    Answer::Ajax => ajax(false, &format!("run {id} failed: {error}")),
-                }
-            }
+                filename,
+            ),
             _ => {
                 self.queue.stop_waiting(id);
-                let started = format!("started, run {id}");
-                match link.answer {
-                    Answer::Page => html(
-                        StatusCode::ACCEPTED,
-                        page::run_page(
-                            name,
-                            id,
-                            "still running",
-                            None,
-                            &format!("its output is kept with the run: `integ output {id}`"),
-                        ),
-                    ),
-                    Answer::Download => plain(
-                        StatusCode::ACCEPTED,
-                        format!("{started}; its file is kept with the run: `integ output {id}`\n"),
-                    ),
-                    Answer::Ajax => Response::builder()
-                        .status(StatusCode::OK)
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .body(Body::from(
-                            json!({"success": true, "message": started}).to_string(),
-                        ))
-                        .expect("a valid response"),
-                }
+                let status_url = status_url(loaded, link, id);
+                still_running(link, &integration.name, id, &status_url)
             }
         }
+    }
+
+    /// Answers `GET /runs/ID`: how a link's run stands, with the same credential as its link
+    /// (a signed link's answer names a signed status URL).
+    pub(crate) async fn status(
+        &self,
+        id: &str,
+        headers: HeaderMap,
+        query: Vec<(String, String)>,
+    ) -> Response {
+        let mut response = self.status_answer(id, headers, query).await;
+        for (name, value) in SAFETY {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+
+    async fn status_answer(
+        &self,
+        id: &str,
+        headers: HeaderMap,
+        query: Vec<(String, String)>,
+    ) -> Response {
+        let unknown = || {
+            refused(
+                &self.metrics,
+                StatusCode::NOT_FOUND,
+                format!("no run `{id}` of a link"),
+            )
+        };
+        let run = match self.queue.run(id).await {
+            Ok(crate::store::RunLookup::Found(run)) if run.id == id && run.trigger == "link" => run,
+            _ => return unknown(),
+        };
+        let loaded = self.queue.current();
+        let Some((integration, link)) = loaded
+            .config
+            .integrations
+            .iter()
+            .find(|i| i.name == run.integration)
+            .and_then(|i| i.link.as_ref().map(|link| (i, link)))
+        else {
+            return unknown();
+        };
+        if let Err((status, why)) =
+            authorised(&loaded, &format!("/runs/{id}"), link, &headers, &query)
+        {
+            return refused(&self.metrics, status, why);
+        }
+        use crate::store::RunStatus;
+        match run.status {
+            RunStatus::Queued | RunStatus::Running => {
+                let status_url = status_url(&loaded, link, id);
+                still_running(link, &integration.name, id, &status_url)
+            }
+            status => {
+                let params: BTreeMap<String, Value> = match &run.params {
+                    Value::Object(map) => map.clone().into_iter().collect(),
+                    _ => BTreeMap::new(),
+                };
+                let filename = filename(&loaded, integration, link, &params);
+                let error = match status {
+                    RunStatus::Succeeded => None,
+                    _ => Some(
+                        run.error
+                            .clone()
+                            .unwrap_or_else(|| status.as_str().to_owned()),
+                    ),
+                };
+                ended(
+                    link,
+                    &integration.name,
+                    id,
+                    error.as_deref(),
+                    run.output.text,
+                    &filename,
+                )
+            }
+        }
+    }
+}
+
+/// How a link's run that ended is answered, as its link says.
+fn ended(
+    link: &Link,
+    name: &str,
+    id: &str,
+    error: Option<&str>,
+    output: String,
+    filename: &str,
+) -> Response {
+    match error {
+        None => match link.answer {
+            Answer::Page => html(
+                StatusCode::OK,
+                page::run_page(name, id, "succeeded", None, &output, None),
+            ),
+            Answer::Download => download(filename, output),
+            Answer::Ajax => ajax(true, ""),
+        },
+        Some(error) => {
+            let error = error.lines().next().unwrap_or_default();
+            match link.answer {
+                Answer::Page => html(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page::run_page(name, id, "failed", Some(error), "", None),
+                ),
+                Answer::Download => plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("run {id} of `{name}` failed: {error}\n"),
+                ),
+                Answer::Ajax => ajax(false, &format!("run {id} failed: {error}")),
+            }
+        }
+    }
+}
+
+/// How a link's run that goes on is answered: where to see it later.
+fn still_running(link: &Link, name: &str, id: &str, status_url: &str) -> Response {
+    let started = format!("started, run {id}");
+    match link.answer {
+        Answer::Page => html(
+            StatusCode::ACCEPTED,
+            page::run_page(name, id, "still running", None, "", Some(status_url)),
+        ),
+        Answer::Download => plain(
+            StatusCode::ACCEPTED,
+            format!("{started}; its file will be at {status_url}\n"),
+        ),
+        Answer::Ajax => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"success": true, "message": started, "status": status_url}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// Where a link's run can be seen later, with the credential its link takes: a signed link's
+/// is signed too (for a day), a token link's carries its key.
+fn status_url(loaded: &Loaded, link: &Link, id: &str) -> String {
+    let path = format!("/runs/{id}");
+    let scope = context(&SecretScope {
+        secrets: &loaded.secrets_in_templates,
+        env: &loaded.env_in_templates,
+    });
+    let render = |text| loaded.config.templates.render_str(text, &scope).ok();
+    match &link.auth {
+        LinkAuth::Signed { keys } => match keys
+            .first()
+            .and_then(|(kid, key)| Some((kid, render(key)?)))
+        {
+            Some((kid, key)) => {
+                let exp = Utc::now().timestamp() + 86_400;
+                format!(
+                    "{path}?{}",
+                    signed::sign(key.as_bytes(), kid, &path, &[], exp)
+                )
+            }
+            None => path,
+        },
+        LinkAuth::Token { query, secret } => match render(secret) {
+            Some(key) => format!(
+                "{path}?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair(query, &key)
+                    .finish()
+            ),
+            None => path,
+        },
+        LinkAuth::Basic { .. } | LinkAuth::None => path,
     }
 }
 
@@ -433,7 +566,7 @@ impl Prompt for Unasked {
 /// signed link fixes. Refused: the status and why.
 fn authorised(
     loaded: &Loaded,
-    name: &str,
+    path: &str,
     link: &Link,
     headers: &HeaderMap,
     query: &[(String, String)],
@@ -457,13 +590,7 @@ fn authorised(
                 .iter()
                 .map(|(kid, key)| Ok((kid.clone(), render(key)?.into_bytes())))
                 .collect::<Result<Vec<_>, _>>()?;
-            signed::verify(
-                &keys,
-                &format!("/run/{name}"),
-                query,
-                Utc::now().timestamp(),
-            )
-            .map_err(|refused| {
+            signed::verify(&keys, path, query, Utc::now().timestamp()).map_err(|refused| {
                 let status = match refused {
                     signed::Refused::Expired(_) => StatusCode::GONE,
                     _ => StatusCode::FORBIDDEN,

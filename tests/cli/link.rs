@@ -287,6 +287,67 @@ fn a_slow_run_answers_started_and_keeps_its_output() {
     let id = run["id"].as_str().unwrap();
     assert!(body.contains(id), "the page names the run: {body}");
     test.run(&["output", id]).success().stdout_is("late\n");
+    // The page links to where the run is shown once it ended.
+    let later = body
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the run")
+        .replace("&amp;", "&");
+    assert_eq!(later, format!("/runs/{id}"));
+    let (status, _, shown) = http(&listener.addr, "GET", &later, &[], "");
+    assert_eq!(status, 200, "{shown}");
+    assert!(
+        shown.contains("<strong>succeeded</strong>") && shown.contains("<pre>late\n</pre>"),
+        "{shown}"
+    );
+    let (status, _, _) = http(&listener.addr, "GET", "/runs/not-a-run", &[], "");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_signed_links_slow_run_is_shown_later_by_a_signed_status_url() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+link_key = { env = "LINK_KEY" }
+[integration.export]
+[integration.export.link]
+auth.signed = { secret = "{{ secrets.link_key }}" }
+answer = "download"
+filename = "export.csv"
+answer_within = "200ms"
+[[integration.export.steps]]
+command.argv = ["sh", "-c", "sleep 1"]
+[[integration.export.steps]]
+output = { format = "csv", value = "{{ [{'a': 1}] }}", columns = ["a"] }
+"#,
+        )
+        .env("LINK_KEY", "l1nk-k3y");
+    let listener = Listener::start(&test, &[]);
+    let link = made(&test, &["export"], &listener.addr);
+    let (status, _, body) = http(&listener.addr, "GET", &link, &[], "");
+    assert_eq!(status, 202, "{body}");
+    let later = body.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        later.starts_with("/runs/") && later.contains("&sig="),
+        "{body}"
+    );
+    test.wait_for_newest_run("succeeded");
+    let (status, headers, file) = http(&listener.addr, "GET", &later, &[], "");
+    assert_eq!((status, file.as_str()), (200, "a\n1\n"));
+    assert!(
+        header(&headers, "content-disposition")
+            .unwrap()
+            .contains("export.csv")
+    );
+    let unsigned = later.split('?').next().unwrap();
+    let (status, _, _) = http(&listener.addr, "GET", unsigned, &[], "");
+    assert_eq!(
+        status, 403,
+        "the status of a signed link's run is signed too"
+    );
 }
 
 #[test]

@@ -171,6 +171,7 @@ pub(super) fn run_page(
     state: &str,
     error: Option<&str>,
     output: &str,
+    later: Option<&str>,
 ) -> String {
     let mut body = format!(
         "<h1>{}</h1>\n<p>Run <code>{}</code>: <strong>{}</strong></p>\n",
@@ -178,6 +179,13 @@ pub(super) fn run_page(
         escape(id),
         escape(state)
     );
+    if let Some(url) = later {
+        let _ = writeln!(
+            body,
+            "<p>It goes on; <a href=\"{}\">see how it went</a> later.</p>",
+            escape(url)
+        );
+    }
     if let Some(error) = error {
         let _ = writeln!(body, "<p class=\"error\">{}</p>", escape(error));
     }
