@@ -64,6 +64,12 @@ respond = "output"
 [[integration.hooked.steps]]
 output = { format = "text", template = "answer {{ secrets.api }} {{ trigger.body.echo }}\n" }
 
+[integration.linked]
+[integration.linked.link]
+auth.token = { query = "k", secret = "{{ secrets.hook }}" }
+[[integration.linked.steps]]
+output = { format = "text", template = "linked {{ secrets.api }}\n" }
+
 [integration.hooked-fail]
 [integration.hooked-fail.webhook]
 path = "f"
@@ -75,6 +81,18 @@ http.get = "SERVER/echo-auth"
 http.auth.basic = { user = "integ", password = "{{ secrets.pw }}" }
 http.retries = 0
 "#;
+
+/// `text` percent-encoded for a query value.
+fn url_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// Every form a secret could take on its way out.
 fn forms(secret: &str) -> Vec<String> {
@@ -249,6 +267,15 @@ fn nothing_integ_writes_holds_a_secret_in_any_form() {
     for wrong in [("Authorization", "Bearer guess"), ("X-Token", "guess")] {
         let (status, answer) = request(&listener.addr, "POST", "/hooks/h", &[wrong], b"{}");
         assert_eq!(status, 401);
+        answers.push(answer.to_string());
+    }
+    // A link's key rides in its URL: the answer, the log and the store never hold it.
+    let key: String = url_encoded(SECRETS[1].1);
+    for target in [
+        format!("/run/linked?k={key}"),
+        "/run/linked?k=guess".to_owned(),
+    ] {
+        let (_, _, answer) = crate::serve_hook::exchange(&listener.addr, "GET", &target, &[], b"");
         answers.push(answer.to_string());
     }
     let (_, metrics) = request(&listener.addr, "GET", "/metrics", &[], b"");
