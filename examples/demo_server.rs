@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -41,6 +41,7 @@ async fn main() {
         .route("/crm/api/v2/businessCase/", get(deals))
         .route("/crm/api/v2/businessCase/{id}/", get(deal))
         .route("/crm/simulate/deal/{id}", post(simulate_change))
+        .route("/crm/deal/{id}", get(deal_page))
         .route(
             "/accounting/invoices",
             post(create_invoice).get(list_invoices),
@@ -200,6 +201,34 @@ async fn deal(headers: HeaderMap, Path(id): Path<u64>) -> Response {
             .into_response();
     }
     Json(json!({"success": true, "data": deal_record(id)})).into_response()
+}
+
+/// The CRM's page of deal `id`, with a custom button as Raynet draws one: its URL template
+/// (`?button=`) with `{entityId}` and `{entityName}` filled in.
+async fn deal_page(Path(id): Path<u64>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let Some(template) = params.get("button") else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "pass ?button=<the button's URL template, with {entityId}>",
+        )
+            .into_response();
+    };
+    let url = template
+        .replace("{entityId}", &id.to_string())
+        .replace("{entityName}", "BusinessCase");
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Deal {id}</title></head>\
+         <body><h1>Deal {id}</h1><p>{}</p><a href=\"{}\">Deal sheet</a></body></html>",
+        escape(deal_record(id)["name"].as_str().unwrap_or_default()),
+        escape(&url)
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 
 /// Plays the CRM noticing a change of deal `id`: sends the webhook Raynet would send.

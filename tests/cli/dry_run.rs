@@ -117,7 +117,24 @@ fn a_dry_run_is_recorded_as_one_and_its_plan_is_its_output() {
 #[test]
 fn every_example_dry_runs_against_the_demo_server_and_writes_nothing() {
     let server = DemoServer::start();
-    let runs: [(&str, &[&str], &str); 4] = [
+    let runs: [(&str, &[&str], &str); 6] = [
+        (
+            "deal-sheet.toml",
+            &["run", "deal-sheet", "-p", "deal_id=42"],
+            "42,Deal 42,Company 0042 s.r.o.,6754,CZK",
+        ),
+        (
+            "changed-companies.toml",
+            &[
+                "run",
+                "changed-companies",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-08",
+            ],
+            "would write 630 records",
+        ),
         (
             "deal-to-invoice.toml",
             &["run", "deal-to-invoice", "-p", "deal_id=42"],
@@ -147,7 +164,9 @@ fn every_example_dry_runs_against_the_demo_server_and_writes_nothing() {
         ),
     ];
     for (file, args, shown) in runs {
-        let test = example(file, &server).env("RAYNET_TOKEN", "demo-token");
+        let test = example(file, &server)
+            .env("RAYNET_TOKEN", "demo-token")
+            .env("BUTTON_KEY", "demo-button");
         let args = [args, &["--dry-run"]].concat();
         test.run(&args).success().stdout_has(shown);
         assert!(

@@ -74,7 +74,8 @@ fn every_example_passes_check() {
         let test = Test::new()
             .config(&std::fs::read_to_string(&file).unwrap())
             .env("CRM_API_KEY", "demo")
-            .env("RAYNET_TOKEN", "demo-token");
+            .env("RAYNET_TOKEN", "demo-token")
+            .env("BUTTON_KEY", "demo-button");
         let out = test.run(&["check"]);
         assert_eq!(
             out.code,

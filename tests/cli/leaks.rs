@@ -82,18 +82,6 @@ http.auth.basic = { user = "integ", password = "{{ secrets.pw }}" }
 http.retries = 0
 "#;
 
-/// `text` percent-encoded for a query value.
-fn url_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Every form a secret could take on its way out.
 fn forms(secret: &str) -> Vec<String> {
     let b64 = [
@@ -270,7 +258,7 @@ fn nothing_integ_writes_holds_a_secret_in_any_form() {
         answers.push(answer.to_string());
     }
     // A link's key rides in its URL: the answer, the log and the store never hold it.
-    let key: String = url_encoded(SECRETS[1].1);
+    let key = crate::support::percent_encoded(SECRETS[1].1);
     for target in [
         format!("/run/linked?k={key}"),
         "/run/linked?k=guess".to_owned(),

@@ -750,3 +750,36 @@ command.argv = ["true"]
     let runs = test.history();
     assert!(runs.iter().all(|run| run["trigger"] == "link"), "{runs:?}");
 }
+
+/// The demo CRM's deal page has a custom button made from the URL template a Raynet button is
+/// given; clicking it in a real browser downloads the deal's sheet through the link door.
+#[test]
+fn the_demo_crms_button_downloads_a_deal_sheet_in_a_real_browser() {
+    use crate::browser::{Browser, Step};
+
+    let crm = crate::examples::DemoServer::start();
+    let test = crate::examples::example("deal-sheet.toml", &crm).env("BUTTON_KEY", "demo-button");
+    let listener = Listener::start(&test, &[]);
+    let template = format!(
+        "http://{}/run/deal-sheet?k=demo-button&entityId={{entityId}}&entityName={{entityName}}",
+        listener.addr
+    );
+    let page = crate::support::percent_encoded(&template);
+    let results = Browser::new().run(&[
+        Step::open(&format!("{}/crm/deal/42?button={page}", crm.url)),
+        Step::download_click("Deal sheet"),
+    ]);
+    let download = &results[1];
+    assert_eq!(download["filename"], json!("deal-42.csv"), "{download}");
+    assert_eq!(
+        download["content"],
+        json!(
+            "id,name,company.name,totalAmount,currency\n42,Deal 42,Company 0042 s.r.o.,6754,CZK\n"
+        )
+    );
+    let run = &test.history()[0];
+    assert_eq!(
+        (run["trigger"].as_str(), run["params"]["deal_id"].as_i64()),
+        (Some("link"), Some(42))
+    );
+}

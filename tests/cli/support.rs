@@ -251,3 +251,15 @@ pub(crate) fn wait_until_gone(pid: i32) -> bool {
     }
     false
 }
+
+/// `text` percent-encoded as a query value (RFC 3986: all but `A-Za-z0-9-._~`).
+pub(crate) fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
