@@ -14,6 +14,7 @@ use crate::commands::{
     human_duration, load_config, local_time, output_width, state_dir, table, table_text,
 };
 use crate::config::Config;
+use crate::config::kinds::LinkAuth;
 use crate::config::model::{Integration, Param, ParamDefault, ParamType, Schedule};
 use crate::exit::ExitStatus;
 use crate::json_time;
@@ -210,7 +211,24 @@ fn triggers<'a>(integration: &'a Integration, next_runs: &mut NextRuns<'a>) -> V
     if let Some(hook) = &integration.webhook {
         triggers.push(format!("webhook POST /hooks/{}", hook.path));
     }
+    if let Some(link) = &integration.link {
+        triggers.push(format!(
+            "link /run/{} ({})",
+            integration.name,
+            link_auth_name(&link.auth)
+        ));
+    }
     triggers
+}
+
+/// How a link proves it may run, in a word.
+fn link_auth_name(auth: &LinkAuth) -> &'static str {
+    match auth {
+        LinkAuth::Signed { .. } => "signed",
+        LinkAuth::Token { .. } => "token",
+        LinkAuth::Basic { .. } => "basic",
+        LinkAuth::None => "no auth",
+    }
 }
 
 /// What `list` says of a schedule: its next tick, its watermark, and what its next run would
@@ -336,6 +354,10 @@ fn to_json<'a>(
             "manual": true,
             "schedule": schedule,
             "webhook": integration.webhook.as_ref().map(|hook| json!({ "path": format!("/hooks/{}", hook.path) })),
+            "link": integration.link.as_ref().map(|link| json!({
+                "path": format!("/run/{}", integration.name),
+                "auth": link_auth_name(&link.auth),
+            })),
         },
         "overlap": integration.overlap.as_str(),
         "timeout_secs": integration.timeout.map(|t| t.as_secs_f64()),

@@ -476,6 +476,14 @@ fn a_signed_link_runs_with_its_fixed_params_and_refuses_any_change() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("report 2026-11 us"), "{body}");
     assert_eq!(test.history()[0]["trigger"], "link");
+    test.run(&["list"])
+        .success()
+        .stdout_has("link /run/report (signed)");
+    let list = test.run(&["list", "--json"]).json();
+    assert_eq!(
+        list[0]["triggers"]["link"],
+        json!({"path": "/run/report", "auth": "signed"})
+    );
 
     // A changed param, another integration's path, a changed expiry: refused, nothing runs.
     let runs = test.history().len();
