@@ -51,6 +51,16 @@ pub(crate) async fn execute(
     log: &RunLog,
     observer: &dyn Observer,
 ) -> Result<(), String> {
+    // Who clicked a link, and with which key, goes with the run's record.
+    if let Trigger::Link(request) = &run.trigger {
+        let from = request.remote.as_deref().unwrap_or("an unknown address");
+        let key = request
+            .key_id
+            .as_deref()
+            .map(|kid| format!(", signed with key `{kid}`"))
+            .unwrap_or_default();
+        log.line("run", ">", &format!("started by a link from {from}{key}"));
+    }
     // The zone the window was read in goes with the run's record, as its first line.
     if let (Some(window), Some(schedule)) = (run.window, &integration.schedule) {
         log.line(

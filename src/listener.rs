@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -272,6 +273,7 @@ async fn hook(
 async fn run_link(
     State(served): State<Arc<Served>>,
     Path(name): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -280,15 +282,17 @@ async fn run_link(
     let query: Vec<(String, String)> = query
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
+    let remote = peer.map(|Extension(ConnectInfo(addr))| addr.to_string());
+    let from = remote.as_deref().unwrap_or("an unknown address");
     let response = served
         .link
-        .handle(&name, method, headers, query, body)
+        .handle(&name, method, headers, query, body, remote.as_deref())
         .await;
     let status = response.status();
     if let Some(Refusal { detail, .. }) = response.extensions().get() {
-        tracing::warn!("refused a request to /run/{name} ({status}): {detail}");
+        tracing::warn!("refused a request to /run/{name} from {from} ({status}): {detail}");
     } else {
-        tracing::info!("took a request to /run/{name} ({status})");
+        tracing::info!("took a request to /run/{name} from {from} ({status})");
     }
     response
 }

@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(keys(&Trigger::Schedule.scope()), sorted(MANUAL_FIELDS));
         let webhook = Trigger::Webhook(Request::default());
         assert_eq!(keys(&webhook.scope()), sorted(WEBHOOK_FIELDS));
-        let link = Trigger::Link(Request::default());
+        let link = Trigger::Link(crate::trigger::LinkRequest::default());
         assert_eq!(keys(&link.scope()), sorted(crate::trigger::LINK_FIELDS));
     }
 

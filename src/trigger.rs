@@ -20,7 +20,19 @@ pub(crate) enum Trigger {
     Webhook(Request),
     /// A button or link (`/run/NAME` on `integ serve-hook`): its query and form fields, which
     /// its params come from. Steps read its params, not the request.
-    Link(Request),
+    Link(LinkRequest),
+}
+
+/// A link's request as its run keeps it: never its key or signature.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct LinkRequest {
+    pub(crate) query: BTreeMap<String, String>,
+    pub(crate) form: BTreeMap<String, String>,
+    /// Who sent it: the peer's address.
+    pub(crate) remote: Option<String>,
+    /// The id of the key that signed the link, for a signed one.
+    pub(crate) key_id: Option<String>,
 }
 
 /// An HTTP request as a run sees it. Credential headers are never part of it (see
@@ -91,7 +103,8 @@ impl Trigger {
     pub(crate) fn data(&self) -> Value {
         match self {
             Trigger::Manual | Trigger::Schedule => json!({}),
-            Trigger::Webhook(request) | Trigger::Link(request) => json!(request),
+            Trigger::Webhook(request) => json!(request),
+            Trigger::Link(request) => json!(request),
         }
     }
 

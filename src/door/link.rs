@@ -29,7 +29,7 @@ use crate::scope::{DefaultScope, SecretScope};
 use crate::signing;
 use crate::store::Event;
 use crate::template::context;
-use crate::trigger::{Request, Trigger};
+use crate::trigger::{LinkRequest, Trigger};
 
 /// The most a form post may hold.
 const MAX_FORM: usize = 64 << 10;
@@ -64,13 +64,15 @@ impl Door {
         headers: HeaderMap,
         query: Vec<(String, String)>,
         body: Body,
+        remote: Option<&str>,
     ) -> Response {
         let origin = headers.get(header::ORIGIN).cloned();
         let preflight = method == Method::OPTIONS;
         let mut response = if preflight {
             StatusCode::NO_CONTENT.into_response()
         } else {
-            self.answer(name, method, headers, query, body).await
+            self.answer(name, method, headers, query, body, remote)
+                .await
         };
         for (name, value) in SAFETY {
             response
@@ -116,6 +118,7 @@ impl Door {
         headers: HeaderMap,
         query: Vec<(String, String)>,
         body: Body,
+        remote: Option<&str>,
     ) -> Response {
         let loaded = self.queue.current();
         let Some((integration, link)) = loaded
@@ -138,19 +141,20 @@ impl Door {
                 "a link takes GET or POST".to_owned(),
             );
         }
-        let fixed = match authorised(&loaded, &format!("/run/{name}"), link, &headers, &query) {
-            Ok(fixed) => fixed,
-            Err((status, why)) => {
-                let mut response = refused(&self.metrics, status, why);
-                if matches!(link.auth, LinkAuth::Basic { .. }) {
-                    response.headers_mut().insert(
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Basic realm=\"integ\", charset=\"UTF-8\""),
-                    );
+        let Passed { fixed, key_id } =
+            match authorised(&loaded, &format!("/run/{name}"), link, &headers, &query) {
+                Ok(passed) => passed,
+                Err((status, why)) => {
+                    let mut response = refused(&self.metrics, status, why);
+                    if matches!(link.auth, LinkAuth::Basic { .. }) {
+                        response.headers_mut().insert(
+                            header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Basic realm=\"integ\", charset=\"UTF-8\""),
+                        );
+                    }
+                    return response;
                 }
-                return response;
-            }
-        };
+            };
         self.metrics.link_requests.inc();
         // The key in the URL, a signature and its parts are the link's credential: never a
         // param, never stored.
@@ -229,14 +233,11 @@ impl Door {
                 };
             }
         };
-        let request = Request {
-            body: Value::Object(
-                form.iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            ),
-            headers: BTreeMap::new(),
+        let request = LinkRequest {
             query: query.iter().cloned().collect(),
+            form: form.iter().cloned().collect(),
+            remote: remote.map(str::to_owned),
+            key_id,
         };
         let trigger = Trigger::Link(request);
         let redactor = &loaded.redactor;
@@ -476,7 +477,7 @@ fn status_url(loaded: &Loaded, link: &Link, id: &str) -> String {
 pub(crate) fn prepare(
     loaded: &Loaded,
     integration: &Integration,
-    request: &Request,
+    request: &LinkRequest,
 ) -> Result<Prepared, String> {
     let Some(link) = &integration.link else {
         return Err(format!("`{}` no longer has a link", integration.name));
@@ -486,13 +487,11 @@ pub(crate) fn prepare(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let form: Vec<(String, String)> = match &request.body {
-        Value::Object(form) => form
-            .iter()
-            .map(|(k, v)| (k.clone(), page::field_value(v)))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let form: Vec<(String, String)> = request
+        .form
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let given = given(loaded, integration, link, &query, &form);
     let params = lifecycle::resolve_params(
         &loaded.config,
@@ -529,9 +528,9 @@ fn given(
     if link.params.is_empty() {
         return given;
     }
-    let trigger = Trigger::Link(Request {
+    let trigger = Trigger::Link(LinkRequest {
         query: query.iter().cloned().collect(),
-        ..Request::default()
+        ..LinkRequest::default()
     });
     let ctx = minijinja::context! { trigger => context(&trigger.scope()) };
     for (name, text) in &link.params {
@@ -562,6 +561,14 @@ impl Prompt for Unasked {
     fn refused(&self, _param: &Param, _why: &str) {}
 }
 
+/// What a request that passed its link's auth brings: the params a signed link fixes, and the
+/// id of the key that signed it.
+#[derive(Default)]
+struct Passed {
+    fixed: Vec<(String, String)>,
+    key_id: Option<String>,
+}
+
 /// Whether the request carries the link's credential, compared in constant time; the params a
 /// signed link fixes. Refused: the status and why.
 fn authorised(
@@ -570,7 +577,7 @@ fn authorised(
     link: &Link,
     headers: &HeaderMap,
     query: &[(String, String)],
-) -> Result<Vec<(String, String)>, (StatusCode, String)> {
+) -> Result<Passed, (StatusCode, String)> {
     let unauthorised = |why: String| (StatusCode::UNAUTHORIZED, why);
     let scope = context(&SecretScope {
         secrets: &loaded.secrets_in_templates,
@@ -584,25 +591,30 @@ fn authorised(
             .map_err(|err| unauthorised(loaded.redactor.redact(&format!("{err:#}"))))
     };
     match &link.auth {
-        LinkAuth::None => Ok(Vec::new()),
+        LinkAuth::None => Ok(Passed::default()),
         LinkAuth::Signed { keys } => {
             let keys = keys
                 .iter()
                 .map(|(kid, key)| Ok((kid.clone(), render(key)?.into_bytes())))
                 .collect::<Result<Vec<_>, _>>()?;
-            signed::verify(&keys, path, query, Utc::now().timestamp()).map_err(|refused| {
-                let status = match refused {
-                    signed::Refused::Expired(_) => StatusCode::GONE,
-                    _ => StatusCode::FORBIDDEN,
-                };
-                (status, refused.message())
-            })
+            signed::verify(&keys, path, query, Utc::now().timestamp())
+                .map(|(fixed, kid)| Passed {
+                    fixed,
+                    key_id: Some(kid),
+                })
+                .map_err(|refused| {
+                    let status = match refused {
+                        signed::Refused::Expired(_) => StatusCode::GONE,
+                        _ => StatusCode::FORBIDDEN,
+                    };
+                    (status, refused.message())
+                })
         }
         LinkAuth::Token { query: key, secret } => {
             let expected = render(secret)?;
             match query.iter().find(|(name, _)| name == key) {
                 Some((_, given)) if signing::equal(given.as_bytes(), expected.as_bytes()) => {
-                    Ok(Vec::new())
+                    Ok(Passed::default())
                 }
                 Some(_) => Err(unauthorised(format!("a wrong `{key}` key"))),
                 None => Err(unauthorised(format!("no `{key}` key in the URL"))),
@@ -617,7 +629,7 @@ fn authorised(
                 .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
                 .ok_or_else(|| unauthorised("no Basic credentials".to_owned()))?;
             if signing::equal(&given, expected.as_bytes()) {
-                Ok(Vec::new())
+                Ok(Passed::default())
             } else {
                 Err(unauthorised("wrong Basic credentials".to_owned()))
             }

@@ -53,9 +53,9 @@ pub(crate) async fn serve(
                 }
             }
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = socket.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors, most likely: wait for some to close.
                     tracing::error!("failed to accept a connection: {err}");
@@ -75,7 +75,14 @@ pub(crate) async fn serve(
             // A sender may close its side once its request is sent (`curl` with `--no-keepalive`
             // and shell scripts with `nc -N` do): it still gets its answer.
             .half_close(true)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            .serve_connection(
+                TokioIo::new(stream),
+                // Who sent a request, for the doors that record it (a link's run).
+                TowerToHyperService::new(
+                    app.clone()
+                        .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+                ),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A failed connection (reset, timed out) concerns that sender alone.

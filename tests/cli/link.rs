@@ -476,6 +476,11 @@ fn a_signed_link_runs_with_its_fixed_params_and_refuses_any_change() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("report 2026-11 us"), "{body}");
     assert_eq!(test.history()[0]["trigger"], "link");
+    let id = test.history()[0]["id"].as_str().unwrap().to_owned();
+    test.run(&["logs", &id])
+        .success()
+        .stdout_has("run > started by a link from 127.0.0.1:")
+        .stdout_has(", signed with key `2026-12`");
     test.run(&["list"])
         .success()
         .stdout_has("link /run/report (signed)");

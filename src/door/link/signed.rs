@@ -67,13 +67,13 @@ pub(crate) fn sign(
 }
 
 /// Checks a request's query against the link's keys (`(kid, key)`); the signed params (all
-/// but `exp`, `kid`, `sig`) when it passes.
+/// but `exp`, `kid`, `sig`) and the id of the key that signed them when it passes.
 pub(crate) fn verify(
     keys: &[(String, Vec<u8>)],
     path: &str,
     query: &[(String, String)],
     now: i64,
-) -> Result<Vec<(String, String)>, Refused> {
+) -> Result<(Vec<(String, String)>, String), Refused> {
     let get = |name: &str| {
         query
             .iter()
@@ -99,7 +99,7 @@ pub(crate) fn verify(
     if now > exp.saturating_add(SKEW) {
         return Err(Refused::Expired(exp));
     }
-    Ok(params)
+    Ok((params, kid.to_owned()))
 }
 
 fn mac(key: &[u8], path: &str, params: &[(String, String)], exp: i64) -> Vec<u8> {
@@ -160,7 +160,8 @@ mod tests {
         let passes = |path: &str, query: &str, now| verify(&keys, path, &parse(query), now);
         let mut expected = params.clone();
         expected.sort();
-        let mut got = passes("/run/report", &query, 1_000).unwrap();
+        let (mut got, kid) = passes("/run/report", &query, 1_000).unwrap();
+        assert_eq!(kid, "k2");
         got.sort();
         assert_eq!(got, expected);
         // An old key still passes while it is listed.
