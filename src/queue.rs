@@ -80,14 +80,33 @@ pub(crate) struct Finished {
     pub(crate) output: String,
 }
 
+/// What a request that submits an event waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Nothing: it is answered once the event is stored.
+    No,
+    /// The run's end and its output.
+    End,
+    /// The run's output as it comes, then its end.
+    Live,
+}
+
 /// What [`Queue::submit`] did with an event.
 pub(crate) enum Submitted {
-    /// Stored; `output` resolves when the run ends, if the caller asked to wait for it.
+    /// Stored; `output` resolves when the run ends, if the caller asked to wait for it; `live`
+    /// gives its output as it comes (and ends with the run), if asked for.
     Queued {
         id: String,
         output: Option<oneshot::Receiver<Finished>>,
+        live: Option<mpsc::UnboundedReceiver<String>>,
     },
     Duplicate(String),
+}
+
+/// A request waiting for its run.
+struct Waiter {
+    finished: oneshot::Sender<Finished>,
+    live: Option<mpsc::UnboundedSender<String>>,
 }
 
 pub(crate) struct Queue {
@@ -100,7 +119,7 @@ pub(crate) struct Queue {
     /// Runs of each integration going on in this process.
     running: Mutex<HashMap<String, usize>>,
     /// Requests waiting for their run's output, by run id.
-    waiters: Mutex<HashMap<String, oneshot::Sender<Finished>>>,
+    waiters: Mutex<HashMap<String, Waiter>>,
     metrics: Arc<Metrics>,
 }
 
@@ -136,15 +155,26 @@ impl Queue {
     }
 
     /// Stores an event durably (with others that arrive meanwhile: group commit) and answers
-    /// once it is on disk. With `wait`, the answer carries a receiver for the run's output.
-    pub(crate) async fn submit(&self, event: Event, wait: bool) -> Result<Submitted, String> {
+    /// once it is on disk. As `wait` says, the answer carries receivers for the run's end and
+    /// output.
+    pub(crate) async fn submit(&self, event: Event, wait: Wait) -> Result<Submitted, String> {
         let id = event.run.id.clone();
         // A request that waits registers before its run can start.
-        let output = wait.then(|| {
-            let (sender, receiver) = oneshot::channel();
-            self.waiters().insert(id.clone(), sender);
-            receiver
-        });
+        let (output, live) = match wait {
+            Wait::No => (None, None),
+            Wait::End | Wait::Live => {
+                let (finished, receiver) = oneshot::channel();
+                let (live, stream) = match wait {
+                    Wait::Live => {
+                        let (sender, stream) = mpsc::unbounded_channel();
+                        (Some(sender), Some(stream))
+                    }
+                    _ => (None, None),
+                };
+                self.waiters().insert(id.clone(), Waiter { finished, live });
+                (Some(receiver), stream)
+            }
+        };
         let (reply, answered) = oneshot::channel();
         let stored = match self.intake.send((event, reply)).await {
             Ok(()) => answered
@@ -155,7 +185,7 @@ impl Queue {
         match stored {
             Ok(Enqueued::New(id)) => {
                 self.wake.notify_one();
-                Ok(Submitted::Queued { id, output })
+                Ok(Submitted::Queued { id, output, live })
             }
             Ok(Enqueued::Duplicate(earlier)) => {
                 self.waiters().remove(&id);
@@ -173,7 +203,7 @@ impl Queue {
         self.waiters().remove(id);
     }
 
-    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Finished>>> {
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
         self.waiters.lock().expect("waiters lock is never poisoned")
     }
 
@@ -342,8 +372,13 @@ impl Queue {
         };
         tracing::info!("run {id} of `{}` started", integration.name);
         self.metrics.running.inc();
+        // A request that follows the run live gets its output as it comes.
+        let observer = Unwatched {
+            live: self.waiters().get(&id).and_then(|w| w.live.clone()),
+        };
         let outcome =
-            lifecycle::carry_out(&self.store, plan, &Unwatched, std::future::pending()).await;
+            lifecycle::carry_out(&self.store, plan, &observer, std::future::pending()).await;
+        drop(observer);
         self.metrics.running.dec();
         let name = &integration.name;
         match outcome {
@@ -388,7 +423,7 @@ impl Queue {
 
     fn answer_waiter(&self, id: &str, error: Option<String>, output: String) {
         if let Some(waiter) = self.waiters().remove(id) {
-            let _ = waiter.send(Finished { error, output });
+            let _ = waiter.finished.send(Finished { error, output });
         }
     }
 
@@ -438,19 +473,37 @@ impl Drop for Counted {
 }
 
 /// Queued runs have nobody watching: their steps are logged at debug level. What they write
-/// for the person is kept with the run (its output), for a request that waits for it.
-struct Unwatched;
+/// for the person is kept with the run (its output), for a request that waits for it, and
+/// relayed as it comes to a request that follows it live.
+struct Unwatched {
+    live: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Unwatched {
+    fn relay(&self, text: &str) {
+        if let Some(live) = &self.live {
+            // A request that went away no longer listens: nothing to do.
+            let _ = live.send(text.to_owned());
+        }
+    }
+}
 
 impl Observer for Unwatched {
     fn step_started(&self, label: &str, what: &str) {
         tracing::debug!("{label}: {what}");
     }
 
-    fn output(&self, _stream: Stream, _line: &str) {}
+    fn output(&self, stream: Stream, line: &str) {
+        if stream == Stream::Stdout {
+            self.relay(&format!("{line}\n"));
+        }
+    }
 
     fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
 
-    fn data(&self, _text: &str) {}
+    fn data(&self, text: &str) {
+        self.relay(text);
+    }
 
     fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
 }

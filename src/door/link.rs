@@ -24,7 +24,7 @@ use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::params::Prompt;
-use crate::queue::{Finished, Prepared, Queue, Submitted};
+use crate::queue::{Finished, Prepared, Queue, Submitted, Wait};
 use crate::scope::{DefaultScope, SecretScope};
 use crate::signing;
 use crate::store::Event;
@@ -254,11 +254,17 @@ impl Door {
             trigger_data: redactor.redact(&trigger.data().to_string()),
             dedupe: None,
         };
-        let (id, receiver) = match self.queue.submit(event, true).await {
+        // A page shows the output as it comes; the others answer once the run ended.
+        let wait = match link.answer {
+            Answer::Page => Wait::Live,
+            Answer::Download | Answer::Ajax => Wait::End,
+        };
+        let (id, receiver, live) = match self.queue.submit(event, wait).await {
             Ok(Submitted::Queued {
                 id,
                 output: Some(receiver),
-            }) => (id, receiver),
+                live,
+            }) => (id, receiver, live),
             Ok(_) | Err(_) => {
                 return refused(
                     &self.metrics,
@@ -267,6 +273,9 @@ impl Door {
                 );
             }
         };
+        if let Some(live) = live {
+            return streamed(&integration.name, &id, live, receiver);
+        }
         let filename = filename(&loaded, integration, link, &params);
         self.wait(&loaded, integration, link, &id, receiver, &filename)
             .await
@@ -379,6 +388,50 @@ impl Door {
             }
         }
     }
+}
+
+/// A page answer that shows the run's output as it comes — each piece escaped, sent as it
+/// is written — and then how the run ended. The status line goes first, so the end is told in
+/// the page itself.
+fn streamed(
+    name: &str,
+    id: &str,
+    mut live: tokio::sync::mpsc::UnboundedReceiver<String>,
+    finished: oneshot::Receiver<Finished>,
+) -> Response {
+    let (pieces, body) = tokio::sync::mpsc::channel::<String>(64);
+    let head = page::live_head(name, id);
+    tokio::spawn(async move {
+        if pieces.send(head).await.is_err() {
+            return;
+        }
+        // The run's output closes when the run ends.
+        while let Some(text) = live.recv().await {
+            if pieces.send(page::escape(&text)).await.is_err() {
+                return;
+            }
+        }
+        let tail = match finished.await {
+            Ok(Finished { error: None, .. }) => page::live_tail("succeeded", None),
+            Ok(Finished {
+                error: Some(error), ..
+            }) => page::live_tail("failed", Some(error.lines().next().unwrap_or_default())),
+            Err(_) => page::live_tail("gone: the listener stopped before it ended", None),
+        };
+        let _ = pieces.send(tail).await;
+    });
+    let stream = futures_util::stream::unfold(body, |mut body| async move {
+        body.recv()
+            .await
+            .map(|piece| (Ok::<_, std::convert::Infallible>(piece), body))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        // Proxies pass it on as it comes (nginx buffers otherwise).
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(stream))
+        .expect("a valid response")
 }
 
 /// How a link's run that ended is answered, as its link says.

@@ -21,7 +21,7 @@ use crate::config::model::{Config, Integration, Webhook};
 use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
-use crate::queue::{Finished, Prepared, Queue, Submitted};
+use crate::queue::{Finished, Prepared, Queue, Submitted, Wait};
 use crate::run_log::Redactor;
 use crate::scope::{HookScope, SecretScope};
 use crate::steps::http::truthy;
@@ -249,10 +249,19 @@ impl Door {
         };
         match self
             .queue
-            .submit(event, hook.respond_with_output.is_some())
+            .submit(
+                event,
+                if hook.respond_with_output.is_some() {
+                    Wait::End
+                } else {
+                    Wait::No
+                },
+            )
             .await
         {
-            Ok(Submitted::Queued { id, output: None }) => {
+            Ok(Submitted::Queued {
+                id, output: None, ..
+            }) => {
                 self.metrics.accepted.inc();
                 taken(
                     answer(
@@ -265,6 +274,7 @@ impl Door {
             Ok(Submitted::Queued {
                 id,
                 output: Some(output),
+                ..
             }) => {
                 self.metrics.accepted.inc();
                 let limit = hook.respond_with_output.unwrap_or_default();

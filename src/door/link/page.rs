@@ -195,6 +195,34 @@ pub(super) fn run_page(
     page(name, &body)
 }
 
+/// The start of a page that shows a run's output as it comes: up to the open `<pre>`.
+pub(super) fn live_head(name: &str, id: &str) -> String {
+    let whole = page(
+        name,
+        &format!(
+            "<h1>{}</h1>\n<p>Run <code>{}</code></p>\n<pre>",
+            escape(name),
+            escape(id)
+        ),
+    );
+    // The page's end comes with the run's.
+    whole
+        .strip_suffix("</body></html>\n")
+        .unwrap_or(&whole)
+        .to_owned()
+}
+
+/// The end of a live page: how the run ended.
+pub(super) fn live_tail(state: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
+    format!(
+        "</pre>\n<p>It <strong>{}</strong>.</p>\n{error}</body></html>\n",
+        escape(state)
+    )
+}
+
 /// A value as a form field holds it: text as it is, anything else as JSON.
 pub(super) fn field_value(value: &Value) -> String {
     match value {
