@@ -108,7 +108,7 @@ pub(crate) async fn serve(
             settings.max_body,
             settings.read_timeout,
         )?,
-        link: link::Door::new(Arc::clone(&queue), Arc::clone(&metrics)),
+        link: link::Door::new(Arc::clone(&queue), Arc::clone(&metrics))?,
         queue: Arc::clone(&queue),
         metrics,
     });

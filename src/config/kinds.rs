@@ -223,6 +223,17 @@ pub(crate) struct Link {
     pub params: Vec<(String, Text)>,
     /// Origins whose pages may call the link from a script (CORS).
     pub cors_origins: Vec<String>,
+    /// Confirm a Raynet button's `{token}` with Raynet before running.
+    pub raynet_checktoken: Option<RaynetCheck>,
+}
+
+/// Raynet's `GET {api}/security/checktoken/{token}/{personId}/`, with the API's credentials.
+#[derive(Debug)]
+pub(crate) struct RaynetCheck {
+    pub api: String,
+    pub user: Text,
+    pub key: Text,
+    pub instance: String,
 }
 
 #[derive(Debug)]

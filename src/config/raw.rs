@@ -433,6 +433,18 @@ pub(crate) struct RawLink {
     /// `["https://app.raynet.cz"]`.
     #[serde(default)]
     pub cors_origins: Vec<Spanned<String>>,
+    /// A Raynet button's `{token}` is confirmed with Raynet's `checktoken` call before it runs.
+    pub raynet_checktoken: Option<RawRaynetCheck>,
+}
+
+/// `raynet_checktoken = { api = "https://app.raynet.cz/api/v2", user = "…", key = "{{ secrets.raynet_key }}", instance = "acme" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRaynetCheck {
+    pub api: Spanned<String>,
+    pub user: Spanned<String>,
+    pub key: Spanned<String>,
+    pub instance: String,
 }
 
 /// Exactly one of `signed`, `token`, `basic` or `none = true`.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::answer::{read_body, refuse_quietly};
-use crate::config::kinds::{Answer, Link, LinkAuth};
+use crate::config::kinds::{Answer, Link, LinkAuth, RaynetCheck};
 use crate::config::model::{Integration, Param, ParamDefault};
 use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
@@ -49,11 +49,24 @@ const SAFETY: [(&str, &str); 5] = [
 pub(crate) struct Door {
     queue: Arc<Queue>,
     metrics: Arc<Metrics>,
+    /// For Raynet's `checktoken` call.
+    http: reqwest::Client,
 }
 
+/// How long Raynet gets to confirm a button's token: within the 10 s a button waits.
+const CHECKTOKEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Door {
-    pub(crate) fn new(queue: Arc<Queue>, metrics: Arc<Metrics>) -> Door {
-        Door { queue, metrics }
+    pub(crate) fn new(queue: Arc<Queue>, metrics: Arc<Metrics>) -> anyhow::Result<Door> {
+        let http = reqwest::Client::builder()
+            .timeout(CHECKTOKEN_TIMEOUT)
+            .user_agent(concat!("integ/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Door {
+            queue,
+            metrics,
+            http,
+        })
     }
 
     /// Answers one request to `/run/NAME`.
@@ -155,14 +168,22 @@ impl Door {
                     return response;
                 }
             };
+        if let Some(check) = &link.raynet_checktoken
+            && let Err(why) = self.raynet_token_checks(&loaded, check, &query).await
+        {
+            return refused(&self.metrics, StatusCode::FORBIDDEN, why);
+        }
         self.metrics.link_requests.inc();
         // The key in the URL, a signature and its parts are the link's credential: never a
-        // param, never stored.
-        let credential: Vec<&str> = match &link.auth {
+        // param, never stored. So is a Raynet button's one-time token.
+        let mut credential: Vec<&str> = match &link.auth {
             LinkAuth::Token { query, .. } => vec![query.as_str()],
             LinkAuth::Signed { .. } => signed::RESERVED.to_vec(),
             LinkAuth::Basic { .. } | LinkAuth::None => Vec::new(),
         };
+        if link.raynet_checktoken.is_some() {
+            credential.push("token");
+        }
         let query: Vec<(String, String)> = query
             .into_iter()
             .filter(|(key, _)| !credential.contains(&key.as_str()))
@@ -279,6 +300,72 @@ impl Door {
         let filename = filename(&loaded, integration, link, &params);
         self.wait(&loaded, integration, link, &id, receiver, &filename)
             .await
+    }
+
+    /// Asks Raynet whether a button's `{token}` (for `{personId}`) is one it issued: it can be
+    /// checked once, within a minute of the click.
+    async fn raynet_token_checks(
+        &self,
+        loaded: &Loaded,
+        check: &RaynetCheck,
+        query: &[(String, String)],
+    ) -> Result<(), String> {
+        let get = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let token = get("token").ok_or("no `token` from the CRM in the URL")?;
+        // Raynet's tokens and person ids are letters, digits, `-` and `_`; anything else is
+        // not one, and never becomes part of the call.
+        let plain = |value: &str| {
+            !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        };
+        if !plain(token) || get("personId").is_some_and(|person| !plain(person)) {
+            return Err("the CRM's `token` or `personId` is not one Raynet issues".to_owned());
+        }
+        let scope = context(&SecretScope {
+            secrets: &loaded.secrets_in_templates,
+            env: &loaded.env_in_templates,
+        });
+        let render = |text| {
+            loaded
+                .config
+                .templates
+                .render_str(text, &scope)
+                .map_err(|err| loaded.redactor.redact(&format!("{err:#}")))
+        };
+        let (user, key) = (render(&check.user)?, render(&check.key)?);
+        let mut url = reqwest::Url::parse(&format!("{}/", check.api))
+            .map_err(|err| format!("the Raynet API URL is not valid: {err}"))?;
+        // The token and the person are data from the request: each is one path segment.
+        url.path_segments_mut()
+            .map_err(|()| "the Raynet API URL cannot have a path".to_owned())?
+            .pop_if_empty()
+            .extend(["security", "checktoken", token])
+            .extend(get("personId"))
+            .push("");
+        let answer = self
+            .http
+            .get(url)
+            .basic_auth(user, Some(key))
+            .header("X-Instance-Name", &check.instance)
+            .send()
+            .await
+            .map_err(|err| format!("Raynet's checktoken call failed: {}", err.without_url()))?;
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if status.is_success() && body["data"] == Value::Bool(true) {
+            Ok(())
+        } else {
+            Err(format!(
+                "Raynet did not confirm the button's token ({status}): it is valid once, for a minute"
+            ))
+        }
     }
 
     /// Waits up to the link's `answer_within` for the run, and answers as the link says.

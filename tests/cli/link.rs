@@ -822,3 +822,92 @@ fn the_demo_crms_button_downloads_a_deal_sheet_in_a_real_browser() {
         (Some("link"), Some(42))
     );
 }
+
+/// A Raynet button's `{token}` is confirmed with Raynet's `checktoken` call (a local
+/// Raynet-shaped server here) before anything runs; the token is never stored.
+#[test]
+fn a_raynet_buttons_token_is_confirmed_with_raynet_before_it_runs() {
+    use crate::http_server::{Reply, Server};
+
+    let raynet = Server::start(|request, _| {
+        if request.path == "/api/v2/security/checktoken/g00d-t0ken/7/" {
+            Reply::json(json!({"data": true, "success": "true"}))
+        } else {
+            Reply::status(
+                403,
+                r#"{"message": "AccessTokenNotFoundException: Access token not found"}"#,
+            )
+        }
+    });
+    let test = Test::new()
+        .config(&format!(
+            r#"
+[secrets]
+button = {{ env = "BUTTON_KEY" }}
+raynet = {{ env = "RAYNET_API_KEY" }}
+
+[integration.deal-sheet]
+params.deal_id = {{ type = "integer" }}
+[integration.deal-sheet.link]
+auth.token = {{ query = "k", secret = "{{{{ secrets.button }}}}" }}
+answer = "ajax"
+params.deal_id = "{{{{ trigger.query.entityId }}}}"
+raynet_checktoken = {{ api = "{api}", user = "integ@acme.cz", key = "{{{{ secrets.raynet }}}}", instance = "acme" }}
+[[integration.deal-sheet.steps]]
+command.argv = ["true"]
+"#,
+            api = raynet.url("/api/v2")
+        ))
+        .env("BUTTON_KEY", "b7n")
+        .env("RAYNET_API_KEY", "r4ynet-k3y");
+    let listener = Listener::start(&test, &[]);
+    let click = |token: &str| {
+        http(
+            &listener.addr,
+            "GET",
+            &format!("/run/deal-sheet?k=b7n&entityId=42&token={token}&personId=7"),
+            &[],
+            "",
+        )
+    };
+    let (status, _, body) = click("g00d-t0ken");
+    assert_eq!((status, body.as_str()), (200, r#"{"success":true}"#));
+    let asked = &raynet.requests()[0];
+    assert_eq!(
+        asked.headers.get("x-instance-name").map(String::as_str),
+        Some("acme")
+    );
+    // integ@acme.cz:r4ynet-k3y
+    assert_eq!(
+        asked.headers.get("authorization").map(String::as_str),
+        Some("Basic aW50ZWdAYWNtZS5jejpyNHluZXQtazN5")
+    );
+    // A token Raynet does not know, or one that would steer the path: refused, nothing runs.
+    let (status, _, body) = click("stale");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Raynet did not confirm the button"), "{body}");
+    for hostile in ["..", "..%2F..%2Fdeal%2F1", "a%3Fb"] {
+        let (status, _, body) = click(hostile);
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("is not one Raynet issues"), "{body}");
+    }
+    assert_eq!(
+        raynet.requests().len(),
+        2,
+        "a value that is not a token is never sent"
+    );
+    let runs = test.history();
+    assert_eq!(runs.len(), 1, "only the confirmed click ran");
+    drop(listener);
+    for entry in std::fs::read_dir(test.state_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(10).any(|w| w == b"g00d-t0ken"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}

@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::{Scope, Validator};
-use crate::config::kinds::{Answer, Link, LinkAuth};
+use crate::config::kinds::{Answer, Link, LinkAuth, RaynetCheck};
 use crate::config::raw::{RawAnswer, RawLink};
 use crate::scope::SECRET_ROOTS;
 use crate::template::Kind;
@@ -178,7 +178,27 @@ impl Validator<'_> {
                 );
             }
         }
+        let used_by_steps = std::mem::take(&mut self.secrets_used);
+        let raynet_checktoken = raw.raynet_checktoken.as_ref().and_then(|check| {
+            let api = check.api.get_ref().trim_end_matches('/').to_owned();
+            if !(api.starts_with("https://") || api.starts_with("http://")) {
+                self.error(
+                    format!("`{api}` is not an API URL: expected one such as `https://app.raynet.cz/api/v2`"),
+                    check.api.span(),
+                );
+            }
+            let user = self.template(&format!("{path}.raynet_checktoken.user"), &check.user, &secret_scope);
+            let key = self.template(&format!("{path}.raynet_checktoken.key"), &check.key, &secret_scope);
+            Some(RaynetCheck {
+                api,
+                user: user?,
+                key: key?,
+                instance: check.instance.clone(),
+            })
+        });
+        self.secrets_used = used_by_steps;
         Some(Link {
+            raynet_checktoken,
             cors_origins,
             params: mapped,
             auth: auth?,
