@@ -155,6 +155,7 @@ fn without_its_required_params_a_link_shows_a_form_generated_from_their_types() 
         r#"<option value="eu" selected>eu</option><option value="us">us</option>"#,
         r#"type="date" name="from" value="20"#,
         r#"type="datetime-local" name="at""#,
+        "at <span class=\"help\">(time in ",
         r#"type="number" name="rows" value="10" step="1""#,
         r#"<input id="p-draft" type="checkbox" name="draft" value="true">"#,
         "<textarea id=\"p-ids\" name=\"ids\" rows=\"4\">a\nb</textarea>",

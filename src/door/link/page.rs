@@ -80,10 +80,12 @@ pub(super) fn form(
             .map(|h| format!(" <span class=\"help\">— {}</span>", escape(h)))
             .unwrap_or_default();
         let mark = if param.is_required() { " *" } else { "" };
+        // A `datetime-local` control has no zone: say which one the time is read in.
         let zone = if param.kind == ParamType::Datetime {
-            " <span class=\"help\">(the listener's local time)</span>"
+            let name = crate::schedule::machine_zone().unwrap_or_else(|| "local".to_owned());
+            format!(" <span class=\"help\">(time in {})</span>", escape(&name))
         } else {
-            ""
+            String::new()
         };
         let _ = writeln!(
             body,
