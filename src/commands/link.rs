@@ -15,8 +15,6 @@ use crate::lifecycle::{self, ParamInput};
 use crate::loaded::Loaded;
 use crate::output::Printer;
 use crate::params::{self, Prompt};
-use crate::scope::SecretScope;
-use crate::template::context;
 use crate::usage::UsageError;
 
 /// The longest a link may last: a signed link is a bearer credential until it expires.
@@ -69,14 +67,8 @@ pub(crate) fn link(
     })?;
     let (kid, key) = keys.first().expect("validated: a signed link has a key");
     let kid = kid.clone();
-    let scope = context(&SecretScope {
-        secrets: &loaded.secrets_in_templates,
-        env: &loaded.env_in_templates,
-    });
-    let key = config
-        .templates
-        .render_str(key, &scope)
-        .map_err(|err| anyhow::anyhow!("failed to read the link key of `{name}`: {err:#}"))?;
+    let key = crate::door::link::credential(&loaded, key)
+        .map_err(|err| anyhow::anyhow!("failed to read the link key of `{name}`: {err}"))?;
     let exp = Utc::now().timestamp() + i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
     let path = format!("/run/{name}");
     let query = signed::sign(key.as_bytes(), &kid, &path, &given, exp);

@@ -328,18 +328,10 @@ impl Door {
         if !plain(token) || get("personId").is_some_and(|person| !plain(person)) {
             return Err("the CRM's `token` or `personId` is not one Raynet issues".to_owned());
         }
-        let scope = context(&SecretScope {
-            secrets: &loaded.secrets_in_templates,
-            env: &loaded.env_in_templates,
-        });
-        let render = |text| {
-            loaded
-                .config
-                .templates
-                .render_str(text, &scope)
-                .map_err(|err| loaded.redactor.redact(&format!("{err:#}")))
-        };
-        let (user, key) = (render(&check.user)?, render(&check.key)?);
+        let (user, key) = (
+            credential(loaded, &check.user)?,
+            credential(loaded, &check.key)?,
+        );
         let mut url = reqwest::Url::parse(&format!("{}/", check.api))
             .map_err(|err| format!("the Raynet API URL is not valid: {err}"))?;
         // The token and the person are data from the request: each is one path segment.
@@ -581,11 +573,7 @@ fn still_running(link: &Link, name: &str, id: &str, status_url: &str) -> Respons
 /// is signed too (for a day), a token link's carries its key.
 fn status_url(loaded: &Loaded, link: &Link, id: &str) -> String {
     let path = format!("/runs/{id}");
-    let scope = context(&SecretScope {
-        secrets: &loaded.secrets_in_templates,
-        env: &loaded.env_in_templates,
-    });
-    let render = |text| loaded.config.templates.render_str(text, &scope).ok();
+    let render = |text| credential(loaded, text).ok();
     match &link.auth {
         LinkAuth::Signed { keys } => match keys
             .first()
@@ -719,17 +707,7 @@ fn authorised(
     query: &[(String, String)],
 ) -> Result<Passed, (StatusCode, String)> {
     let unauthorised = |why: String| (StatusCode::UNAUTHORIZED, why);
-    let scope = context(&SecretScope {
-        secrets: &loaded.secrets_in_templates,
-        env: &loaded.env_in_templates,
-    });
-    let render = |text| {
-        loaded
-            .config
-            .templates
-            .render_str(text, &scope)
-            .map_err(|err| unauthorised(loaded.redactor.redact(&format!("{err:#}"))))
-    };
+    let render = |text| credential(loaded, text).map_err(unauthorised);
     match &link.auth {
         LinkAuth::None => Ok(Passed::default()),
         LinkAuth::Signed { keys } => {
@@ -775,6 +753,20 @@ fn authorised(
             }
         }
     }
+}
+
+/// A credential the link takes (its key, a password), rendered with the file's secrets; an
+/// error comes with every secret hidden.
+pub(crate) fn credential(loaded: &Loaded, text: &crate::template::Text) -> Result<String, String> {
+    let scope = context(&SecretScope {
+        secrets: &loaded.secrets_in_templates,
+        env: &loaded.env_in_templates,
+    });
+    loaded
+        .config
+        .templates
+        .render_str(text, &scope)
+        .map_err(|err| loaded.redactor.redact(&format!("{err:#}")))
 }
 
 /// How each param's default shows in the form: computed as a run now would get it.
