@@ -9,19 +9,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0   success (for `check`: the file is valid)
-  1   the integration ran and failed
-  2   usage or configuration error: nothing ran
-  69  serve-hook cannot listen on its address
-  74  the run store (state directory) cannot be opened or written
-  75  skipped: another run of the integration holds its lock
-  130 interrupted by SIGINT or SIGTERM";
+/// The exit codes as `--help` shows them, from [`EXIT_CODE_TABLE`].
+fn exit_codes() -> String {
+    let mut text = "Exit codes:".to_owned();
+    for (code, meaning) in EXIT_CODE_TABLE {
+        text.push_str(&format!("\n  {code:<3} {meaning}"));
+    }
+    text
+}
 
 /// Run integrations between business systems, defined in one TOML file.
 #[derive(Debug, Parser)]
-#[command(name = "integ", version, about, after_long_help = EXIT_CODES)]
+#[command(name = "integ", version, about, after_long_help = exit_codes())]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -87,6 +86,8 @@ pub(crate) enum Command {
     ServeHook(ServeHookArgs),
     Retry(RetryArgs),
     Link(LinkArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
     Schedule(ScheduleArgs),
 }
 
@@ -208,6 +209,26 @@ pub(crate) struct LinkArgs {
     pub base_url: String,
 }
 
+/// Print a shell completion script, generated from these definitions
+///
+/// The repository's `completions/` folder holds each shell's script as this prints it.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  $ integ completions bash > ~/.local/share/bash-completion/completions/integ\n  $ integ completions zsh > ~/.zfunc/_integ\n  $ integ completions fish > ~/.config/fish/completions/integ.fish"
+)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the manual page (roff), generated from these definitions
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  $ integ man | man -l -\n  $ integ man > /usr/local/share/man/man1/integ.1"
+)]
+pub(crate) struct ManArgs {}
+
 /// Print one run: what started it, its params, how it went, and each attempt's log
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
@@ -279,7 +300,29 @@ pub(crate) enum ScheduleFormat {
     Kubernetes,
 }
 
+/// The exit codes, for the manual.
+pub(crate) const EXIT_CODE_TABLE: &[(&str, &str)] = &[
+    ("0", "success (for `check`: the file is valid)"),
+    ("1", "the integration ran and failed"),
+    ("2", "usage or configuration error: nothing ran"),
+    ("69", "serve-hook cannot listen on its address"),
+    (
+        "74",
+        "the run store (state directory) cannot be opened or written",
+    ),
+    (
+        "75",
+        "skipped: another run of the integration holds its lock",
+    ),
+    ("130", "interrupted by SIGINT or SIGTERM"),
+];
+
 impl Cli {
+    /// The definitions, for generated completions and the manual.
+    pub(crate) fn definitions() -> clap::Command {
+        <Cli as clap::CommandFactory>::command()
+    }
+
     /// Parses the command line; clap's own errors (and `--help`) come back as `clap::Error`.
     pub(crate) fn parse_from_os<I: IntoIterator<Item = OsString>>(
         args: I,

@@ -1,10 +1,12 @@
 //! One thin handler per subcommand: each glues the config, the domain and the printer.
 
 pub(crate) mod check;
+pub(crate) mod completions;
 pub(crate) mod history;
 pub(crate) mod link;
 pub(crate) mod list;
 pub(crate) mod logs;
+pub(crate) mod man;
 pub(crate) mod retry;
 pub(crate) mod run;
 pub(crate) mod run_output;
@@ -32,6 +34,8 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
         Command::Retry(args) => retry::retry(global, &args, printer),
         Command::Link(args) => link::link(global, &args, printer),
+        Command::Completions(args) => completions::completions(&args, printer),
+        Command::Man(_) => man::man(printer),
         Command::Schedule(args) => schedule::schedule(global, &args, printer),
     }
 }

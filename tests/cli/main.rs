@@ -5,6 +5,7 @@ mod check;
 mod concurrency;
 mod dry_run;
 mod examples;
+mod generated;
 mod history;
 mod hostile;
 mod http;

@@ -1,0 +1,80 @@
+//! The generated files the repository ships — each shell's completion script in
+//! `completions/`, the manual in `man/integ.1` — are what `integ` generates now, and the
+//! manual renders without warnings. `INTEG_UPDATE_GENERATED=1` writes them afresh instead.
+
+use std::path::Path;
+
+use crate::support::Test;
+
+fn regenerated(file: &str, args: &[&str]) {
+    let out = Test::new().run(args);
+    out.success();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    if std::env::var_os("INTEG_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, &out.stdout).unwrap();
+        return;
+    }
+    let committed =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    assert!(
+        committed == out.stdout,
+        "`{file}` is stale: regenerate it with `INTEG_UPDATE_GENERATED=1 cargo nextest run generated`"
+    );
+}
+
+#[test]
+fn the_completion_scripts_are_what_integ_generates() {
+    for (shell, file) in [
+        ("bash", "completions/integ.bash"),
+        ("zsh", "completions/_integ"),
+        ("fish", "completions/integ.fish"),
+        ("elvish", "completions/integ.elv"),
+        ("powershell", "completions/_integ.ps1"),
+    ] {
+        regenerated(file, &["completions", shell]);
+    }
+    let bash = Test::new().run(&["completions", "bash"]);
+    for command in [
+        "run",
+        "schedule",
+        "link",
+        "serve-hook",
+        "completions",
+        "man",
+    ] {
+        assert!(bash.stdout.contains(command), "bash completes `{command}`");
+    }
+    Test::new()
+        .run(&["completions", "tcsh"])
+        .code(2)
+        .stderr_has("invalid value 'tcsh'");
+}
+
+#[test]
+fn the_manual_is_what_integ_generates_and_renders_without_warnings() {
+    regenerated("man/integ.1", &["man"]);
+    let page = Test::new().run(&["man"]);
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH \"ENVIRONMENT\"",
+        ".SH \"FILES\"",
+        ".SH \"EXAMPLES\"",
+    ] {
+        assert!(page.stdout.contains(section), "no {section}");
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("man/integ.1");
+    let rendered = std::process::Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(&path)
+        .env("MANWIDTH", "80")
+        .env("MAN_KEEP_FORMATTING", "0")
+        .output()
+        .expect("man runs (Debian: apt-get install man-db)");
+    assert!(rendered.status.success());
+    assert_eq!(String::from_utf8_lossy(&rendered.stderr), "", "man warns");
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        text.contains("75") && text.contains("skipped: another run"),
+        "{text}"
+    );
+}
