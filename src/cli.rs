@@ -37,12 +37,19 @@ pub(crate) struct GlobalArgs {
         short = 'c',
         global = true,
         value_name = "PATH",
-        env = "INTEG_CONFIG"
+        env = "INTEG_CONFIG",
+        hide_env_values = true
     )]
     pub config: Option<PathBuf>,
 
     /// Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]
-    #[arg(long, global = true, value_name = "DIR", env = "INTEG_STATE_DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "INTEG_STATE_DIR",
+        hide_env_values = true
+    )]
     pub state_dir: Option<PathBuf>,
 
     /// Print nothing on success; on failure print the error and the run's log (for cron)
@@ -104,7 +111,7 @@ Examples:
 /// without one. Under cron, add `-q`: nothing is printed on success, and a failure prints the
 /// error and the run's log.
 #[derive(Debug, Args)]
-#[command(after_long_help = RUN_EXAMPLES)]
+#[command(after_long_help = format!("{RUN_EXAMPLES}\n\n{}", exit_codes()))]
 pub(crate) struct RunArgs {
     /// The integration to run
     #[arg(value_name = "NAME")]

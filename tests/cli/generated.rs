@@ -78,3 +78,34 @@ fn the_manual_is_what_integ_generates_and_renders_without_warnings() {
         "{text}"
     );
 }
+
+/// `--help` of integ and of each command, as a person (or cron's author) reads it.
+#[test]
+fn help_texts_stay_as_reviewed() {
+    let test = Test::new().env("COLUMNS", "100");
+    let top = test.run(&["--help"]);
+    top.success();
+    insta::assert_snapshot!("help", top.stdout);
+    for command in [
+        "run",
+        "list",
+        "check",
+        "history",
+        "logs",
+        "output",
+        "serve-hook",
+        "retry",
+        "link",
+        "schedule",
+        "completions",
+        "man",
+    ] {
+        let out = test.run(&[command, "--help"]);
+        out.success();
+        insta::assert_snapshot!(format!("help-{command}"), out.stdout);
+    }
+    // What cron users read: how a run ends.
+    let run = test.run(&["run", "--help"]);
+    run.stdout_has("Exit codes:")
+        .stdout_has("75  skipped: another run of the integration holds its lock");
+}
