@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Print a signed, expiring link that runs an integration with these params')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, generated from these definitions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), generated from these definitions')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter integrations.toml')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Write the crontab lines, systemd units or Kubernetes CronJobs that run scheduled integrations')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -228,6 +229,20 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'integ;init' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour [default: auto, which honours NO_COLOR]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success; on failure print the error and the run''s log (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success; on failure print the error and the run''s log (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'integ;schedule' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Which scheduler the entries are for')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Which scheduler the entries are for')
@@ -261,6 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Print a signed, expiring link that runs an integration with these params')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, generated from these definitions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), generated from these definitions')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter integrations.toml')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Write the crontab lines, systemd units or Kubernetes CronJobs that run scheduled integrations')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -296,6 +312,9 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;man' {
+            break
+        }
+        'integ;help;init' {
             break
         }
         'integ;help;schedule' {

@@ -28,6 +28,9 @@ _integ() {
             integ,history)
                 cmd="integ__subcmd__history"
                 ;;
+            integ,init)
+                cmd="integ__subcmd__init"
+                ;;
             integ,link)
                 cmd="integ__subcmd__link"
                 ;;
@@ -67,6 +70,9 @@ _integ() {
             integ__subcmd__help,history)
                 cmd="integ__subcmd__help__subcmd__history"
                 ;;
+            integ__subcmd__help,init)
+                cmd="integ__subcmd__help__subcmd__init"
+                ;;
             integ__subcmd__help,link)
                 cmd="integ__subcmd__help__subcmd__link"
                 ;;
@@ -101,7 +107,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-c -q -v -h -V --config --state-dir --quiet --verbose --color --log-format --help --version run list check history logs output serve-hook retry link completions man schedule help"
+            opts="-c -q -v -h -V --config --state-dir --quiet --verbose --color --log-format --help --version run list check history logs output serve-hook retry link completions man init schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +209,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="run list check history logs output serve-hook retry link completions man schedule help"
+            opts="run list check history logs output serve-hook retry link completions man init schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +265,20 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -413,6 +433,40 @@ _integ() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__init)
+            opts="-c -q -v -h --config --state-dir --quiet --verbose --color --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand link 'Print a signed, expiring link that runs an integration with these params'
             cand completions 'Print a shell completion script, generated from these definitions'
             cand man 'Print the manual page (roff), generated from these definitions'
+            cand init 'Write a commented starter integrations.toml'
             cand schedule 'Write the crontab lines, systemd units or Kubernetes CronJobs that run scheduled integrations'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -213,6 +214,19 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'integ;init'= {
+            cand -c 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]'
+            cand --config 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]'
+            cand --state-dir 'Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]'
+            cand --color 'When to use colour [default: auto, which honours NO_COLOR]'
+            cand --log-format 'Log line format on stderr'
+            cand -q 'Print nothing on success; on failure print the error and the run''s log (for cron)'
+            cand --quiet 'Print nothing on success; on failure print the error and the run''s log (for cron)'
+            cand -v 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter'
+            cand --verbose 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'integ;schedule'= {
             cand -f 'Which scheduler the entries are for'
             cand --format 'Which scheduler the entries are for'
@@ -245,6 +259,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand link 'Print a signed, expiring link that runs an integration with these params'
             cand completions 'Print a shell completion script, generated from these definitions'
             cand man 'Print the manual page (roff), generated from these definitions'
+            cand init 'Write a commented starter integrations.toml'
             cand schedule 'Write the crontab lines, systemd units or Kubernetes CronJobs that run scheduled integrations'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -269,6 +284,8 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;completions'= {
         }
         &'integ;help;man'= {
+        }
+        &'integ;help;init'= {
         }
         &'integ;help;schedule'= {
         }

@@ -95,6 +95,7 @@ pub(crate) enum Command {
     Link(LinkArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
+    Init(InitArgs),
     Schedule(ScheduleArgs),
 }
 
@@ -227,6 +228,18 @@ pub(crate) struct CompletionsArgs {
     /// The shell
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+/// Write a commented starter integrations.toml
+///
+/// It holds an offline `hello` to run at once, and a scheduled sync, a webhook and a link to
+/// uncomment. An existing file is never overwritten.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  $ integ init\n  $ integ init /srv/integ")]
+pub(crate) struct InitArgs {
+    /// Where to write it [default: the current directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Print the manual page (roff), generated from these definitions

@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod history;
+pub(crate) mod init;
 pub(crate) mod link;
 pub(crate) mod list;
 pub(crate) mod logs;
@@ -36,6 +37,7 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::Link(args) => link::link(global, &args, printer),
         Command::Completions(args) => completions::completions(&args, printer),
         Command::Man(_) => man::man(printer),
+        Command::Init(args) => init::init(&args, printer),
         Command::Schedule(args) => schedule::schedule(global, &args, printer),
     }
 }

@@ -41,6 +41,7 @@ fn the_completion_scripts_are_what_integ_generates() {
         "serve-hook",
         "completions",
         "man",
+        "init",
     ] {
         assert!(bash.stdout.contains(command), "bash completes `{command}`");
     }
@@ -99,6 +100,7 @@ fn help_texts_stay_as_reviewed() {
         "schedule",
         "completions",
         "man",
+        "init",
     ] {
         let out = test.run(&[command, "--help"]);
         out.success();
@@ -108,4 +110,43 @@ fn help_texts_stay_as_reviewed() {
     let run = test.run(&["run", "--help"]);
     run.stdout_has("Exit codes:")
         .stdout_has("75  skipped: another run of the integration holds its lock");
+}
+
+#[test]
+fn init_writes_a_starter_that_passes_check_and_never_overwrites() {
+    let test = Test::new();
+    let out = test.run(&["init", "project"]);
+    out.success();
+    let written = test.read("project/integrations.toml");
+    let config = ["--config", "project/integrations.toml"];
+    test.run(&[&config[..], &["check"]].concat()).success();
+    test.run(&[&config[..], &["run", "hello", "-p", "name=Ada"]].concat())
+        .success()
+        .stdout_is("Hello, Ada!\n");
+    // Uncommented, the examples pass `check` too.
+    let uncommented: String = written
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if rest.starts_with(['[', ' ']) || rest.contains(" = ") => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        uncommented.contains("[integration.report.link]"),
+        "{uncommented}"
+    );
+    let full = Test::new()
+        .config(&uncommented)
+        .env("CRM_API_KEY", "k")
+        .env("CRM_HOOK_TOKEN", "t")
+        .write("link.key", "l\n");
+    let checked = full.run(&["check"]);
+    assert_eq!(checked.code, 0, "{}\n{uncommented}", checked.stderr);
+    // Never over a file that exists.
+    let again = test.run(&["init", "project"]);
+    again
+        .code(2)
+        .stderr_has("exists already: integ init never overwrites a file");
+    assert_eq!(test.read("project/integrations.toml"), written);
 }
