@@ -208,7 +208,6 @@ impl Door {
             );
         }
         let given = given(&loaded, integration, link, &query, &form);
-        let hidden: Vec<(String, String)> = Vec::new();
         let missing = integration
             .params
             .iter()
@@ -216,7 +215,7 @@ impl Door {
         if missing && link.answer != Answer::Ajax {
             return html(
                 StatusCode::OK,
-                page::form(integration, &given, &defaults(&loaded), None, &hidden),
+                page::form(integration, &given, &defaults(&loaded), None),
             );
         }
         let params = match lifecycle::resolve_params(
@@ -247,7 +246,6 @@ impl Door {
                                 &given,
                                 &defaults(&loaded),
                                 Some((field, &message)),
-                                &hidden,
                             ),
                         )
                     }

@@ -46,7 +46,6 @@ pub(super) fn form(
     values: &[(String, String)],
     defaults: &dyn Fn(&Param) -> Option<String>,
     problem: Option<(&str, &str)>,
-    hidden: &[(String, String)],
 ) -> String {
     let mut body = format!("<h1>{}</h1>\n", escape(&integration.name));
     if let Some(description) = &integration.description {
@@ -56,14 +55,6 @@ pub(super) fn form(
         let _ = writeln!(body, "<p class=\"error\">{}</p>", escape(message));
     }
     body.push_str("<form method=\"post\">\n");
-    for (name, value) in hidden {
-        let _ = writeln!(
-            body,
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(name),
-            escape(value)
-        );
-    }
     for param in &integration.params {
         let given: Vec<&str> = values
             .iter()
