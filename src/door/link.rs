@@ -53,6 +53,9 @@ pub(crate) struct Door {
     http: reqwest::Client,
 }
 
+/// The key id of a token link's status URLs, signed with its key.
+const STATUS_KID: &str = "status";
+
 /// How long Raynet gets to confirm a button's token: within the 10 s a button waits.
 const CHECKTOKEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -429,9 +432,24 @@ impl Door {
         else {
             return unknown();
         };
-        if let Err((status, why)) =
-            authorised(&loaded, &format!("/runs/{id}"), link, &headers, &query)
-        {
+        let path = format!("/runs/{id}");
+        let passed = match &link.auth {
+            // A token link's status URL is signed with its key, which it never carries.
+            LinkAuth::Token { secret, .. } => credential(&loaded, secret)
+                .map_err(|why| (StatusCode::UNAUTHORIZED, why))
+                .and_then(|key| {
+                    signed::verify(
+                        &[(STATUS_KID.to_owned(), key.into_bytes())],
+                        &path,
+                        &query,
+                        Utc::now().timestamp(),
+                    )
+                    .map_err(|refused| (StatusCode::FORBIDDEN, refused.message()))
+                })
+                .map(|_| ()),
+            _ => authorised(&loaded, &path, link, &headers, &query).map(|_| ()),
+        };
+        if let Err((status, why)) = passed {
             return refused(&self.metrics, status, why);
         }
         use crate::store::RunStatus;
@@ -567,8 +585,8 @@ fn still_running(link: &Link, name: &str, id: &str, status_url: &str) -> Respons
     }
 }
 
-/// Where a link's run can be seen later, with the credential its link takes: a signed link's
-/// is signed too (for a day), a token link's carries its key.
+/// Where a link's run can be seen later, with the credential its link takes: a signed or token
+/// link's is signed with its key, for a day.
 fn status_url(loaded: &Loaded, link: &Link, id: &str) -> String {
     let path = format!("/runs/{id}");
     let render = |text| credential(loaded, text).ok();
@@ -586,13 +604,15 @@ fn status_url(loaded: &Loaded, link: &Link, id: &str) -> String {
             }
             None => path,
         },
-        LinkAuth::Token { query, secret } => match render(secret) {
-            Some(key) => format!(
-                "{path}?{}",
-                form_urlencoded::Serializer::new(String::new())
-                    .append_pair(query, &key)
-                    .finish()
-            ),
+        // Signed with the link's key rather than carrying it: an answer never holds a secret.
+        LinkAuth::Token { secret, .. } => match render(secret) {
+            Some(key) => {
+                let exp = Utc::now().timestamp() + 86_400;
+                format!(
+                    "{path}?{}",
+                    signed::sign(key.as_bytes(), STATUS_KID, &path, &[], exp)
+                )
+            }
             None => path,
         },
         LinkAuth::Basic { .. } | LinkAuth::None => path,

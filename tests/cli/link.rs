@@ -912,3 +912,48 @@ command.argv = ["true"]
         }
     }
 }
+
+/// A token link's slow run names a status URL signed with the link's key, never the key.
+#[test]
+fn a_token_links_status_url_is_signed_and_never_holds_its_key() {
+    let test = Test::new()
+        .config(
+            r#"
+[secrets]
+button = { env = "BUTTON_KEY" }
+[integration.sync]
+[integration.sync.link]
+auth.token = { query = "k", secret = "{{ secrets.button }}" }
+answer = "ajax"
+answer_within = "200ms"
+[[integration.sync.steps]]
+command.argv = ["sh", "-c", "sleep 1"]
+"#,
+        )
+        .env("BUTTON_KEY", "b7n-s3cret");
+    let listener = Listener::start(&test, &[]);
+    let (status, _, body) = http(&listener.addr, "GET", "/run/sync?k=b7n-s3cret", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains("b7n-s3cret"),
+        "the answer holds the key: {body}"
+    );
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let later = answer["status"].as_str().unwrap().to_owned();
+    assert!(later.contains("&sig="), "{later}");
+    test.wait_for_newest_run("succeeded");
+    let (status, _, body) = http(&listener.addr, "GET", &later, &[], "");
+    assert_eq!((status, body.as_str()), (200, r#"{"success":true}"#));
+    let id = later.split('?').next().unwrap();
+    let (status, _, _) = http(
+        &listener.addr,
+        "GET",
+        &format!("{id}?k=b7n-s3cret"),
+        &[],
+        "",
+    );
+    assert_eq!(
+        status, 403,
+        "the status URL takes its signature, not the key"
+    );
+}
