@@ -173,6 +173,20 @@ struct Scope<'a> {
     later_steps: Vec<&'a str>,
 }
 
+impl<'a> Scope<'a> {
+    /// What a template outside the steps reads (a webhook's, a link's): `roots`, with the
+    /// integration's params and the file's secrets.
+    fn outside_steps(roots: &[&'static str], params: &'a [String], secrets: &'a [String]) -> Self {
+        Scope {
+            roots: roots.to_vec(),
+            params: params.iter().map(String::as_str).collect(),
+            secrets: secrets.iter().map(String::as_str).collect(),
+            earlier_steps: Vec::new(),
+            later_steps: Vec::new(),
+        }
+    }
+}
+
 impl<'s> Validator<'s> {
     fn error(&mut self, message: impl Into<String>, span: Range<usize>) {
         self.items.push(Diagnostic::new(message, span));

@@ -27,13 +27,7 @@ impl Validator<'_> {
         let span = value.span();
         let raw: RawLink = self.de(value)?;
         let path = format!("integration.{integration}.link");
-        let scope_of = |roots: &[&'static str]| Scope {
-            roots: roots.to_vec(),
-            params: params.iter().map(String::as_str).collect(),
-            secrets: secrets.iter().map(String::as_str).collect(),
-            earlier_steps: Vec::new(),
-            later_steps: Vec::new(),
-        };
+        let scope_of = |roots: &[&'static str]| Scope::outside_steps(roots, params, secrets);
         let secret_scope = scope_of(SECRET_ROOTS);
         // The listener reads these secrets, not a run: keep them out of the run's list.
         let used_by_steps = std::mem::take(&mut self.secrets_used);

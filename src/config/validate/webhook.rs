@@ -63,13 +63,7 @@ impl Validator<'_> {
             self.hook_paths
                 .insert(hook_path.clone(), (integration.to_owned(), raw.path.span()));
         }
-        let scope_of = |roots: &[&'static str]| Scope {
-            roots: roots.to_vec(),
-            params: params.iter().map(String::as_str).collect(),
-            secrets: secrets.iter().map(String::as_str).collect(),
-            earlier_steps: Vec::new(),
-            later_steps: Vec::new(),
-        };
+        let scope_of = |roots: &[&'static str]| Scope::outside_steps(roots, params, secrets);
         let secret_scope = scope_of(SECRET_ROOTS);
         let trigger_scope = scope_of(TRIGGER_ROOTS);
         // The listener reads these secrets, not a run: keep them out of the run's list.
