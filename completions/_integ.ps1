@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('output', 'output', [CompletionResultType]::ParameterValue, 'Print what one run wrote for the person: its report, its stdout export, a dry run''s plan')
             [CompletionResult]::new('serve-hook', 'serve-hook', [CompletionResultType]::ParameterValue, 'Listen for webhooks and run the integrations they name')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Queue failed webhook runs again, for `integ serve-hook` to run')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the runs past their retention and free the dedupe keys past `dedupe_for`')
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Print a signed, expiring link that runs an integration with these params')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, generated from these definitions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), generated from these definitions')
@@ -183,6 +184,23 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'integ;prune' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Delete the runs older than this, of every integration, instead of each one''s retention')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour [default: auto, which honours NO_COLOR]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Count what would be deleted and freed; change nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for scripts instead of a table')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success; on failure print the error and the run''s log (for cron)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success; on failure print the error and the run''s log (for cron)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'integ;link' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Fix a param in the link, as NAME=VALUE')
             [CompletionResult]::new('--param', '--param', [CompletionResultType]::ParameterName, 'Fix a param in the link, as NAME=VALUE')
@@ -273,6 +291,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('output', 'output', [CompletionResultType]::ParameterValue, 'Print what one run wrote for the person: its report, its stdout export, a dry run''s plan')
             [CompletionResult]::new('serve-hook', 'serve-hook', [CompletionResultType]::ParameterValue, 'Listen for webhooks and run the integrations they name')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Queue failed webhook runs again, for `integ serve-hook` to run')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the runs past their retention and free the dedupe keys past `dedupe_for`')
             [CompletionResult]::new('link', 'link', [CompletionResultType]::ParameterValue, 'Print a signed, expiring link that runs an integration with these params')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script, generated from these definitions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), generated from these definitions')
@@ -303,6 +322,9 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;retry' {
+            break
+        }
+        'integ;help;prune' {
             break
         }
         'integ;help;link' {

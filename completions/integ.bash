@@ -46,6 +46,9 @@ _integ() {
             integ,output)
                 cmd="integ__subcmd__output"
                 ;;
+            integ,prune)
+                cmd="integ__subcmd__prune"
+                ;;
             integ,retry)
                 cmd="integ__subcmd__retry"
                 ;;
@@ -88,6 +91,9 @@ _integ() {
             integ__subcmd__help,output)
                 cmd="integ__subcmd__help__subcmd__output"
                 ;;
+            integ__subcmd__help,prune)
+                cmd="integ__subcmd__help__subcmd__prune"
+                ;;
             integ__subcmd__help,retry)
                 cmd="integ__subcmd__help__subcmd__retry"
                 ;;
@@ -107,7 +113,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-c -q -v -h -V --config --state-dir --quiet --verbose --color --log-format --help --version run list check history logs output serve-hook retry link completions man init schedule help"
+            opts="-c -q -v -h -V --config --state-dir --quiet --verbose --color --log-format --help --version run list check history logs output serve-hook retry prune link completions man init schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,7 +215,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="run list check history logs output serve-hook retry link completions man init schedule help"
+            opts="run list check history logs output serve-hook retry prune link completions man init schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +355,20 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help__subcmd__output)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -653,6 +673,44 @@ _integ() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__prune)
+            opts="-c -q -v -h --older-than --dry-run --json --config --state-dir --quiet --verbose --color --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

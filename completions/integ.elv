@@ -39,6 +39,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand output 'Print what one run wrote for the person: its report, its stdout export, a dry run''s plan'
             cand serve-hook 'Listen for webhooks and run the integrations they name'
             cand retry 'Queue failed webhook runs again, for `integ serve-hook` to run'
+            cand prune 'Delete the runs past their retention and free the dedupe keys past `dedupe_for`'
             cand link 'Print a signed, expiring link that runs an integration with these params'
             cand completions 'Print a shell completion script, generated from these definitions'
             cand man 'Print the manual page (roff), generated from these definitions'
@@ -171,6 +172,22 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'integ;prune'= {
+            cand --older-than 'Delete the runs older than this, of every integration, instead of each one''s retention'
+            cand -c 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]'
+            cand --config 'The integrations file [default: ./integrations.toml, else $XDG_CONFIG_HOME/integ/integrations.toml]'
+            cand --state-dir 'Where run history, locks and watermarks live [default: one per integrations file, under $XDG_STATE_HOME/integ/projects; `integ list` shows it]'
+            cand --color 'When to use colour [default: auto, which honours NO_COLOR]'
+            cand --log-format 'Log line format on stderr'
+            cand --dry-run 'Count what would be deleted and freed; change nothing'
+            cand --json 'Print JSON for scripts instead of a table'
+            cand -q 'Print nothing on success; on failure print the error and the run''s log (for cron)'
+            cand --quiet 'Print nothing on success; on failure print the error and the run''s log (for cron)'
+            cand -v 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter'
+            cand --verbose 'Log more detail to stderr (-vv for debug); `INTEG_LOG` takes a full filter'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'integ;link'= {
             cand -p 'Fix a param in the link, as NAME=VALUE'
             cand --param 'Fix a param in the link, as NAME=VALUE'
@@ -256,6 +273,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand output 'Print what one run wrote for the person: its report, its stdout export, a dry run''s plan'
             cand serve-hook 'Listen for webhooks and run the integrations they name'
             cand retry 'Queue failed webhook runs again, for `integ serve-hook` to run'
+            cand prune 'Delete the runs past their retention and free the dedupe keys past `dedupe_for`'
             cand link 'Print a signed, expiring link that runs an integration with these params'
             cand completions 'Print a shell completion script, generated from these definitions'
             cand man 'Print the manual page (roff), generated from these definitions'
@@ -278,6 +296,8 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;serve-hook'= {
         }
         &'integ;help;retry'= {
+        }
+        &'integ;help;prune'= {
         }
         &'integ;help;link'= {
         }

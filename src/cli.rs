@@ -92,6 +92,7 @@ pub(crate) enum Command {
     Output(OutputArgs),
     ServeHook(ServeHookArgs),
     Retry(RetryArgs),
+    Prune(PruneArgs),
     Link(LinkArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
@@ -396,6 +397,30 @@ pub(crate) struct ServeHookArgs {
     /// How long running integrations may take to finish on SIGTERM
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub grace: std::time::Duration,
+}
+
+/// Delete the runs past their retention and free the dedupe keys past `dedupe_for`
+///
+/// Each integration keeps its runs for its `retention` (else the file's; default 90d). Queued
+/// and running runs, each integration's newest run and runs whose dedupe key is still kept are
+/// never deleted. `integ run` and `integ serve-hook` prune this way on their own, now and
+/// then; this prunes at once.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  $ integ prune --dry-run\n  $ integ prune --older-than 30d"
+)]
+pub(crate) struct PruneArgs {
+    /// Delete the runs older than this, of every integration, instead of each one's retention
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// Count what would be deleted and freed; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print JSON for scripts instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Queue failed webhook runs again, for `integ serve-hook` to run

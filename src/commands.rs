@@ -8,6 +8,7 @@ pub(crate) mod link;
 pub(crate) mod list;
 pub(crate) mod logs;
 pub(crate) mod man;
+pub(crate) mod prune;
 pub(crate) mod retry;
 pub(crate) mod run;
 pub(crate) mod run_output;
@@ -34,6 +35,7 @@ pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus
         Command::Output(args) => run_output::output(global, &args, printer),
         Command::ServeHook(args) => serve_hook::serve_hook(global, &args, printer),
         Command::Retry(args) => retry::retry(global, &args, printer),
+        Command::Prune(args) => prune::prune(global, &args, printer),
         Command::Link(args) => link::link(global, &args, printer),
         Command::Completions(args) => completions::completions(&args, printer),
         Command::Man(_) => man::man(printer),

@@ -25,6 +25,7 @@ mod observer;
 mod output;
 mod params;
 mod queue;
+mod retention;
 mod run_log;
 mod schedule;
 mod scope;

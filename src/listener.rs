@@ -29,6 +29,7 @@ use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::output::Printer;
 use crate::queue::{self, Doors, Prepared, Queue};
+use crate::retention;
 use crate::store::Store;
 use crate::trigger::Trigger;
 
@@ -99,7 +100,8 @@ pub(crate) async fn serve(
     let metrics = Arc::new(Metrics::new());
     let path = loaded.config.path.clone();
     let env = Arc::clone(&loaded.env);
-    let queue = Queue::start(store, loaded.clone(), Arc::clone(&metrics))?;
+    let queue = Queue::start(Arc::clone(&store), loaded.clone(), Arc::clone(&metrics))?;
+    tokio::spawn(prune_now_and_then(store, Arc::clone(&queue)));
     let served = Arc::new(Served {
         webhook: webhook::Door::new(
             &loaded,
@@ -224,6 +226,34 @@ async fn reload_on_sighup(
                 path.display()
             ),
         }
+    }
+}
+
+/// Prunes the history whenever a prune is due (see `retention::every`), by the rules of the file
+/// in force. Each step is a bounded prune on the blocking pool, which lets the store's lock go
+/// between small transactions: events are accepted meanwhile, and a shutdown waits for one
+/// step at most.
+async fn prune_now_and_then(store: Arc<dyn Store>, queue: Arc<Queue>) {
+    loop {
+        let config = Arc::clone(&queue.current().config);
+        let every = retention::every(&config);
+        let mut due = true;
+        while due {
+            let config = Arc::clone(&config);
+            let step = in_store(&store, move |store| {
+                retention::prune_if_due(store, &config, Some(retention::LISTENER_STEP))
+            });
+            due = match step.await {
+                Ok(pruned) => pruned.is_some_and(|pruned| pruned.more),
+                Err(err) => {
+                    tracing::warn!("failed to prune the history: {err:#}");
+                    false
+                }
+            };
+        }
+        // Often enough to notice soon that a prune is due (another process may have pruned
+        // a while ago); each look is one read.
+        tokio::time::sleep(every.min(Duration::from_secs(60))).await;
     }
 }
 

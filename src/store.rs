@@ -242,6 +242,68 @@ pub(crate) trait History: Send + Sync {
 
     /// The newest finished-or-running (not skipped) run of each integration.
     fn last_runs(&self) -> anyhow::Result<BTreeMap<String, RunRecord>>;
+
+    /// Deletes the runs (with their attempts) and frees the dedupe keys that `prune` says are
+    /// past keeping, or only counts them. Never a queued or running run, nor the newest run of
+    /// an integration that `last_runs` would show, nor a run whose dedupe key is still kept.
+    /// Works in small transactions, so that runs and events recorded meanwhile wait little.
+    fn prune(&self, prune: &Prune) -> anyhow::Result<Pruned>;
+
+    /// Whether a lazy prune is due: true, and noted for every process that shares the store,
+    /// when none started in the last `every`.
+    fn prune_due(&self, every: std::time::Duration) -> anyhow::Result<bool>;
+
+    /// Notes that a lazy prune stopped at its budget: the next is due at once.
+    fn prune_unfinished(&self) -> anyhow::Result<()>;
+}
+
+/// What a prune removes from one integration's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keep {
+    /// Runs that started before this go; `None` keeps them all.
+    pub runs_since: Option<DateTime<Utc>>,
+    /// Dedupe keys of runs accepted before this are freed; `None` keeps them as long as their
+    /// run. A run goes only once its key is free.
+    pub keys_since: Option<DateTime<Utc>>,
+}
+
+/// A prune of the whole store.
+#[derive(Debug, Clone)]
+pub(crate) struct Prune {
+    pub integrations: BTreeMap<String, Keep>,
+    /// For the integrations with runs stored that `integrations` does not name (the file no
+    /// longer has them).
+    pub others: Keep,
+    /// Count what would go; change nothing.
+    pub dry_run: bool,
+    /// Stop after about this many runs and keys (a lazy prune by a short command); the rest
+    /// waits for the next prune. `None`: everything due.
+    pub budget: Option<u64>,
+}
+
+/// What a prune removed (or, dry, would remove), by integration; only those with something.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Pruned {
+    pub integrations: BTreeMap<String, PrunedCounts>,
+    /// The budget ran out before everything due was pruned.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PrunedCounts {
+    pub runs: u64,
+    pub keys: u64,
+}
+
+impl Pruned {
+    pub(crate) fn total(&self) -> PrunedCounts {
+        self.integrations
+            .values()
+            .fold(PrunedCounts::default(), |sum, counts| PrunedCounts {
+                runs: sum.runs + counts.runs,
+                keys: sum.keys + counts.keys,
+            })
+    }
 }
 
 /// Run slots: each integration runs at most its `concurrency` runs at once, across processes.

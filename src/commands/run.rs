@@ -17,6 +17,7 @@ use crate::exit::ExitStatus;
 use crate::lifecycle::{self, Ended, OnFailure, Outcome, ParamInput, Plan, Start, WhenBusy};
 use crate::output::{Printer, Verbosity};
 use crate::params::{self, Prompt};
+use crate::retention;
 use crate::secrets;
 use crate::store::{RunStatus, Store};
 use crate::trigger::Trigger;
@@ -167,6 +168,14 @@ pub(crate) fn run(
     }
     // A wait for the lock may still block a store thread; nothing of it is needed now.
     runtime.shutdown_background();
+    // After the run has ended and been recorded, so it never waits for this; a dry run
+    // changes nothing but its own record.
+    if !args.dry_run
+        && let Err(err) =
+            retention::prune_if_due(store.as_ref(), &config, Some(retention::RUN_BUDGET))
+    {
+        tracing::warn!("failed to prune the history: {err:#}");
+    }
     Ok(status)
 }
 

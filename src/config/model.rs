@@ -23,6 +23,32 @@ pub(crate) struct Config {
     /// In file order.
     pub integrations: Vec<Integration>,
     pub templates: Templates,
+    /// How long runs are kept: the file's `retention`, for integrations without their own and
+    /// for runs of integrations the file no longer has.
+    pub retention: Retention,
+}
+
+/// How long a run stays in the history: `retention = "90d"`, or `"forever"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retention {
+    For(Duration),
+    Forever,
+}
+
+impl Retention {
+    /// A quarter: long enough to compare this month's runs with the last two, to find when a
+    /// sync began to fail, and beyond a webhook's default `dedupe_for` (30 days); short enough
+    /// that a busy webhook's history stays a size a laptop holds.
+    pub(crate) const DEFAULT: Retention = Retention::For(Duration::from_secs(90 * 24 * 3600));
+}
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retention::For(duration) => write!(f, "{}", humantime::format_duration(*duration)),
+            Retention::Forever => f.write_str("forever"),
+        }
+    }
 }
 
 impl Config {
@@ -96,6 +122,8 @@ pub(crate) struct Integration {
     pub on_failure: Vec<Step>,
     /// A dead-man switch's URL (healthchecks.io style), over `secrets` and `env` only.
     pub ping: Option<Text>,
+    /// Its `retention`, else the file's.
+    pub retention: Retention,
     /// Secrets any of its templates reads: these must be readable before a run starts.
     pub secrets_used: BTreeSet<String>,
     /// The first field of a webhook's request (`trigger.body.id`) that one of its steps reads:

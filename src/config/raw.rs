@@ -31,6 +31,7 @@ pub(crate) struct RawIntegration {
     pub schedule: Option<Spanned<RawSchedule>>,
     /// `ping = "https://hc-ping.com/{{ secrets.hc_uuid }}"`.
     pub ping: Option<Spanned<String>>,
+    pub retention: Option<Spanned<String>>,
 }
 
 /// `schedule = "0 2 * * *"`, or a table with the cron expression and how windows are covered.
@@ -97,6 +98,7 @@ pub(crate) const INTEGRATION_KEYS: &[&str] = &[
     "link",
     "ping",
     "on_failure",
+    "retention",
 ];
 
 #[derive(Debug, Clone, Copy, Deserialize)]

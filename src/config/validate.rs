@@ -19,7 +19,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::config::model::{
     CatchUp, Config, Constraints, Integration, Overlap, Param, ParamDefault, ParamType, Pattern,
-    Schedule, Secret, SecretSource,
+    Retention, Schedule, Secret, SecretSource,
 };
 use crate::config::raw::{
     INTEGRATION_KEYS, RawCatchUp, RawIntegration, RawOverlap, RawParam, RawParamType, RawSchedule,
@@ -86,6 +86,7 @@ fn validate_inner(
         argv_values: Vec::new(),
         hook_params: Vec::new(),
         hook_paths: HashMap::new(),
+        retention: Retention::DEFAULT,
     };
     let (root, syntax_errors) = DeTable::parse_recoverable(&source);
     let mut config = None;
@@ -97,6 +98,7 @@ fn validate_inner(
     let Validator {
         mut items,
         templates,
+        retention,
         ..
     } = validator;
     // Pieces are read in groups (secrets first); report in file order.
@@ -114,6 +116,7 @@ fn validate_inner(
                 secrets,
                 integrations,
                 templates,
+                retention,
             };
             Ok((config, (!items.is_empty()).then(|| diagnostics(items))))
         }
@@ -153,6 +156,8 @@ struct Validator<'s> {
     hook_params: Vec<String>,
     /// Each webhook path seen so far: the integration that has it, and where.
     hook_paths: HashMap<String, (String, Range<usize>)>,
+    /// The file's `retention`: what an integration without its own keeps.
+    retention: Retention,
 }
 
 /// A param whose value may begin an argument of a program: a value such as `-o/some/file`
@@ -319,9 +324,20 @@ impl<'s> Validator<'s> {
             match key.get_ref().as_ref() {
                 "secrets" => secrets_value = Some(value),
                 "integration" => integrations_value = Some(value),
-                other => self.error(
-                    format!("unknown top-level key `{other}`, expected `secrets` or `integration`"),
+                "retention" => {
+                    if let Some(retention) = self
+                        .de::<Spanned<String>>(value)
+                        .and_then(|value| self.retention(&value))
+                    {
+                        self.retention = retention;
+                    }
+                }
+                other => self.error_with_hint(
+                    format!(
+                        "unknown top-level key `{other}`, expected `retention`, `secrets` or `integration`"
+                    ),
                     key.span(),
+                    suggest::did_you_mean(other, ["retention", "secrets", "integration"]),
                 ),
             }
         }
@@ -441,6 +457,7 @@ impl<'s> Validator<'s> {
                 "webhook" => webhook_value = Some(value),
                 "link" => link_value = Some(value),
                 "ping" => raw.ping = self.de(value),
+                "retention" => raw.retention = self.de(value),
                 "on_failure" => on_failure_value = Some(value),
                 other => self.error_with_hint(
                     format!(
@@ -476,6 +493,10 @@ impl<'s> Validator<'s> {
             .unwrap_or_default();
         let ping = raw.ping.and_then(|ping| self.ping(&name, &ping, secrets));
         let timeout = raw.timeout.and_then(|t| self.duration(&t));
+        let retention = raw
+            .retention
+            .and_then(|r| self.retention(&r))
+            .unwrap_or(self.retention);
         let concurrency = match raw.concurrency {
             Some(n) if *n.get_ref() == 0 => {
                 self.error("`concurrency` must be at least 1", n.span());
@@ -507,6 +528,7 @@ impl<'s> Validator<'s> {
             link,
             on_failure,
             ping,
+            retention,
             secrets_used,
             reads_request,
         })
@@ -951,6 +973,27 @@ impl<'s> Validator<'s> {
                 self.error(
                     format!(
                         "invalid duration `{}`: expected e.g. `30s`, `10m` or `1h 30m`",
+                        value.get_ref()
+                    ),
+                    value.span(),
+                );
+                None
+            }
+        }
+    }
+
+    /// `retention = "90d"` or `"forever"`.
+    fn retention(&mut self, value: &Spanned<String>) -> Option<Retention> {
+        let text = value.get_ref().trim();
+        if text == "forever" {
+            return Some(Retention::Forever);
+        }
+        match humantime::parse_duration(text) {
+            Ok(duration) if !duration.is_zero() => Some(Retention::For(duration)),
+            _ => {
+                self.error(
+                    format!(
+                        "invalid retention `{}`: expected how long runs are kept, e.g. `90d`, `12w` or `48h`, or `forever`",
                         value.get_ref()
                     ),
                     value.span(),

@@ -6,7 +6,8 @@ use chrono::{TimeZone as _, Utc};
 use serde_json::json;
 
 use crate::store::{
-    DedupeKey, Enqueued, Event, NewRun, RunEnd, RunLookup, RunQuery, RunStatus, Store,
+    DedupeKey, Enqueued, Event, Keep, NewRun, Prune, PrunedCounts, RunEnd, RunLookup, RunQuery,
+    RunStatus, Store,
 };
 use crate::trigger::{Request, Trigger};
 
@@ -26,6 +27,8 @@ macro_rules! suite {
             only_runs_from_the_queue_are_queued_again,
             a_dry_run_is_marked_and_never_moves_a_watermark,
             a_run_keeps_its_output_and_every_attempt_keeps_its_log,
+            a_prune_removes_only_what_is_past_keeping,
+            a_prune_stops_at_its_budget_and_a_lazy_one_is_claimed_once,
         );
     };
     (@tests $open:expr; $($name:ident,)*) => {
@@ -375,5 +378,198 @@ pub(crate) fn a_run_keeps_its_output_and_every_attempt_keeps_its_log(store: &dyn
             .map(|a| (a.number, a.log.as_str()))
             .collect::<Vec<_>>(),
         [(1, "log one\n"), (2, "log two\n")]
+    );
+}
+
+fn days_ago(days: i64) -> chrono::DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(days)
+}
+
+/// A run by hand of `integration` that started `days` ago and succeeded.
+fn finished_run(store: &dyn Store, id: &str, integration: &str, days: i64) {
+    let mut run = new_run(id, integration);
+    run.started_at = days_ago(days);
+    let lease = store.begin_run(&run).unwrap();
+    store
+        .finish_run(id, ended(RunStatus::Succeeded, None, "log", None))
+        .unwrap();
+    drop(lease);
+}
+
+/// A webhook event of `hook` accepted `days` ago, with `key`, that ran and succeeded.
+fn finished_event(store: &dyn Store, id: &str, days: i64, key: Option<&str>) {
+    store
+        .enqueue_all(&[webhook_event(id, "hook", days * 86_400, key)])
+        .unwrap();
+    let claimed = store.claim(&|_| true).unwrap().expect("queued");
+    store
+        .finish_run(id, ended(RunStatus::Succeeded, None, "log", None))
+        .unwrap();
+    drop(claimed.lease);
+}
+
+fn ids(store: &dyn Store) -> Vec<String> {
+    let mut ids: Vec<String> = all_runs(store).into_iter().map(|run| run.id).collect();
+    ids.sort();
+    ids
+}
+
+pub(crate) fn a_prune_removes_only_what_is_past_keeping(store: &dyn Store) {
+    for (id, days) in [("sync-10", 10), ("sync-5", 5), ("sync-1", 1)] {
+        finished_run(store, id, "sync", days);
+    }
+    // An integration's newest run stays, however old: `list` shows it.
+    finished_run(store, "lone-100", "lone", 100);
+    // A failed event that was tried twice: its first attempt goes with it.
+    store
+        .enqueue_all(&[webhook_event("tried-10", "hook", 10 * 86_400, None)])
+        .unwrap();
+    let first = store.claim(&|_| true).unwrap().unwrap();
+    store
+        .finish_run("tried-10", retried(Utc::now(), "first", "one"))
+        .unwrap();
+    drop(first.lease);
+    let second = store.claim(&|_| true).unwrap().unwrap();
+    store
+        .finish_run("tried-10", ended(RunStatus::Failed, Some("x"), "two", None))
+        .unwrap();
+    drop(second.lease);
+    finished_event(store, "keyed-10", 10, Some("k10"));
+    // Past its retention, but its key is kept: a re-delivery must still be a duplicate.
+    finished_event(store, "keyed-4", 4, Some("k4"));
+    finished_event(store, "keyed-0", 0, Some("k0"));
+    // Accepted long ago and never run (its integration is held back): never pruned.
+    store
+        .enqueue_all(&[webhook_event("waiting-10", "held", 10 * 86_400, None)])
+        .unwrap();
+    // Kept forever, its stale key freed.
+    let mut forever = webhook_event("forever-10", "archive", 10 * 86_400, Some("f10"));
+    forever.run.integration = "archive".into();
+    store.enqueue_all(&[forever]).unwrap();
+    let claimed = store.claim(&|name| name == "archive").unwrap().unwrap();
+    store
+        .finish_run("forever-10", ended(RunStatus::Succeeded, None, "", None))
+        .unwrap();
+    drop(claimed.lease);
+    finished_run(store, "forever-0", "archive", 0);
+    // The file no longer has it: the rule for the others applies.
+    finished_run(store, "gone-10", "gone", 10);
+    finished_run(store, "gone-9", "gone", 9);
+
+    let three_days = Keep {
+        runs_since: Some(days_ago(3)),
+        keys_since: Some(days_ago(3)),
+    };
+    let prune = |dry_run| Prune {
+        integrations: [
+            ("sync".to_owned(), three_days),
+            ("lone".to_owned(), three_days),
+            ("held".to_owned(), three_days),
+            (
+                "hook".to_owned(),
+                Keep {
+                    runs_since: Some(days_ago(3)),
+                    keys_since: Some(days_ago(5)),
+                },
+            ),
+            (
+                "archive".to_owned(),
+                Keep {
+                    runs_since: None,
+                    keys_since: Some(days_ago(5)),
+                },
+            ),
+        ]
+        .into(),
+        others: three_days,
+        dry_run,
+        budget: None,
+    };
+    let before = ids(store);
+    let counted = store.prune(&prune(true)).unwrap();
+    assert_eq!(ids(store), before, "a dry run changes nothing");
+    let pruned = store.prune(&prune(false)).unwrap();
+    assert_eq!(pruned, counted, "a dry run counts what a prune does");
+    let counts = |runs, keys| PrunedCounts { runs, keys };
+    assert_eq!(
+        pruned.integrations,
+        [
+            ("archive".to_owned(), counts(0, 1)),
+            ("gone".to_owned(), counts(1, 0)),
+            ("hook".to_owned(), counts(2, 0)),
+            ("sync".to_owned(), counts(2, 0)),
+        ]
+        .into()
+    );
+    assert!(!pruned.more);
+    assert_eq!(
+        ids(store),
+        [
+            "forever-0",
+            "forever-10",
+            "gone-9",
+            "keyed-0",
+            "keyed-4",
+            "lone-100",
+            "sync-1",
+            "waiting-10"
+        ]
+    );
+    assert!(store.attempts("tried-10").unwrap().is_empty());
+    // The kept keys still make re-deliveries duplicates; the freed one does not.
+    let again = |id: &str, integration: &str, key: &str| {
+        let mut event = webhook_event(id, integration, 0, Some(key));
+        event.run.integration = integration.into();
+        event.dedupe.as_mut().unwrap().since = days_ago(30);
+        store.enqueue_all(&[event]).unwrap().remove(0)
+    };
+    assert_eq!(
+        again("re-4", "hook", "k4"),
+        Enqueued::Duplicate("keyed-4".into())
+    );
+    assert_eq!(
+        again("re-f10", "archive", "f10"),
+        Enqueued::New("re-f10".into())
+    );
+    assert_eq!(
+        store.prune(&prune(false)).unwrap().integrations,
+        Default::default(),
+        "a second prune finds nothing"
+    );
+}
+
+pub(crate) fn a_prune_stops_at_its_budget_and_a_lazy_one_is_claimed_once(store: &dyn Store) {
+    for days in 1..=5 {
+        finished_run(store, &format!("sync-{days}"), "sync", days);
+    }
+    let old = Keep {
+        runs_since: Some(Utc::now()),
+        keys_since: Some(Utc::now()),
+    };
+    let prune = Prune {
+        integrations: Default::default(),
+        others: old,
+        dry_run: false,
+        budget: Some(3),
+    };
+    let pruned = store.prune(&prune).unwrap();
+    assert_eq!((pruned.total().runs, pruned.more), (3, true));
+    let pruned = store.prune(&prune).unwrap();
+    assert_eq!(
+        (pruned.total().runs, pruned.more),
+        (1, false),
+        "the newest stays"
+    );
+
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(store.prune_due(hour).unwrap(), "never pruned: due");
+    assert!(
+        !store.prune_due(hour).unwrap(),
+        "claimed: not due again within the hour"
+    );
+    store.prune_unfinished().unwrap();
+    assert!(
+        store.prune_due(hour).unwrap(),
+        "an unfinished prune is due again at once"
     );
 }

@@ -18,10 +18,11 @@ use crate::store::{
     Attempt, Claimed, DedupeKey, Enqueued, Event, History, Lease, NewRun, Queue, RunEnd, RunLookup,
     RunQuery, RunRecord, RunSlots, RunStatus, Watermarks,
 };
+use crate::store::{Keep, Prune, Pruned, PrunedCounts};
 use crate::store::{Lifetime, RunOutput, Window, create_private};
 use crate::trigger::Trigger;
 
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          TEXT PRIMARY KEY,
@@ -111,6 +112,29 @@ const SCHEMA_V9: &str = "
 ALTER TABLE runs ADD COLUMN window_start TEXT;
 ALTER TABLE runs ADD COLUMN window_end TEXT;
 ";
+/// Version 10: every run in order of its start, so `history` without a name reads only the
+/// newest runs however many are kept; and when a prune last started, shared by every process.
+const SCHEMA_V10: &str = "
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+/// The runs of integration `?1` that a prune deletes: started before `?2`, over (neither queued
+/// nor running), without a dedupe key or with one accepted before `?3` (`''`: keys kept), and
+/// not the integration's newest run that `last_runs` shows. The uncorrelated subquery runs once.
+const PRUNABLE: &str = "integration = ?1 AND started_at < ?2
+    AND status NOT IN ('queued', 'running')
+    AND (dedupe_key IS NULL OR started_at < ?3)
+    AND id IS NOT (SELECT id FROM runs INDEXED BY runs_by_integration
+                   WHERE integration = ?1 AND status != 'skipped'
+                   ORDER BY started_at DESC, id DESC LIMIT 1)";
+/// The dedupe keys of integration `?1` that a prune frees: accepted before `?3`.
+const FREEABLE: &str = "integration = ?1 AND dedupe_key IS NOT NULL AND started_at < ?3";
+/// How many runs or keys one prune transaction removes: a few milliseconds of holding the
+/// write lock, so the listener's next group commit barely waits.
+const PRUNE_BATCH: u64 = 500;
 const COLUMNS: &str = "id, integration, trigger, params, status, started_at, ended_at, error, \
                        dry_run, attempts, ran_at, window_start, window_end";
 /// How many columns [`COLUMNS`] has: the ones a query adds come after.
@@ -240,6 +264,30 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(answers)
+    }
+
+    /// Runs `batch` (which removes up to the limit it is given and says how many it removed),
+    /// each in its own transaction, until it removes fewer than a batch or `budget` is spent.
+    /// The store's lock is let go between batches, for the runs and events waiting for it.
+    fn prune_batches(
+        &self,
+        budget: &mut u64,
+        batch: impl Fn(&Connection, u64) -> rusqlite::Result<u64>,
+    ) -> anyhow::Result<u64> {
+        let mut total = 0;
+        while *budget > 0 {
+            let limit = PRUNE_BATCH.min(*budget);
+            let db = self.db();
+            let tx = WriteTx::begin(&db)?;
+            let removed = batch(&tx, limit)?;
+            tx.commit()?;
+            total += removed;
+            *budget -= removed.min(*budget);
+            if removed < limit {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Queues again the failed or interrupted runs from the queue whose `column` is `value`.
@@ -378,6 +426,9 @@ fn migrate(db: &mut Connection) -> anyhow::Result<()> {
     if version < 9 {
         tx.execute_batch(SCHEMA_V9)?;
     }
+    if version < 10 {
+        tx.execute_batch(SCHEMA_V10)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -465,10 +516,15 @@ impl History for SqliteStore {
     fn runs(&self, query: &RunQuery) -> anyhow::Result<Vec<RunRecord>> {
         let db = self.db();
         self.reap(&db)?;
+        // One statement per shape, each walking its index from the newest run: with
+        // `?1 IS NULL OR …` SQLite could use neither index and would sort every run.
+        let (index, name) = match &query.integration {
+            Some(_) => ("runs_by_integration", "integration = ?1"),
+            None => ("runs_by_start", "?1 IS NULL"),
+        };
         let mut statement = db.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM runs
-             WHERE (?1 IS NULL OR integration = ?1)
-               AND (?2 = 0 OR status IN ('failed', 'interrupted'))
+            "SELECT {COLUMNS} FROM runs INDEXED BY {index}
+             WHERE {name} AND (?2 = 0 OR status IN ('failed', 'interrupted'))
              ORDER BY started_at DESC, id DESC LIMIT ?3"
         ))?;
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
@@ -540,18 +596,7 @@ impl History for SqliteStore {
         self.reap(&db)?;
         // Each integration's newest run through its index: with a long history (a busy
         // webhook) the cost grows with the number of integrations, not of runs.
-        let integrations: Vec<String> = db
-            .prepare_cached(
-                "WITH RECURSIVE names(name) AS (
-                     SELECT min(integration) FROM runs
-                     UNION ALL
-                     SELECT (SELECT min(integration) FROM runs WHERE integration > name)
-                     FROM names WHERE name IS NOT NULL
-                 )
-                 SELECT name FROM names WHERE name IS NOT NULL",
-            )?
-            .query_map([], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
+        let integrations = integrations_stored(&db)?;
         let mut newest = db.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM runs INDEXED BY runs_by_integration
              WHERE integration = ?1 AND status != 'skipped'
@@ -564,6 +609,101 @@ impl History for SqliteStore {
             }
         }
         Ok(last)
+    }
+
+    fn prune(&self, prune: &Prune) -> anyhow::Result<Pruned> {
+        let integrations = integrations_stored(&self.db())?;
+        let mut pruned = Pruned::default();
+        let mut budget = prune.budget.unwrap_or(u64::MAX);
+        for integration in integrations {
+            let keep = prune
+                .integrations
+                .get(&integration)
+                .copied()
+                .unwrap_or(prune.others);
+            let (runs_before, keys_before) = prune_bounds(keep);
+            let bounds = params![integration, runs_before, keys_before];
+            let counts = if prune.dry_run {
+                let db = self.db();
+                let count = |sql: &str| -> rusqlite::Result<u64> {
+                    db.prepare_cached(sql)?
+                        .query_row(bounds, |row| row.get::<_, i64>(0))
+                        .map(i64::unsigned_abs)
+                };
+                PrunedCounts {
+                    runs: count(&format!("SELECT count(*) FROM runs WHERE {PRUNABLE}"))?,
+                    keys: count(&format!(
+                        "SELECT count(*) FROM runs WHERE {FREEABLE}
+                         AND id NOT IN (SELECT id FROM runs WHERE {PRUNABLE})"
+                    ))?,
+                }
+            } else {
+                // Runs first, then the keys of the runs kept: each is counted once.
+                let runs = self.prune_batches(&mut budget, |db, limit| {
+                    let ids: Vec<String> = db
+                        .prepare_cached(&format!(
+                            "SELECT id FROM runs WHERE {PRUNABLE} LIMIT {limit}"
+                        ))?
+                        .query_map(bounds, |row| row.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    for id in &ids {
+                        db.prepare_cached("DELETE FROM attempts WHERE run_id = ?1")?
+                            .execute(params![id])?;
+                        db.prepare_cached("DELETE FROM runs WHERE id = ?1")?
+                            .execute(params![id])?;
+                    }
+                    Ok(ids.len() as u64)
+                })?;
+                let keys = self.prune_batches(&mut budget, |db, limit| {
+                    let freed = db
+                        .prepare_cached(&format!(
+                            "UPDATE runs SET dedupe_key = NULL
+                             WHERE rowid IN (SELECT rowid FROM runs WHERE {FREEABLE} LIMIT {limit})"
+                        ))?
+                        .execute(bounds)?;
+                    Ok(freed as u64)
+                })?;
+                PrunedCounts { runs, keys }
+            };
+            if counts != PrunedCounts::default() {
+                pruned.integrations.insert(integration, counts);
+            }
+            if budget == 0 {
+                pruned.more = true;
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
+    fn prune_due(&self, every: Duration) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        let since =
+            timestamp(now - chrono::Duration::from_std(every).unwrap_or(chrono::TimeDelta::MAX));
+        let db = self.db();
+        // A read first: the common answer (not due) takes no write lock.
+        let last: Option<String> = db
+            .prepare_cached("SELECT value FROM meta WHERE key = 'pruned_at'")?
+            .query_row([], |row| row.get(0))
+            .optional()?;
+        if last.is_some_and(|last| last >= since) {
+            return Ok(false);
+        }
+        // Claimed by one process only: another may have claimed it since the read.
+        let claimed = db
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('pruned_at', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < ?2",
+            )?
+            .execute(params![timestamp(now), since])?;
+        Ok(claimed == 1)
+    }
+
+    fn prune_unfinished(&self) -> anyhow::Result<()> {
+        self.db()
+            .prepare_cached("DELETE FROM meta WHERE key = 'pruned_at'")?
+            .execute([])?;
+        Ok(())
     }
 }
 
@@ -733,6 +873,29 @@ impl Queue for SqliteStore {
 }
 
 /// The integrations with something queued, one index seek each (a loose index scan).
+/// The integrations with runs stored, through the index by integration (a skip scan): the cost
+/// grows with the number of integrations, not of runs.
+fn integrations_stored(db: &Connection) -> rusqlite::Result<Vec<String>> {
+    db.prepare_cached(
+        "WITH RECURSIVE names(name) AS (
+             SELECT min(integration) FROM runs
+             UNION ALL
+             SELECT (SELECT min(integration) FROM runs WHERE integration > name)
+             FROM names WHERE name IS NOT NULL
+         )
+         SELECT name FROM names WHERE name IS NOT NULL",
+    )?
+    .query_map([], |row| row.get(0))?
+    .collect()
+}
+
+/// The bounds of a prune of one integration as the statements take them: `?2` (runs started
+/// before it go; `''` keeps all) and `?3` (keys accepted before it are freed; `''` keeps them).
+fn prune_bounds(keep: Keep) -> (String, String) {
+    let bound = |at: Option<DateTime<Utc>>| at.map(timestamp).unwrap_or_default();
+    (bound(keep.runs_since), bound(keep.keys_since))
+}
+
 fn waiting_integrations(db: &Connection) -> rusqlite::Result<Vec<String>> {
     db.prepare_cached(
         "WITH RECURSIVE waiting(name) AS (

@@ -42,6 +42,7 @@ fn the_completion_scripts_are_what_integ_generates() {
         "completions",
         "man",
         "init",
+        "prune",
     ] {
         assert!(bash.stdout.contains(command), "bash completes `{command}`");
     }
@@ -96,6 +97,7 @@ fn help_texts_stay_as_reviewed() {
         "output",
         "serve-hook",
         "retry",
+        "prune",
         "link",
         "schedule",
         "completions",

@@ -19,6 +19,7 @@ mod logs;
 mod notify;
 mod params;
 mod processes;
+mod retention;
 mod run;
 mod run_output;
 mod schedule;

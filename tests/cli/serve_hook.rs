@@ -2,6 +2,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,14 +44,29 @@ pub(crate) struct Listener {
 
 impl Listener {
     pub(crate) fn start(test: &Test, extra: &[&str]) -> Listener {
+        Listener::start_with(test, extra, |args| test.command(args))
+    }
+
+    /// A listener whose clock starts at `at` (see `Test::run_at`).
+    pub(crate) fn start_at(test: &Test, at: &str, extra: &[&str]) -> Listener {
+        Listener::start_with(test, extra, |args| test.command_at(at, args))
+    }
+
+    fn start_with(
+        test: &Test,
+        extra: &[&str],
+        command: impl FnOnce(&[&str]) -> std::process::Command,
+    ) -> Listener {
         let log = std::fs::File::create(test.state_dir().with_extension("log")).unwrap();
         let mut args = vec!["serve-hook", "--listen", "127.0.0.1:0"];
         if !extra.contains(&"--workers") {
             args.extend(["--workers", "2"]);
         }
         args.extend_from_slice(extra);
-        let mut child = test
-            .command(&args)
+        // In a process group of its own, so that dropping it ends the listener even when a
+        // wrapper (`faketime`) started it.
+        let mut child = command(&args)
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
@@ -83,6 +99,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -111,12 +111,8 @@ impl Test {
     /// `integ` run by Debian's `faketime` with the clock at `at` (`2026-11-03 02:05:00`, UTC, the
     /// machine's zone for the run), ticking on from there. Timers keep the real monotonic clock.
     pub(crate) fn run_at(&self, at: &str, args: &[&str]) -> Output {
-        let mut command = Command::new("faketime");
-        command.arg(at).arg(BIN).args(args);
         let output = self
-            .prepared(command)
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .env("TZ", "UTC")
+            .command_at(at, args)
             .output()
             .expect("faketime starts (Debian: apt-get install faketime)");
         Output {
@@ -124,6 +120,17 @@ impl Test {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
+    }
+
+    /// [`Test::command`] run by `faketime` with the clock at `at`, as [`Test::run_at`] runs it.
+    pub(crate) fn command_at(&self, at: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("faketime");
+        command.arg(at).arg(BIN).args(args);
+        let mut command = self.prepared(command);
+        command
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("TZ", "UTC");
+        command
     }
 
     fn prepared(&self, mut command: Command) -> Command {
