@@ -45,7 +45,18 @@ impl Retention {
 impl std::fmt::Display for Retention {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Retention::For(duration) => write!(f, "{}", humantime::format_duration(*duration)),
+            // In the largest unit that is whole, the way a file writes it: `90d`, not
+            // `2months 29days 2h 52m 48s`.
+            Retention::For(duration) => {
+                let secs = duration.as_secs();
+                match [(86_400, "d"), (3_600, "h"), (60, "m")]
+                    .into_iter()
+                    .find(|(unit, _)| secs % unit == 0 && secs >= *unit)
+                {
+                    Some((unit, suffix)) => write!(f, "{}{suffix}", secs / unit),
+                    None => write!(f, "{}", humantime::format_duration(*duration)),
+                }
+            }
             Retention::Forever => f.write_str("forever"),
         }
     }

@@ -85,8 +85,8 @@ command.argv = ["true"]
         table,
         [
             vec!["INTEGRATION", "RETENTION", "RUNS", "KEYS"],
-            vec!["daily", "7days", "2", "0"],
-            vec!["removed", "30days", "(not", "in", "the", "file)", "1", "0"],
+            vec!["daily", "7d", "2", "0"],
+            vec!["removed", "30d", "(not", "in", "the", "file)", "1", "0"],
         ]
     );
     assert_eq!(runs(&test).len(), 7, "a dry run deletes nothing");
