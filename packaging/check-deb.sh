@@ -42,6 +42,8 @@ declare -A source=(
     [usr/share/doc/integ/examples/integ-nightly-export.service]=examples/integ-nightly-export.service
     [usr/share/doc/integ/examples/integ-nightly-export.timer]=examples/integ-nightly-export.timer
     [usr/lib/systemd/system/integ-serve-hook.service]=packaging/integ-serve-hook.service
+    [usr/lib/sysusers.d/integ.conf]=packaging/integ.sysusers
+    [usr/lib/tmpfiles.d/integ.conf]=packaging/integ.tmpfiles
 )
 for example in examples/*.toml; do
     source[usr/share/doc/integ/examples/${example#examples/}]=$example
@@ -172,6 +174,8 @@ chmod +x "$tmp/stubs/stub"
 ln -s stub "$tmp/stubs/systemctl"
 ln -s stub "$tmp/stubs/deb-systemd-invoke"
 sed "s|/run/systemd/system|$tmp/run-systemd|g" "$tmp/control/postinst" >"$tmp/postinst"
+# A root has /etc, where systemd-sysusers writes the user.
+mkdir -p "$root/etc"
 for case in "fresh install:" "upgrade:0.0.9-1"; do
     what=${case%%:*} old=${case#*:}
     : >"$tmp/calls"
@@ -187,6 +191,10 @@ for case in "fresh install:" "upgrade:0.0.9-1"; do
         fail "postinst enables the unit on a $what (the links above)"
     fi
 done
+# The user the listener runs as, and its state directory, made in DPKG_ROOT.
+grep -q '^integ:x:[0-9]*:[0-9]*:.*:/var/lib/integ:' "$root/etc/passwd" \
+    || fail "postinst made no integ user: $(cat "$root/etc/passwd" 2>/dev/null)"
+[ "$(stat -c %a "$root/var/lib/integ")" = 750 ] || fail "postinst made no /var/lib/integ (0750)"
 [ -d "$root/var/lib/systemd/deb-systemd-helper-enabled" ] \
     || fail "deb-systemd-helper kept no state in DPKG_ROOT: did the postinst run it?"
 

@@ -257,8 +257,20 @@ fn the_readme_cron_lines_run_the_binary_its_install_step_installs() {
         {
             let fields: Vec<&str> = line.split_whitespace().collect();
             assert!(fields.len() > 6, "not a crontab line: {line}");
-            assert_eq!(fields[5], installed, "{line}");
-            let mut args: Vec<&str> = fields[6..].to_vec();
+            // A user's crontab runs the binary `cargo install` put in their home; a system
+            // crontab (`/etc/cron.d`) names the user, the .deb's `integ`, and its binary.
+            let command = match fields[5] {
+                "integ" => {
+                    assert_eq!(fields[6], "/usr/bin/integ", "{line}");
+                    assert!(readme.contains("sudo apt install ./target/debian/integ_"));
+                    7
+                }
+                binary => {
+                    assert_eq!(binary, installed, "{line}");
+                    6
+                }
+            };
+            let mut args: Vec<&str> = fields[command..].to_vec();
             let name = args[args.iter().position(|arg| *arg == "run").unwrap() + 1];
             let test = Test::new().write(
                 "project/integrations.toml",
@@ -268,6 +280,10 @@ fn the_readme_cron_lines_run_the_binary_its_install_step_installs() {
             let config = config.to_str().unwrap().to_owned();
             if let Some(at) = args.iter().position(|arg| *arg == "--config") {
                 args[at + 1] = &config;
+            }
+            let state = test.state_dir().to_str().unwrap().to_owned();
+            if let Some(at) = args.iter().position(|arg| *arg == "--state-dir") {
+                args[at + 1] = &state;
             }
             let out = test.run(&args);
             out.success();
