@@ -266,6 +266,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Which scheduler the entries are for')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the files into this directory (`integ.crontab`, `integ-NAME.service` and `.timer`, `integ-NAME.yaml`) instead of printing them')
             [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'The integ binary the entries start [default: this one]')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user the runs run as: systemd''s `User=`, or whose crontab takes the lines (`crontab -u NAME`); `integ` for the .deb''s listener [default: whoever installs them]')
             [CompletionResult]::new('--pvc', '--pvc', [CompletionResultType]::ParameterName, 'Kubernetes: the PersistentVolumeClaim mounted at the state directory')
             [CompletionResult]::new('--configmap', '--configmap', [CompletionResultType]::ParameterName, 'Kubernetes: the ConfigMap that holds the integrations file')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Kubernetes: the container image that has the binary at `--binary`')

@@ -827,7 +827,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__schedule)
-            opts="-f -c -q -v -h --format --out --binary --pvc --configmap --image --config --state-dir --quiet --verbose --color --log-format --help"
+            opts="-f -c -q -v -h --format --out --binary --user --pvc --configmap --image --config --state-dir --quiet --verbose --color --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +846,10 @@ _integ() {
                     return 0
                     ;;
                 --binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

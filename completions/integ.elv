@@ -249,6 +249,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --format 'Which scheduler the entries are for'
             cand --out 'Write the files into this directory (`integ.crontab`, `integ-NAME.service` and `.timer`, `integ-NAME.yaml`) instead of printing them'
             cand --binary 'The integ binary the entries start [default: this one]'
+            cand --user 'The user the runs run as: systemd''s `User=`, or whose crontab takes the lines (`crontab -u NAME`); `integ` for the .deb''s listener [default: whoever installs them]'
             cand --pvc 'Kubernetes: the PersistentVolumeClaim mounted at the state directory'
             cand --configmap 'Kubernetes: the ConfigMap that holds the integrations file'
             cand --image 'Kubernetes: the container image that has the binary at `--binary`'

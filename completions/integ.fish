@@ -210,6 +210,7 @@ systemd\t''
 kubernetes\t''"
 complete -c integ -n "__fish_integ_using_subcommand schedule" -l out -d 'Write the files into this directory (`integ.crontab`, `integ-NAME.service` and `.timer`, `integ-NAME.yaml`) instead of printing them' -r -F
 complete -c integ -n "__fish_integ_using_subcommand schedule" -l binary -d 'The integ binary the entries start [default: this one]' -r -F
+complete -c integ -n "__fish_integ_using_subcommand schedule" -l user -d 'The user the runs run as: systemd\'s `User=`, or whose crontab takes the lines (`crontab -u NAME`); `integ` for the .deb\'s listener [default: whoever installs them]' -r
 complete -c integ -n "__fish_integ_using_subcommand schedule" -l pvc -d 'Kubernetes: the PersistentVolumeClaim mounted at the state directory' -r
 complete -c integ -n "__fish_integ_using_subcommand schedule" -l configmap -d 'Kubernetes: the ConfigMap that holds the integrations file' -r
 complete -c integ -n "__fish_integ_using_subcommand schedule" -l image -d 'Kubernetes: the container image that has the binary at `--binary`' -r

@@ -301,6 +301,11 @@ pub(crate) struct ScheduleArgs {
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
 
+    /// The user the runs run as: systemd's `User=`, or whose crontab takes the lines
+    /// (`crontab -u NAME`); `integ` for the .deb's listener [default: whoever installs them]
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
     /// Kubernetes: the PersistentVolumeClaim mounted at the state directory
     #[arg(long, value_name = "NAME", default_value = "integ-state")]
     pub pvc: String,

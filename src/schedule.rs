@@ -39,6 +39,8 @@ pub(crate) struct Target {
     pub binary: PathBuf,
     pub config: PathBuf,
     pub state_dir: PathBuf,
+    /// The user the runs run as (crontab and systemd); `None`: whoever installs them.
+    pub user: Option<String>,
     /// The machine's IANA zone, when it can be told.
     pub machine_zone: Option<String>,
     /// Kubernetes: the PersistentVolumeClaim that holds the state directory.

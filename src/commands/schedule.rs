@@ -26,8 +26,26 @@ pub(crate) fn schedule(
             .and_then(|exe| exe.canonicalize())
             .context("failed to find the running integ binary: pass `--binary`")?,
     };
+    let user = match (&args.user, args.format) {
+        (Some(_), ScheduleFormat::Kubernetes) => {
+            return Err(UsageError::new(
+                "`--user` is for `--format crontab` and `systemd`: a CronJob runs as its image's user",
+            )
+            .with_hint("set `securityContext.runAsUser` in the CronJob instead".to_owned())
+            .into());
+        }
+        (Some(user), _) if !is_user_name(user) => {
+            return Err(UsageError::new(format!(
+                "invalid user name `{}`: expected a login name such as `integ` (a lowercase letter or `_`, then letters, digits, `_` or `-`, at most 32)",
+                user.escape_debug()
+            ))
+            .into());
+        }
+        (user, _) => user.clone(),
+    };
     let target = Target {
         binary,
+        user,
         config: config
             .path
             .canonicalize()
@@ -112,4 +130,15 @@ fn chosen<'c>(
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("failed to resolve `{}`", path.display()))
+}
+
+/// A login name as Debian's `adduser` takes one: it goes into a unit's `User=` and a shell
+/// command line as it is.
+fn is_user_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 32
+        && chars
+            .next()
+            .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }

@@ -26,10 +26,20 @@ pub(super) fn portable(fields: &Fields) -> Result<(), String> {
 
 pub(super) fn write(entries: &[Entry], target: &Target) -> Written {
     let mut written = Written::default();
+    let install = match &target.user {
+        Some(user) => format!(
+            "# Install it as root with `crontab -u {user} {FILE}` (this replaces {user}'s crontab): the runs\n\
+             # run as `{user}`, like every other user of their state directory. With `-q` integ prints\n\
+             # nothing on success, so cron mails only failures:\n"
+        ),
+        None => format!(
+            "# Install it with `crontab {FILE}` (this replaces your crontab) or paste the lines into\n\
+             # `crontab -e`. With `-q` integ prints nothing on success, so cron mails only failures:\n"
+        ),
+    };
     let mut text = format!(
         "# {FILE}: written by `integ schedule --format crontab`.\n\
-         # Install it with `crontab {FILE}` (this replaces your crontab) or paste the lines into\n\
-         # `crontab -e`. With `-q` integ prints nothing on success, so cron mails only failures:\n\
+         {install}\
          # set MAILTO to where they should go (and install a mail transfer agent), e.g.\n\
          # MAILTO=admin@example.com\n"
     );

@@ -46,6 +46,14 @@ fn service(entry: &Entry, target: &Target) -> String {
     let config_dir = target.config.parent().unwrap_or(std::path::Path::new("/"));
     let writable = format!("{} {}", dir(&target.state_dir, "-"), dir(config_dir, "-"));
     let config_dir = dir(config_dir, "");
+    let user = match &target.user {
+        // Every process that uses one state directory runs as one user: files one creates there
+        // (a lock, the WAL) the others could not open.
+        Some(user) => format!(
+            "# Runs as `{user}`, like every other user of its state directory.\nUser={user}\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "# integ-{name}.service: written by `integ schedule --format systemd`; integ-{name}.timer\n\
          # starts it. Copy both to /etc/systemd/system (or ~/.config/systemd/user), then run\n\
@@ -57,6 +65,7 @@ fn service(entry: &Entry, target: &Target) -> String {
          \n\
          [Service]\n\
          Type=oneshot\n\
+         {user}\
          WorkingDirectory={config_dir}\n\
          ExecStart={exec}\n\
          # 75: skipped, another run of `{name}` holds its lock; it is recorded, and not a failure.\n\

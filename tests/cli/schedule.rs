@@ -507,3 +507,45 @@ fn the_systemd_example_is_what_integ_schedule_writes() {
         );
     }
 }
+
+#[test]
+fn a_user_runs_the_units_and_takes_the_crontab_and_a_bad_one_is_refused() {
+    let test = test();
+    let binary = env!("CARGO_BIN_EXE_integ");
+    let units = test.run(&[
+        "schedule", "--format", "systemd", "--binary", binary, "--user", "integ", "--out", "units",
+    ]);
+    units.success();
+    let service = test.read("units/integ-contacts-sync.service");
+    assert!(
+        service.contains("\nUser=integ\nWorkingDirectory="),
+        "{service}"
+    );
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg("--man=no")
+        .arg(dir(&test).join("units/integ-contacts-sync.service"))
+        .output()
+        .expect("systemd-analyze runs (`.ci/run` installs systemd)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("integ-contacts-sync"),
+        "{stderr}"
+    );
+
+    let crontab = test.run(&[
+        "schedule", "--format", "crontab", "--binary", binary, "--user", "integ",
+    ]);
+    crontab
+        .success()
+        .stdout_has("# Install it as root with `crontab -u integ integ.crontab` (this replaces integ's crontab)");
+
+    for bad in ["Integ", "a b", "integ\nExecStartPre=/bin/sh", "-u", ""] {
+        let out = test.run(&["schedule", "--format", "systemd", &format!("--user={bad}")]);
+        out.code(2).stderr_has("invalid user name");
+        assert_eq!(out.stdout, "", "nothing written for `{bad}`");
+    }
+    test.run(&["schedule", "--format", "kubernetes", "--user", "integ"])
+        .code(2)
+        .stderr_has("`--user` is for `--format crontab` and `systemd`");
+}
