@@ -39,6 +39,7 @@ declare -A source=(
     [usr/share/fish/vendor_completions.d/integ.fish]=completions/integ.fish
     [usr/share/doc/integ/README.md]=README.md
     [usr/share/doc/integ/copyright]=-
+    [usr/share/doc/integ/changelog.Debian.gz]=-
     [usr/share/doc/integ/examples/integ-nightly-export.service]=examples/integ-nightly-export.service
     [usr/share/doc/integ/examples/integ-nightly-export.timer]=examples/integ-nightly-export.timer
     [usr/lib/systemd/system/integ-serve-hook.service]=packaging/integ-serve-hook.service
@@ -75,6 +76,10 @@ for path in "${!source[@]}"; do
         *) cmp -s "$root/$path" "$from" ;;
     esac || fail "/$path differs from $from"
 done
+
+# The changelog's newest entry is this version: a release that forgot it is caught here.
+newest=$(gzip -dc "$root/usr/share/doc/integ/changelog.Debian.gz" | sed -n '1s/^integ (\([^)]*\)).*/\1/p')
+[ "$newest" = "$version-1" ] || fail "packaging/changelog's newest entry is '$newest', not '$version-1'"
 
 # --- Control fields.
 field() { dpkg-deb --field "$deb" "$1"; }
