@@ -396,12 +396,15 @@ fn finished_run(store: &dyn Store, id: &str, integration: &str, days: i64) {
     drop(lease);
 }
 
-/// A webhook event of `hook` accepted `days` ago, with `key`, that ran and succeeded.
-fn finished_event(store: &dyn Store, id: &str, days: i64, key: Option<&str>) {
+/// A webhook event of `integration` accepted `days` ago, with `key`, that ran and succeeded.
+fn finished_event(store: &dyn Store, id: &str, integration: &str, days: i64, key: Option<&str>) {
     store
-        .enqueue_all(&[webhook_event(id, "hook", days * 86_400, key)])
+        .enqueue_all(&[webhook_event(id, integration, days * 86_400, key)])
         .unwrap();
-    let claimed = store.claim(&|_| true).unwrap().expect("queued");
+    let claimed = store
+        .claim(&|name| name == integration)
+        .unwrap()
+        .expect("queued");
     store
         .finish_run(id, ended(RunStatus::Succeeded, None, "log", None))
         .unwrap();
@@ -434,23 +437,16 @@ pub(crate) fn a_prune_removes_only_what_is_past_keeping(store: &dyn Store) {
         .finish_run("tried-10", ended(RunStatus::Failed, Some("x"), "two", None))
         .unwrap();
     drop(second.lease);
-    finished_event(store, "keyed-10", 10, Some("k10"));
+    finished_event(store, "keyed-10", "hook", 10, Some("k10"));
     // Past its retention, but its key is kept: a re-delivery must still be a duplicate.
-    finished_event(store, "keyed-4", 4, Some("k4"));
-    finished_event(store, "keyed-0", 0, Some("k0"));
+    finished_event(store, "keyed-4", "hook", 4, Some("k4"));
+    finished_event(store, "keyed-0", "hook", 0, Some("k0"));
     // Accepted long ago and never run (its integration is held back): never pruned.
     store
         .enqueue_all(&[webhook_event("waiting-10", "held", 10 * 86_400, None)])
         .unwrap();
     // Kept forever, its stale key freed.
-    let mut forever = webhook_event("forever-10", "archive", 10 * 86_400, Some("f10"));
-    forever.run.integration = "archive".into();
-    store.enqueue_all(&[forever]).unwrap();
-    let claimed = store.claim(&|name| name == "archive").unwrap().unwrap();
-    store
-        .finish_run("forever-10", ended(RunStatus::Succeeded, None, "", None))
-        .unwrap();
-    drop(claimed.lease);
+    finished_event(store, "forever-10", "archive", 10, Some("f10"));
     finished_run(store, "forever-0", "archive", 0);
     // The file no longer has it: the rule for the others applies.
     finished_run(store, "gone-10", "gone", 10);
@@ -519,7 +515,6 @@ pub(crate) fn a_prune_removes_only_what_is_past_keeping(store: &dyn Store) {
     // The kept keys still make re-deliveries duplicates; the freed one does not.
     let again = |id: &str, integration: &str, key: &str| {
         let mut event = webhook_event(id, integration, 0, Some(key));
-        event.run.integration = integration.into();
         event.dedupe.as_mut().unwrap().since = days_ago(30);
         store.enqueue_all(&[event]).unwrap().remove(0)
     };
