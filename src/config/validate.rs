@@ -1073,13 +1073,14 @@ impl<'s> Validator<'s> {
     }
 
     /// Warns of each fixed time of the schedule that its zone's DST change skips or repeats.
+    /// Only `integ check` shows warnings: a run does not scan the year ahead of every schedule.
     fn dst_warnings(
         &mut self,
         expression: &Spanned<String>,
         cron: Option<&croner::Cron>,
         zone: Option<chrono_tz::Tz>,
     ) {
-        let Some(cron) = cron else {
+        let (Some(cron), true) = (cron, self.checking) else {
             return;
         };
         let today = Local::now().date_naive();

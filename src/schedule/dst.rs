@@ -63,20 +63,20 @@ pub(crate) fn dst_clashes(
     else {
         return Vec::new();
     };
+    // chrono's `Local` placed a change an hour off in a test (New York's gap read as a
+    // repeated hour), so the machine's zone is read by its IANA name when it has one.
+    let zone = zone.or_else(|| {
+        crate::schedule::machine_zone()?
+            .parse::<chrono_tz::Tz>()
+            .ok()
+    });
     let mut clashes = Vec::new();
     for hour in &hours {
         for minute in &minutes {
             let Some(time) = NaiveTime::from_hms_opt(*hour, *minute, 0) else {
                 continue;
             };
-            // chrono's `Local` placed a change an hour off in a test (New York's gap read as a
-            // repeated hour), so the machine's zone is read by its IANA name when it has one.
-            let machine = || {
-                crate::schedule::machine_zone()?
-                    .parse::<chrono_tz::Tz>()
-                    .ok()
-            };
-            let found = match zone.or_else(machine) {
+            let found = match zone {
                 Some(zone) => scan(&zone, cron, time, today),
                 None => scan(&chrono::Local, cron, time, today),
             };

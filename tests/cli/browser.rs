@@ -537,6 +537,12 @@ fn basic_credentials_answer_the_servers_challenge() {
 
 #[test]
 fn a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot() {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-screenshots");
+    let test = "browser-a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot";
+    // Those of an earlier run must not pass for this run's.
+    for shot in ["failure", "before"] {
+        let _ = std::fs::remove_file(shots.join(format!("{test}-{shot}.png")));
+    }
     let server = Server::start(|_, _| html(FORM));
     let browser = Browser::new();
     let run = std::panic::catch_unwind(|| {
@@ -555,8 +561,6 @@ fn a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot() {
     );
     assert!(message.starts_with(&expected), "{message}");
     assert!(message.contains("Include drafts"), "{message}");
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-screenshots");
-    let test = "browser-a_step_that_fails_panics_with_the_step_the_page_and_its_screenshot";
     let failure = shots.join(format!("{test}-failure.png"));
     assert!(
         message.contains(&format!("screenshot: {}\n", failure.display())),

@@ -164,7 +164,8 @@ fn assert_clean(place: &str, bytes: &[u8]) {
     }
 }
 
-fn files_under(dir: &Path, skip: &[&str], found: &mut Vec<std::path::PathBuf>) {
+/// Every file below `dir`, but for the files and folders named in `skip`.
+pub(crate) fn files_under(dir: &Path, skip: &[&str], found: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -259,11 +260,13 @@ fn nothing_integ_writes_holds_a_secret_in_any_form() {
     }
     // A link's key rides in its URL: the answer, the log and the store never hold it.
     let key = crate::support::percent_encoded(SECRETS[1].1);
-    for target in [
-        format!("/run/linked?k={key}"),
-        "/run/linked?k=guess".to_owned(),
+    for (target, expected) in [
+        (format!("/run/linked?k={key}"), 200),
+        ("/run/linked?k=guess".to_owned(), 401),
     ] {
-        let (_, _, answer) = crate::serve_hook::exchange(&listener.addr, "GET", &target, &[], b"");
+        let (status, _, answer) =
+            crate::serve_hook::exchange(&listener.addr, "GET", &target, &[], b"");
+        assert_eq!(status, expected, "{target}: {answer}");
         answers.push(answer.to_string());
     }
     let (_, metrics) = request(&listener.addr, "GET", "/metrics", &[], b"");

@@ -1,9 +1,9 @@
 //! Failure notification and dead-man pings: `on_failure` steps and healthchecks.io-style pings,
 //! against real servers on 127.0.0.1 that record what they receive.
 
-use std::path::Path;
 
 use crate::http_server::{Recorded, Reply, Server};
+use crate::leaks::files_under;
 use crate::serve_hook::{Listener, wait_for_lines};
 use crate::support::{Test, finish};
 
@@ -300,7 +300,7 @@ command.argv = ["sh", "-c", "echo notified"]
         assert!(!out.stderr.contains(UUID), "stderr: {}", out.stderr);
     }
     let mut files = Vec::new();
-    files_under(&test.state_dir(), &mut files);
+    files_under(&test.state_dir(), &[], &mut files);
     assert!(!files.is_empty());
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
@@ -312,17 +312,6 @@ command.argv = ["sh", "-c", "echo notified"]
     }
     // The pings did go to the uuid's URL.
     assert!(pings(&monitor).iter().any(|(p, _)| p.starts_with("/1?")));
-}
-
-fn files_under(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, found);
-        } else {
-            found.push(path);
-        }
-    }
 }
 
 #[test]

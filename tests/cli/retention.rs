@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::serve_hook::{Listener, request};
+use crate::serve_hook::{Listener, request, wait_for_log_line};
 use crate::support::Test;
 
 /// The runs stored, oldest first, as `(integration, started_at)` with the time to the minute.
@@ -282,9 +282,8 @@ command.argv = ["true"]
         ])
     );
     assert_eq!(dedupe_keys(&test), [None]);
-    let log = std::fs::read_to_string(test.state_dir().with_extension("log")).unwrap();
-    assert!(
-        log.contains("pruned the history: 2 runs past their retention deleted, 1 dedupe keys past `dedupe_for` freed"),
-        "{log}"
+    wait_for_log_line(
+        &test,
+        "pruned the history: 2 runs past their retention deleted, 1 dedupe keys past `dedupe_for` freed",
     );
 }

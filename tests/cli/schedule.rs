@@ -312,7 +312,12 @@ fn kubernetes_manifests_that_break_the_schema_are_caught() {
         )
         .output()
         .unwrap();
-    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !output.status.success() && said.contains("'schedule' is a required property"),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

@@ -1321,7 +1321,7 @@ fn listener_log(test: &Test) -> String {
 }
 
 /// The line of the listener's log that has `needle`, once it is there.
-fn wait_for_log_line(test: &Test, needle: &str) -> String {
+pub(crate) fn wait_for_log_line(test: &Test, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(line) = listener_log(test)

@@ -295,7 +295,7 @@ fn a_backfill_moves_the_watermark_only_when_it_continues_what_is_covered() {
 }
 
 #[test]
-fn a_dst_night_in_prague_is_25_hours_long_and_the_spring_one_23() {
+fn the_autumn_dst_night_in_prague_is_covered_as_25_hours() {
     let test = nightly("cron = \"0 0 * * *\"\ncatch_up = \"each\"");
     // Midnight in Prague is 22:00 UTC the evening before in summer, 23:00 in winter.
     test.run_at("2026-10-23 22:05:00", &["run", "sync", "--scheduled", "-q"])
