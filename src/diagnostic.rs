@@ -208,16 +208,27 @@ const SHOWN_CHARS: usize = 60;
 
 /// A value from outside as a message shows it: control characters escaped, a long one cut.
 pub(crate) fn shown_value(value: &str) -> String {
+    let mut out = escaped(value.chars().take(SHOWN_CHARS));
+    if value.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Text that holds values from outside as a log line writes it: whole, its control characters
+/// escaped, so a percent-encoded newline in a request cannot start a forged line.
+pub(crate) fn log_safe(text: &str) -> String {
+    escaped(text.chars())
+}
+
+fn escaped(chars: impl Iterator<Item = char>) -> String {
     let mut out = String::new();
-    for c in value.chars().take(SHOWN_CHARS) {
+    for c in chars {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
-    }
-    if value.chars().nth(SHOWN_CHARS).is_some() {
-        out.push('…');
     }
     out
 }

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use crate::answer::{Refusal, Taken};
 use crate::config::model::Integration;
+use crate::diagnostic::log_safe;
 use crate::door::{link, webhook};
 use crate::lifecycle::in_store;
 use crate::loaded::Loaded;
@@ -283,12 +284,16 @@ async fn hook(
         .latency
         .observe(started.elapsed().as_secs_f64());
     let status = response.status();
+    // The path and the details hold what the request said.
+    let path = log_safe(&path);
     // One line for every event received, whatever became of it.
     if let Some(Taken { detail }) = response.extensions().get() {
+        let detail = log_safe(detail);
         tracing::info!("took a request to /hooks/{path} ({status}): {detail}");
     }
     if let Some(Refusal { metric, detail }) = response.extensions().get() {
         served.metrics.reject(metric);
+        let detail = log_safe(detail);
         // A sender that cannot authenticate is worth a warning; a bad request, a note.
         if status == StatusCode::UNAUTHORIZED {
             tracing::warn!("refused a request to /hooks/{path} ({status}): {detail}");
@@ -319,7 +324,9 @@ async fn run_link(
         .handle(&name, method, headers, query, body, remote.as_deref())
         .await;
     let status = response.status();
+    let name = log_safe(&name);
     if let Some(Refusal { detail, .. }) = response.extensions().get() {
+        let detail = log_safe(detail);
         tracing::warn!("refused a request to /run/{name} from {from} ({status}): {detail}");
     } else {
         tracing::info!("took a request to /run/{name} from {from} ({status})");

@@ -1,7 +1,6 @@
 //! Failure notification and dead-man pings: `on_failure` steps and healthchecks.io-style pings,
 //! against real servers on 127.0.0.1 that record what they receive.
 
-
 use crate::http_server::{Recorded, Reply, Server};
 use crate::leaks::files_under;
 use crate::serve_hook::{Listener, wait_for_lines};

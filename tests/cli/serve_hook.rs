@@ -1384,3 +1384,21 @@ fn the_listener_logs_every_event_a_reload_at_info_and_its_shutdown() {
         "the shutdown's start and end, in order:\n{log}"
     );
 }
+
+#[test]
+fn a_newline_in_a_requested_path_cannot_forge_a_log_line() {
+    let test = hooks();
+    let listener = Listener::start(&test, &[]);
+    for path in [
+        "/hooks/raynet%0Aforged%20line",
+        "/run/report%0D%0Aforged%20line",
+    ] {
+        let (status, _) = request(&listener.addr, "POST", path, &[], b"{}");
+        assert_eq!(status, 404, "{path}");
+    }
+    // Both refusals are logged, the newline escaped within their own line.
+    wait_for_log_line(&test, "/hooks/raynet\\nforged line");
+    wait_for_log_line(&test, "/run/report\\r\\nforged line");
+    let log = listener_log(&test);
+    assert!(!log.lines().any(|line| line.starts_with("forged")), "{log}");
+}
