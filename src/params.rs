@@ -194,6 +194,17 @@ pub(crate) trait Prompt {
     fn refused(&self, param: &Param, why: &str);
 }
 
+/// Nobody to ask: a param not given stays missing (a link's form asks for it instead).
+pub(crate) struct Unasked;
+
+impl Prompt for Unasked {
+    fn ask(&self, _param: &Param) -> Option<std::io::Result<String>> {
+        None
+    }
+
+    fn refused(&self, _param: &Param, _why: &str) {}
+}
+
 /// Gathers one run's params: given values, then defaults, then prompts; every value checked.
 pub(crate) fn resolve(
     integration: &Integration,

@@ -7,7 +7,7 @@
 //! HTML template engine escapes what it substitutes.
 
 mod dates;
-mod escape;
+pub(crate) mod escape;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};

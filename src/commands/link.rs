@@ -14,7 +14,7 @@ use crate::exit::ExitStatus;
 use crate::lifecycle::{self, ParamInput};
 use crate::loaded::Loaded;
 use crate::output::Printer;
-use crate::params::{self, Prompt};
+use crate::params::{self, Unasked};
 use crate::usage::UsageError;
 
 /// The longest a link may last: a signed link is a bearer credential until it expires.
@@ -77,15 +77,4 @@ pub(crate) fn link(
         args.base_url.trim_end_matches('/')
     ));
     Ok(ExitStatus::Success)
-}
-
-/// Nobody is asked: a param not given is left to the link's form.
-struct Unasked;
-
-impl Prompt for Unasked {
-    fn ask(&self, _param: &crate::config::model::Param) -> Option<std::io::Result<String>> {
-        None
-    }
-
-    fn refused(&self, _param: &crate::config::model::Param, _why: &str) {}
 }

@@ -56,6 +56,32 @@ pub(crate) fn schedule(
         configmap: args.configmap.clone(),
         image: args.image.clone(),
     };
+    // Each goes into a unit, a crontab line or YAML as it is: a newline would start a line
+    // of its own there.
+    let written_as_is = [
+        ("the binary's path", target.binary.display().to_string()),
+        (
+            "the integrations file's path",
+            target.config.display().to_string(),
+        ),
+        (
+            "the state directory",
+            target.state_dir.display().to_string(),
+        ),
+        ("`--pvc`", target.pvc.clone()),
+        ("`--configmap`", target.configmap.clone()),
+        ("`--image`", target.image.clone()),
+    ];
+    if let Some((what, value)) = written_as_is
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(UsageError::new(format!(
+            "{what} `{}` holds a control character, which the scheduler's file cannot hold",
+            value.escape_debug()
+        ))
+        .into());
+    }
     let format = match args.format {
         ScheduleFormat::Crontab => Format::Crontab,
         ScheduleFormat::Systemd => Format::Systemd,

@@ -941,13 +941,7 @@ impl<'s> Validator<'s> {
         value: &Spanned<String>,
         secrets: &[String],
     ) -> Option<Text> {
-        let scope = Scope {
-            roots: SECRET_ROOTS.to_vec(),
-            params: Vec::new(),
-            secrets: secrets.iter().map(String::as_str).collect(),
-            earlier_steps: Vec::new(),
-            later_steps: Vec::new(),
-        };
+        let scope = Scope::outside_steps(SECRET_ROOTS, &[], secrets);
         let text = self.template_as(
             &format!("integration.{integration}.ping"),
             value,

@@ -23,7 +23,7 @@ use crate::config::model::{Integration, Param, ParamDefault};
 use crate::lifecycle::{self, OnFailure, ParamInput};
 use crate::loaded::Loaded;
 use crate::metrics::Metrics;
-use crate::params::Prompt;
+use crate::params::Unasked;
 use crate::queue::{Finished, Prepared, Queue, Submitted, Wait};
 use crate::scope::{DefaultScope, SecretScope};
 use crate::signing;
@@ -696,17 +696,6 @@ fn given(
     given
 }
 
-/// Nobody to ask: a link's missing param is shown in the form instead.
-struct Unasked;
-
-impl Prompt for Unasked {
-    fn ask(&self, _param: &Param) -> Option<std::io::Result<String>> {
-        None
-    }
-
-    fn refused(&self, _param: &Param, _why: &str) {}
-}
-
 /// What a request that passed its link's auth brings: the params a signed link fixes, and the
 /// id of the key that signed it.
 #[derive(Default)]
@@ -874,9 +863,8 @@ fn download(filename: &str, output: String) -> Response {
             }
         })
         .collect();
-    let exact: String = form_urlencoded::byte_serialize(filename.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20");
+    // RFC 5987 allows no `*` there, which form encoding would leave as it is.
+    let exact = crate::template::escape::percent_encoded(filename);
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}");
     Response::builder()
         .status(StatusCode::OK)

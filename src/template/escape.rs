@@ -194,6 +194,13 @@ fn check_segment(segment: &str, value: Option<&str>) -> Result<(), String> {
 }
 
 /// Percent-encodes every byte but RFC 3986's unreserved characters (`A-Za-z0-9-._~`).
+/// `value` percent-encoded as RFC 3986 says: everything but `A-Za-z0-9-._~`.
+pub(crate) fn percent_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    encode(value, &mut out);
+    out
+}
+
 fn encode(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {

@@ -554,3 +554,28 @@ fn a_user_runs_the_units_and_takes_the_crontab_and_a_bad_one_is_refused() {
         .code(2)
         .stderr_has("`--user` is for `--format crontab` and `systemd`");
 }
+
+#[test]
+fn a_control_character_in_what_goes_into_the_files_is_refused() {
+    let test = test();
+    let out = test.run(&[
+        "schedule",
+        "--format",
+        "systemd",
+        "--binary",
+        "/usr/bin/integ\nExecStartPre=/bin/sh",
+    ]);
+    out.code(2).stderr_has(
+        "the binary's path `/usr/bin/integ\\nExecStartPre=/bin/sh` holds a control character",
+    );
+    assert_eq!(out.stdout, "");
+    test.run(&[
+        "schedule",
+        "--format",
+        "kubernetes",
+        "--pvc",
+        "state\n  evil: yes",
+    ])
+    .code(2)
+    .stderr_has("`--pvc` `state\\n  evil: yes` holds a control character");
+}

@@ -55,6 +55,10 @@ pub(super) fn form(
         let _ = writeln!(body, "<p class=\"error\">{}</p>", escape(message));
     }
     body.push_str("<form method=\"post\">\n");
+    // Read from the system's files, once a form, and only for a form with a datetime.
+    let zone_name = std::cell::LazyCell::new(|| {
+        crate::schedule::machine_zone().unwrap_or_else(|| "local".to_owned())
+    });
     for param in &integration.params {
         let given: Vec<&str> = values
             .iter()
@@ -73,8 +77,10 @@ pub(super) fn form(
         let mark = if param.is_required() { " *" } else { "" };
         // A `datetime-local` control has no zone: say which one the time is read in.
         let zone = if param.kind == ParamType::Datetime {
-            let name = crate::schedule::machine_zone().unwrap_or_else(|| "local".to_owned());
-            format!(" <span class=\"help\">(time in {})</span>", escape(&name))
+            format!(
+                " <span class=\"help\">(time in {})</span>",
+                escape(&zone_name)
+            )
         } else {
             String::new()
         };

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit as _, Mac as _};
 
 use crate::signing;
+use crate::template::escape::percent_encoded;
 
 /// What a signature covers, first: the scheme's version.
 const VERSION: &str = "integ-link-v1";
@@ -62,7 +63,10 @@ pub(crate) fn sign(
     if !query.is_empty() {
         query.push('&');
     }
-    query.push_str(&format!("exp={exp}&kid={}&sig={signature}", encode(kid)));
+    query.push_str(&format!(
+        "exp={exp}&kid={}&sig={signature}",
+        percent_encoded(kid)
+    ));
     query
 }
 
@@ -113,27 +117,16 @@ fn mac(key: &[u8], path: &str, params: &[(String, String)], exp: i64) -> Vec<u8>
 /// `%20`, never `+`), so that signer and checker agree whatever order and encoding a browser
 /// or a CRM gives them.
 fn canonical_query(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (percent_encoded(k), percent_encoded(v)))
+        .collect();
     pairs.sort();
     pairs
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// RFC 3986 percent-encoding: everything but `A-Za-z0-9-._~`.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
