@@ -122,12 +122,21 @@ pub(crate) struct Plan<'a> {
     /// Where the integration's watermark moves when the run succeeds (a scheduled run's
     /// window end), in the same write that records the success.
     pub(crate) advance_to: Option<DateTime<Utc>>,
+    /// The run's window was decided from the watermark before the run had its slot: once it
+    /// has it, the window starts where the watermark is then (see [`Covering`]).
+    ///
+    /// [`Covering`]: crate::door::schedule::Covering
+    pub(crate) from_watermark: bool,
 }
 
 /// How a run went.
 pub(crate) enum Outcome {
     /// Another run held every slot (`WhenBusy::Skip`); recorded as skipped.
     Skipped {
+        message: String,
+    },
+    /// It waited for its slot, and the run before it covered its window: recorded as skipped.
+    Covered {
         message: String,
     },
     /// Stopped before it had its slot: nothing ran, nothing is recorded.
@@ -182,6 +191,7 @@ pub(crate) async fn carry_out(
         on_failure,
         redactor,
         advance_to,
+        from_watermark,
     } = plan;
     let log = match redactor {
         Some(redactor) => RunLog::hiding(redactor),
@@ -204,6 +214,33 @@ pub(crate) async fn carry_out(
         }
         return Ok(outcome);
     };
+    // A run that waited for its slot behind another run of the same window covers only what
+    // that run left: nothing twice.
+    if let (true, Some(until), Some(window)) = (from_watermark, advance_to, run.window.as_mut()) {
+        let name = integration.name.clone();
+        let watermark = in_store(store, move |s| s.watermark(&name)).await?;
+        match watermark {
+            Some(covered) if covered >= until => {
+                let shown = match &integration.schedule {
+                    Some(schedule) => schedule.shown(covered),
+                    None => covered.to_rfc3339(),
+                };
+                let message = format!(
+                    "nothing to cover: the run it waited for covered `{}` until {shown}",
+                    integration.name
+                );
+                let record = new_run(integration, &run, &log);
+                let recorded = message.clone();
+                in_store(store, move |s| {
+                    record_not_run(s, record, RunStatus::Skipped, &recorded)
+                })
+                .await?;
+                return Ok(Outcome::Covered { message });
+            }
+            Some(covered) if covered > window.start => window.start = covered,
+            _ => {}
+        }
+    }
     // The run starts once it has its slot: a wait for the lock is not part of it.
     run.started_at = Local::now();
     let (alive, attempt) = match start {

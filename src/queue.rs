@@ -369,6 +369,7 @@ impl Queue {
             on_failure: prepared.on_failure,
             redactor: Some(loaded.redactor.clone()),
             advance_to: None,
+            from_watermark: false,
         };
         tracing::info!("run {id} of `{}` started", integration.name);
         self.metrics.running.inc();
@@ -405,7 +406,7 @@ impl Queue {
                 }
                 self.answer_waiter(&id, ended.error, ended.log.output_kept().text);
             }
-            Ok(Outcome::Skipped { .. } | Outcome::Cancelled { .. }) => {
+            Ok(Outcome::Skipped { .. } | Outcome::Covered { .. } | Outcome::Cancelled { .. }) => {
                 unreachable!("a queued run polls for its slot and is never cancelled")
             }
             Err(err) => tracing::error!("run {id} of `{name}`: {err:#}"),

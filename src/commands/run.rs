@@ -125,6 +125,7 @@ pub(crate) fn run(
             on_failure: OnFailure::Fail,
             redactor: None,
             advance_to: covering.and_then(|c| c.advance_to),
+            from_watermark: covering.is_some_and(|c| c.from_watermark),
         };
         let outcome = runtime.block_on(async {
             let mut interrupt = signal(SignalKind::interrupt())?;
@@ -151,6 +152,13 @@ pub(crate) fn run(
                     }
                 }
                 ExitStatus::Busy
+            }
+            // As when it was covered before it started: nothing owed, no failure.
+            Outcome::Covered { message } => {
+                if !args.scheduled {
+                    printer.status(&message);
+                }
+                ExitStatus::Success
             }
             Outcome::Cancelled { signal } => {
                 printer.error(

@@ -27,6 +27,9 @@ pub(crate) enum Asked<'a> {
 pub(crate) struct Covering {
     pub(crate) window: Window,
     pub(crate) advance_to: Option<DateTime<Utc>>,
+    /// Decided from the watermark (a scheduled run, a run by hand), not asked for (a
+    /// backfill): a run that waited for its slot covers only what the run before it left.
+    pub(crate) from_watermark: bool,
 }
 
 /// What the door decided.
@@ -61,6 +64,7 @@ pub(crate) fn decide(
                     .map(|window| Covering {
                         window,
                         advance_to: Some(window.end),
+                        from_watermark: true,
                     })
                     .collect(),
                 skipped,
@@ -95,6 +99,7 @@ pub(crate) fn decide(
                     .map(|window| Covering {
                         window,
                         advance_to: Some(window.end),
+                        from_watermark: true,
                     })
                     .collect(),
                 skipped: None,
@@ -130,7 +135,11 @@ pub(crate) fn decide(
                     if advance_to.is_some() {
                         covered_until = advance_to;
                     }
-                    Covering { window, advance_to }
+                    Covering {
+                        window,
+                        advance_to,
+                        from_watermark: false,
+                    }
                 })
                 .collect();
             Ok(Decision::Run {
@@ -275,7 +284,8 @@ mod tests {
                     start: day(1),
                     end: day(8)
                 },
-                advance_to: Some(day(8))
+                advance_to: Some(day(8)),
+                from_watermark: false,
             }]
         );
         // After a gap, or already covered: W stays.

@@ -437,3 +437,49 @@ fn the_changed_since_example_catches_up_after_missed_nights_against_the_demo_ser
         "ten days, each company changed in them once"
     );
 }
+
+#[test]
+fn a_run_that_waited_for_the_lock_covers_only_what_the_run_before_it_left() {
+    let test = Test::new().config(
+        r#"
+[integration.sync]
+overlap = "wait"
+schedule = "0 2 * * *"
+[[integration.sync.steps]]
+command.argv = ["sh", "-c", "touch started; sleep 1; echo \"$1 $2\" >> covered.txt", "sh", "{{ window.start }}", "{{ window.end }}"]
+"#,
+    );
+    let at = "2026-11-03 02:05:00";
+    test.run_at("2026-11-02 02:05:00", &["run", "sync", "--scheduled", "-q"])
+        .success();
+    std::fs::remove_file(test.state_dir().with_file_name("started")).unwrap();
+    // Two copies for one tick, say cron and a person: the second waits for the first.
+    let first = test
+        .command_at(at, &["run", "sync", "--scheduled", "-q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    test.wait_for_file("started");
+    let second = test.run_at(at, &["run", "sync", "--scheduled", "-q"]);
+    assert_eq!(
+        (second.code, second.stdout.as_str(), second.stderr.as_str()),
+        (0, "", ""),
+        "nothing owed is no failure, and quiet"
+    );
+    finish(first).success();
+    assert_eq!(
+        covered(&test),
+        [
+            "2026-11-01T02:00:00+00:00 2026-11-02T02:00:00+00:00",
+            "2026-11-02T02:00:00+00:00 2026-11-03T02:00:00+00:00",
+        ],
+        "the window once"
+    );
+    let newest = &test.history()[0];
+    assert_eq!(newest["status"], "skipped");
+    assert_eq!(
+        newest["error"],
+        "nothing to cover: the run it waited for covered `sync` until 2026-11-03 02:00 +00:00"
+    );
+}
