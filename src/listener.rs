@@ -314,9 +314,7 @@ async fn run_link(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
-    let query: Vec<(String, String)> = query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query = query_pairs(query);
     let remote = peer.map(|Extension(ConnectInfo(addr))| addr.to_string());
     let from = remote.as_deref().unwrap_or("an unknown address");
     let response = served
@@ -334,6 +332,13 @@ async fn run_link(
     response
 }
 
+/// A query string as its pairs, in order, each name as often as it was given.
+fn query_pairs(query: Option<String>) -> Vec<(String, String)> {
+    query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
 /// `GET /runs/ID`: how a link's run stands, and its output once it ended.
 async fn run_status(
     State(served): State<Arc<Served>>,
@@ -341,9 +346,7 @@ async fn run_status(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query: Vec<(String, String)> = query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query = query_pairs(query);
     served.link.status(&id, headers, query).await
 }
 

@@ -46,6 +46,15 @@ const SAFETY: [(&str, &str); 5] = [
     ("x-content-type-options", "nosniff"),
 ];
 
+/// Every answer of the link door carries [`SAFETY`].
+fn add_safety_headers(response: &mut Response) {
+    for (name, value) in SAFETY {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+}
+
 pub(crate) struct Door {
     queue: Arc<Queue>,
     metrics: Arc<Metrics>,
@@ -90,11 +99,7 @@ impl Door {
             self.answer(name, method, headers, query, body, remote)
                 .await
         };
-        for (name, value) in SAFETY {
-            response
-                .headers_mut()
-                .insert(name, HeaderValue::from_static(value));
-        }
+        add_safety_headers(&mut response);
         // A page on an origin the link lists may read its answer from a script.
         let loaded = self.queue.current();
         let listed = loaded
@@ -397,11 +402,7 @@ impl Door {
         query: Vec<(String, String)>,
     ) -> Response {
         let mut response = self.status_answer(id, headers, query).await;
-        for (name, value) in SAFETY {
-            response
-                .headers_mut()
-                .insert(name, HeaderValue::from_static(value));
-        }
+        add_safety_headers(&mut response);
         response
     }
 
