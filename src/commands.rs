@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::store::{self, NewRun, RunStatus, Store};
+use crate::store::{self, RunStatus, Store};
 use crate::trigger::Trigger;
 
 pub(crate) fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -98,15 +98,7 @@ pub(crate) fn record_unstarted(
     };
     let record = || -> anyhow::Result<()> {
         let store = store::open(&dir, store::Lifetime::Short)?;
-        let run = NewRun {
-            id: uuid::Uuid::now_v7().to_string(),
-            integration: name.to_owned(),
-            trigger: Trigger::Schedule.kind().to_owned(),
-            params: serde_json::Value::Object(serde_json::Map::new()),
-            started_at: chrono::Utc::now(),
-            dry_run: false,
-            window: None,
-        };
+        let run = crate::lifecycle::not_run(name, &Trigger::Schedule, None);
         let error = format!("did not start: {err:#}");
         crate::lifecycle::record_not_run(store.as_ref(), run, RunStatus::Failed, &error)
     };

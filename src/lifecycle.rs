@@ -399,15 +399,12 @@ async fn skipped(
     Ok(Outcome::Skipped { message })
 }
 
-/// The record of a run that did not run (nothing owed, a range left out).
-pub(crate) fn not_run(
-    integration: &Integration,
-    trigger: &Trigger,
-    window: Option<Window>,
-) -> NewRun {
+/// The record of a run of `integration` that did not run (nothing owed, a range left out, a
+/// file that did not load).
+pub(crate) fn not_run(integration: &str, trigger: &Trigger, window: Option<Window>) -> NewRun {
     NewRun {
         id: uuid::Uuid::now_v7().to_string(),
-        integration: integration.name.clone(),
+        integration: integration.to_owned(),
         trigger: trigger.kind().to_owned(),
         params: serde_json::json!({}),
         started_at: Utc::now(),

@@ -242,7 +242,7 @@ fn windows(
             );
             lifecycle::record_not_run(
                 store,
-                lifecycle::not_run(integration, trigger, None),
+                lifecycle::not_run(name, trigger, None),
                 RunStatus::Skipped,
                 &message,
             )?;
@@ -254,7 +254,7 @@ fn windows(
         Some(Decision::TooMany { message, hint }) => {
             lifecycle::record_not_run(
                 store,
-                lifecycle::not_run(integration, trigger, None),
+                lifecycle::not_run(name, trigger, None),
                 RunStatus::Failed,
                 &format!("{message}; {hint}"),
             )?;
@@ -269,7 +269,7 @@ fn windows(
                     .expect("a decision has a schedule");
                 lifecycle::record_not_run(
                     store,
-                    lifecycle::not_run(integration, trigger, Some(window)),
+                    lifecycle::not_run(name, trigger, Some(window)),
                     RunStatus::Skipped,
                     &format!(
                         "not covered: `catch_up = \"latest\"` covers the last interval only, and leaves {}",

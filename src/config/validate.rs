@@ -864,7 +864,6 @@ impl<'s> Validator<'s> {
         ok.then_some((checked.text, checked.variables))
     }
 
-    /// Is `var`, when it is a member of `trigger`, one that the integration's runs have?
     /// Is `var`, when it is `window` or a member of it, one that the integration's runs have?
     fn check_window(&self, var: &str) -> Result<(), (String, Option<String>)> {
         let mut parts = var.split('.');
@@ -890,6 +889,7 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// Is `var`, when it is a member of `trigger`, one that the integration's runs have?
     fn check_trigger(&self, var: &str) -> Result<(), (String, Option<String>)> {
         let mut parts = var.split('.');
         let (Some("trigger"), Some(member)) = (parts.next(), parts.next()) else {
