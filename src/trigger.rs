@@ -27,8 +27,11 @@ pub(crate) enum Trigger {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct LinkRequest {
-    pub(crate) query: BTreeMap<String, String>,
-    pub(crate) form: BTreeMap<String, String>,
+    /// In order, each name as often as it was given: `?tags=a&tags=b` is a list of two.
+    #[serde(deserialize_with = "pairs")]
+    pub(crate) query: Vec<(String, String)>,
+    #[serde(deserialize_with = "pairs")]
+    pub(crate) form: Vec<(String, String)>,
     /// Who sent it: the peer's address.
     pub(crate) remote: Option<String>,
     /// The id of the key that signed the link, for a signed one.
@@ -92,7 +95,13 @@ impl Trigger {
             }
             // Only a link's `params` mapping reads its query; its steps read params.
             (Trigger::Link(request), Value::Object(map)) => {
-                map.insert("query".into(), json!(request.query));
+                // By name, as templates read it; a name given twice reads as its last value.
+                let query: BTreeMap<&str, &str> = request
+                    .query
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                map.insert("query".into(), json!(query));
             }
             _ => {}
         }
@@ -120,13 +129,30 @@ impl Trigger {
     }
 }
 
+/// A link's query or form fields as stored: pairs, or a map of one value a name from events
+/// stored by earlier versions.
+fn pairs<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(String, String)>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Pairs(Vec<(String, String)>),
+        ByName(BTreeMap<String, String>),
+    }
+    Ok(match Stored::deserialize(deserializer)? {
+        Stored::Pairs(pairs) => pairs,
+        Stored::ByName(map) => map.into_iter().collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::json;
 
-    use super::{Request, Trigger};
+    use super::{LinkRequest, Request, Trigger};
 
     #[test]
     fn stored_triggers_read_back_the_same() {
@@ -169,5 +195,23 @@ mod tests {
         };
         let kept = request.without_credentials(&["X-RAYNETCRM-Token"]);
         assert_eq!(kept.headers.keys().collect::<Vec<_>>(), ["x-event"]);
+    }
+
+    #[test]
+    fn a_link_request_keeps_every_value_and_reads_the_map_earlier_versions_stored() {
+        let request = LinkRequest {
+            query: vec![("ids".into(), "x".into()), ("ids".into(), "y".into())],
+            ..LinkRequest::default()
+        };
+        let trigger = Trigger::Link(request.clone());
+        assert_eq!(
+            Trigger::from_stored("link", trigger.data()).unwrap(),
+            trigger
+        );
+        let older = json!({"query": {"month": "2026-11"}, "form": {}, "remote": null});
+        let Trigger::Link(read) = Trigger::from_stored("link", older).unwrap() else {
+            panic!("not a link");
+        };
+        assert_eq!(read.query, [("month".to_owned(), "2026-11".to_owned())]);
     }
 }

@@ -261,8 +261,8 @@ impl Door {
             }
         };
         let request = LinkRequest {
-            query: query.iter().cloned().collect(),
-            form: form.iter().cloned().collect(),
+            query: query.clone(),
+            form: form.clone(),
             remote: remote.map(str::to_owned),
             key_id,
         };
@@ -629,17 +629,7 @@ pub(crate) fn prepare(
     let Some(link) = &integration.link else {
         return Err(format!("`{}` no longer has a link", integration.name));
     };
-    let query: Vec<(String, String)> = request
-        .query
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let form: Vec<(String, String)> = request
-        .form
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let given = given(loaded, integration, link, &query, &form);
+    let given = given(loaded, integration, link, &request.query, &request.form);
     let params = lifecycle::resolve_params(
         &loaded.config,
         integration,
@@ -676,7 +666,7 @@ fn given(
         return given;
     }
     let trigger = Trigger::Link(LinkRequest {
-        query: query.iter().cloned().collect(),
+        query: query.to_vec(),
         ..LinkRequest::default()
     });
     let ctx = minijinja::context! { trigger => context(&trigger.scope()) };

@@ -216,6 +216,24 @@ fn a_download_link_runs_and_answers_the_file_with_its_name_and_type() {
 }
 
 #[test]
+fn a_list_param_given_twice_in_the_query_runs_with_both_values() {
+    let (test, listener) = report();
+    let (status, _, body) = http(
+        &listener.addr,
+        "GET",
+        "/run/sales-report?k=b7tt0n-k3y&month=2026-11&ids=x&ids=y",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    // The run is made from the stored request, which keeps each value.
+    assert_eq!(
+        test.history()[0]["params"]["ids"],
+        serde_json::json!(["x", "y"])
+    );
+}
+
+#[test]
 fn a_wrong_value_shows_the_form_again_with_the_reason_beside_its_field() {
     let (test, listener) = report();
     let (status, _, body) = http(
