@@ -300,12 +300,7 @@ fn run_with_umask(test: &Test, umask: &str, args: &[&str]) -> Output {
     if let Some(dir) = integ.get_current_dir() {
         command.current_dir(dir);
     }
-    let output = command.output().expect("sh starts");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Output::of(command.output().expect("sh starts"))
 }
 
 #[test]

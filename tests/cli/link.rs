@@ -446,8 +446,8 @@ cors_origins = ["https://app.raynet.cz", "app.raynet.cz", "https://app.raynet.cz
 command.argv = ["true"]
 "#,
     );
-    test.run(&["check"])
-        .code(2)
+    let out = test.run(&["check"]);
+    out.code(2)
         .stderr_has(
             "error: `auth.token.query` must name a query parameter that is not a param: `k`",
         )
@@ -455,7 +455,6 @@ command.argv = ["true"]
         .stderr_has("error: link of `c` has no `auth`")
         .stderr_has("error: `app.raynet.cz` is not an origin")
         .stderr_has("error: `https://app.raynet.cz/page` is not an origin");
-    let out = test.run(&["check"]);
     assert!(
         !out.stderr.contains("`https://app.raynet.cz` is not"),
         "{}",
@@ -763,6 +762,7 @@ command.argv = ["true"]
     let listener = Listener::start(&test, &[]);
     let base = format!("http://{}", listener.addr);
     let out = test.run(&["link", "report", "--base-url", &base]);
+    out.success();
     let link = out.stdout.trim().to_owned();
 
     let browser = Browser::new();

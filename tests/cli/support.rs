@@ -21,6 +21,15 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// What a finished process wrote, as text.
+    pub(crate) fn of(output: std::process::Output) -> Output {
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     #[track_caller]
     pub(crate) fn code(&self, expected: i32) -> &Self {
         assert_eq!(
@@ -111,15 +120,11 @@ impl Test {
     /// `integ` run by Debian's `faketime` with the clock at `at` (`2026-11-03 02:05:00`, UTC, the
     /// machine's zone for the run), ticking on from there. Timers keep the real monotonic clock.
     pub(crate) fn run_at(&self, at: &str, args: &[&str]) -> Output {
-        let output = self
-            .command_at(at, args)
-            .output()
-            .expect("faketime starts (Debian: apt-get install faketime)");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::of(
+            self.command_at(at, args)
+                .output()
+                .expect("faketime starts (Debian: apt-get install faketime)"),
+        )
     }
 
     /// [`Test::command`] run by `faketime` with the clock at `at`, as [`Test::run_at`] runs it.
@@ -151,12 +156,7 @@ impl Test {
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
-        let output = self.command(args).output().expect("integ starts");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::of(self.command(args).output().expect("integ starts"))
     }
 
     /// Starts `integ` without waiting, its output piped.
