@@ -481,10 +481,12 @@ struct Unwatched {
 }
 
 impl Unwatched {
-    fn relay(&self, text: &str) {
+    /// Sends what `text` makes to the page watching, if one is: a run nobody watches (every
+    /// webhook event) makes nothing.
+    fn relay(&self, text: impl FnOnce() -> String) {
         if let Some(live) = &self.live {
             // A request that went away no longer listens: nothing to do.
-            let _ = live.send(text.to_owned());
+            let _ = live.send(text());
         }
     }
 }
@@ -496,14 +498,14 @@ impl Observer for Unwatched {
 
     fn output(&self, stream: Stream, line: &str) {
         if stream == Stream::Stdout {
-            self.relay(&format!("{line}\n"));
+            self.relay(|| format!("{line}\n"));
         }
     }
 
     fn step_finished(&self, _label: &str, _elapsed: Duration, _error: Option<&str>) {}
 
     fn data(&self, text: &str) {
-        self.relay(text);
+        self.relay(|| text.to_owned());
     }
 
     fn progress(&self, _label: &str, _unit: &str, _done: u64, _total: Option<u64>) {}
